@@ -1,0 +1,127 @@
+//! File primitives every writer shares: private permissions (dirs 0700, files 0600),
+//! exclusive locks through the standard library's `File::lock` (stable since Rust 1.89,
+//! replacing the unmaintained fs2 crate), and whole-file rewrites via temp file + rename.
+
+use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Create `dir` (and parents) with mode 0700 if missing.
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Open for appending, creating with mode 0600.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Open for reading and writing, creating with mode 0600.
+pub fn open_rw(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Replace `path` with `bytes` atomically: readers see the old or the new file, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Make an existing file private (used on files another tool may have created).
+pub fn make_private(path: &Path) -> io::Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+/// An exclusive lock, held until dropped (closing the file releases it).
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+}
+
+impl LockGuard {
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+}
+
+/// Take the exclusive lock on `path`, waiting at most `wait`. `Ok(None)` if it stayed busy.
+pub fn lock_exclusive(path: &Path, wait: Duration) -> io::Result<Option<LockGuard>> {
+    let file = open_rw(path)?;
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(LockGuard { file })),
+            Err(TryLockError::WouldBlock) => {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn private_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a/b");
+        ensure_private_dir(&sub).unwrap();
+        assert_eq!(std::fs::metadata(&sub).unwrap().mode() & 0o777, 0o700);
+        let file = sub.join("f");
+        open_append(&file).unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+        write_atomic(&sub.join("g"), b"x").unwrap();
+        assert_eq!(
+            std::fs::metadata(sub.join("g")).unwrap().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn second_locker_waits_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l");
+        let held = lock_exclusive(&path, Duration::ZERO).unwrap();
+        assert!(held.is_some());
+        let second = lock_exclusive(&path, Duration::from_millis(30)).unwrap();
+        assert!(second.is_none());
+        drop(held);
+        assert!(lock_exclusive(&path, Duration::ZERO).unwrap().is_some());
+    }
+}

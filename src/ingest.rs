@@ -1,0 +1,449 @@
+//! The write path every command shares: under the ledger lock, read each transcript's new
+//! lines, turn them into ledger records, append the ones not yet recorded, and keep the
+//! live state in step. The hook, the status line and `import` all go through here, so a
+//! request is accounted the same way whoever sees it first.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::ledger::record::SCHEMA_VERSION;
+use crate::ledger::{Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record};
+use crate::paths::Paths;
+use crate::quota::{self, Usage};
+use crate::transcript::{self, Assembled, Cursor, Limits, Response, SentRequest};
+
+/// What to complete once the new lines are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Nothing: the last response may still grow.
+    No,
+    /// Complete the open response (its turn or its session's totals are written).
+    Responses,
+    /// The turn ended: also report requests that never got a response.
+    All,
+}
+
+/// How much of a transcript one call may read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOpts {
+    pub limits: Limits,
+    pub flush: Flush,
+    /// Keep reading until the file is consumed (import), instead of one budget's worth.
+    pub drain: bool,
+}
+
+/// Hook: up to 64 MiB per transcript per call; lines over 64 MiB are tool output.
+pub const HOOK_READ: ReadOpts = ReadOpts {
+    limits: Limits {
+        budget: 64 << 20,
+        max_line: 64 << 20,
+    },
+    flush: Flush::No,
+    drain: false,
+};
+
+/// Status line: a small budget so a burst of new bytes never slows a render.
+pub const STATUSLINE_READ: ReadOpts = ReadOpts {
+    limits: Limits {
+        budget: 2 << 20,
+        max_line: 64 << 20,
+    },
+    flush: Flush::No,
+    drain: false,
+};
+
+/// What one transcript contributed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Ingested {
+    pub records: usize,
+    pub appended: usize,
+    pub bytes: u64,
+}
+
+/// Facts about the transcript being read that its lines may not carry.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    pub project: Option<String>,
+}
+
+/// Holds the ledger lock for the duration of one command's writes.
+pub struct Writer<'a> {
+    pub paths: &'a Paths,
+    pub config: &'a Config,
+    pub now: DateTime<Utc>,
+    pub state: LiveState,
+    pub ledger: Ledger,
+    lock: LedgerLock,
+    /// Whether the live state changed and must be saved.
+    dirty: bool,
+    /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
+    env_max_tokens: Option<u64>,
+}
+
+impl<'a> Writer<'a> {
+    /// Take the ledger lock (waiting up to `wait`) and load the live state.
+    pub fn begin(
+        paths: &'a Paths,
+        config: &'a Config,
+        now: DateTime<Utc>,
+        wait: Duration,
+    ) -> io::Result<Option<Writer<'a>>> {
+        let Some(lock) = LedgerLock::acquire(paths, wait)? else {
+            return Ok(None);
+        };
+        let ledger = Ledger::new(paths);
+        let (state, dirty) =
+            LiveState::load_for_update(&paths.state_file(), &ledger, config.day_boundary, now);
+        let env_max_tokens = std::env::var("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0);
+        Ok(Some(Writer {
+            paths,
+            config,
+            now,
+            state,
+            ledger,
+            lock,
+            dirty,
+            env_max_tokens,
+        }))
+    }
+
+    /// Read what `transcript` gained and record it. A missing transcript is not an error.
+    pub fn ingest(
+        &mut self,
+        transcript: &Path,
+        origin: &Origin,
+        opts: ReadOpts,
+    ) -> io::Result<Ingested> {
+        let mut cursor = Cursor::load(self.paths, transcript);
+        let mut total = Ingested::default();
+        loop {
+            let unchanged = cursor.clone();
+            let before = cursor.offset;
+            let new = match transcript::read_new(transcript, &mut cursor, opts.limits) {
+                Ok(new) => new,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(total),
+                Err(e) => return Err(e),
+            };
+            total.bytes += cursor.offset.saturating_sub(before);
+            let mut assembled = Vec::new();
+            for line in new.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                cursor
+                    .assembler
+                    .feed(transcript::wire::classify(line), &mut assembled);
+            }
+            let last_pass = !(opts.drain && new.more);
+            if opts.flush != Flush::No && last_pass {
+                cursor
+                    .assembler
+                    .flush(opts.flush == Flush::All, &mut assembled);
+            }
+            let mut records = Vec::new();
+            for item in assembled {
+                match item {
+                    Assembled::Answered { sent, response } => {
+                        let record = self.request_record(sent.as_ref(), &response, origin);
+                        cursor
+                            .emitted
+                            .entry(record.model_norm.clone())
+                            .or_default()
+                            .add(&record.usage());
+                        records.push(record);
+                    }
+                    Assembled::Unanswered(sent) => {
+                        records.push(self.unanswered_record(&sent, origin))
+                    }
+                    Assembled::CostState { session, by_model } => {
+                        // Subagent requests must be in before the difference is taken.
+                        let session = session
+                            .or_else(|| origin.session.clone())
+                            .unwrap_or_default();
+                        self.ingest_subagents(transcript, &session, origin)?;
+                        records.extend(self.side_records(
+                            transcript,
+                            &mut cursor,
+                            &session,
+                            &by_model,
+                            origin,
+                        ));
+                    }
+                }
+            }
+            total.records += records.len();
+            total.appended += self.append(&records)?;
+            // Saved only after the append: a crash in between re-reads, and dedupe holds.
+            if cursor != unchanged {
+                cursor.save(self.paths, transcript)?;
+            }
+            if last_pass {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Append records, count the new ones in the live state; returns how many were new.
+    pub fn append(&mut self, records: &[Record]) -> io::Result<usize> {
+        let appended = self.ledger.append(&self.lock, records)?;
+        self.dirty |= !appended.is_empty();
+        for record in &appended {
+            self.state
+                .add_record(record, self.config.day_boundary, self.now);
+        }
+        Ok(appended.len())
+    }
+
+    /// Mark the live state as changed by the caller (in-flight, warnings).
+    pub fn touch(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Expire aged entries and save the live state if it changed; releases the lock.
+    pub fn finish(mut self) -> io::Result<()> {
+        let expired = self.state.expire(self.now, self.config.inflight_stale_secs);
+        if !(self.dirty || expired) {
+            return Ok(());
+        }
+        self.state.v = crate::ledger::live::STATE_VERSION;
+        self.state.save(&self.paths.state_file())
+    }
+
+    fn ingest_subagents(&mut self, main: &Path, session: &str, origin: &Origin) -> io::Result<()> {
+        for path in subagent_files(main) {
+            let agent = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.strip_prefix("agent-"))
+                .map(str::to_string);
+            let sub_origin = Origin {
+                session: Some(session.to_string()),
+                agent,
+                project: origin.project.clone(),
+            };
+            // The session's totals are written: whatever the subagent answered is complete.
+            let opts = ReadOpts {
+                flush: Flush::Responses,
+                drain: true,
+                ..HOOK_READ
+            };
+            self.ingest(&path, &sub_origin, opts)?;
+        }
+        Ok(())
+    }
+
+    /// Side requests: what `cost-state` says the session used beyond its request records.
+    fn side_records(
+        &self,
+        main: &Path,
+        cursor: &mut Cursor,
+        session: &str,
+        cost_state: &BTreeMap<String, Usage>,
+        origin: &Origin,
+    ) -> Vec<Record> {
+        let mut recorded = cursor.emitted.clone();
+        for path in subagent_files(main) {
+            for (model, usage) in Cursor::load(self.paths, &path).emitted {
+                recorded.entry(model).or_default().add(&usage);
+            }
+        }
+        let ts = cursor
+            .assembler
+            .last_ts
+            .as_deref()
+            .and_then(parse_ts)
+            .unwrap_or(self.now);
+        let mut records = Vec::new();
+        for (model, total) in cost_state {
+            let name = quota::normalize(model, &self.config.profiles);
+            let accounted = recorded.get(&name.canonical).copied().unwrap_or_default();
+            let already = cursor
+                .side_emitted
+                .get(&name.canonical)
+                .copied()
+                .unwrap_or_default();
+            let side = total.saturating_sub(&accounted).saturating_sub(&already);
+            if side.is_zero() {
+                continue;
+            }
+            cursor
+                .side_emitted
+                .entry(name.canonical.clone())
+                .or_default()
+                .add(&side);
+            cursor.side_count += 1;
+            let burndown = quota::burndown_for(&name, &self.config.burndown);
+            let settled = quota::settled(&side, burndown.rate);
+            records.push(Record {
+                v: SCHEMA_VERSION,
+                kind: Kind::Side,
+                id: format!("{session}:{}:{}", name.canonical, cursor.side_count),
+                ts,
+                end_ts: None,
+                session: session.to_string(),
+                agent: None,
+                model: model.clone(),
+                model_norm: name.canonical,
+                burndown: burndown.rate,
+                burndown_assumed: burndown.assumed,
+                input: side.input,
+                cache_write: side.cache_write,
+                cache_read: side.cache_read,
+                output: side.output,
+                max_tokens: None,
+                max_tokens_source: MaxTokensSource::Unknown,
+                // Their max_tokens is unknown: held at what they settled for.
+                reserved: settled,
+                settled,
+                outcome: Outcome::Ok,
+                query_source: None,
+                project: origin.project.clone(),
+                throttle: None,
+            });
+        }
+        records
+    }
+
+    fn request_record(
+        &self,
+        sent: Option<&SentRequest>,
+        response: &Response,
+        origin: &Origin,
+    ) -> Record {
+        let model = sent
+            .and_then(|s| s.model.clone())
+            .or_else(|| response.model.clone())
+            .unwrap_or_else(|| "unknown".to_string());
+        let name = quota::normalize(&model, &self.config.profiles);
+        let burndown = quota::burndown_for(&name, &self.config.burndown);
+        let (max_tokens, source) = self.max_tokens(sent, &name);
+        let usage = response.usage;
+        let ts = sent
+            .and_then(|s| s.ts.as_deref())
+            .or(response.first_ts.as_deref())
+            .and_then(parse_ts)
+            .unwrap_or(self.now);
+        Record {
+            v: SCHEMA_VERSION,
+            kind: Kind::Request,
+            id: response
+                .request_id
+                .clone()
+                .unwrap_or_else(|| response.key.clone()),
+            ts,
+            end_ts: response.last_ts.as_deref().and_then(parse_ts),
+            session: response
+                .session
+                .clone()
+                .or_else(|| sent.and_then(|s| s.session.clone()))
+                .or_else(|| origin.session.clone())
+                .unwrap_or_default(),
+            agent: response
+                .agent
+                .clone()
+                .or_else(|| sent.and_then(|s| s.agent.clone()))
+                .or_else(|| origin.agent.clone()),
+            model,
+            model_norm: name.canonical,
+            burndown: burndown.rate,
+            burndown_assumed: burndown.assumed,
+            input: usage.input,
+            cache_write: usage.cache_write,
+            cache_read: usage.cache_read,
+            output: usage.output,
+            max_tokens: Some(max_tokens),
+            max_tokens_source: source,
+            reserved: quota::reservation(
+                &usage,
+                max_tokens,
+                burndown.rate,
+                &self.config.reservation,
+            ),
+            settled: quota::settled(&usage, burndown.rate),
+            outcome: Outcome::Ok,
+            query_source: sent.and_then(|s| s.query_source.clone()),
+            project: response.cwd.clone().or_else(|| origin.project.clone()),
+            throttle: None,
+        }
+    }
+
+    fn unanswered_record(&self, sent: &SentRequest, origin: &Origin) -> Record {
+        let model = sent.model.clone().unwrap_or_else(|| "unknown".to_string());
+        let name = quota::normalize(&model, &self.config.profiles);
+        let burndown = quota::burndown_for(&name, &self.config.burndown);
+        let (max_tokens, source) = self.max_tokens(Some(sent), &name);
+        Record {
+            v: SCHEMA_VERSION,
+            kind: Kind::Request,
+            id: sent.id.clone(),
+            ts: sent.ts.as_deref().and_then(parse_ts).unwrap_or(self.now),
+            end_ts: None,
+            session: sent
+                .session
+                .clone()
+                .or_else(|| origin.session.clone())
+                .unwrap_or_default(),
+            agent: sent.agent.clone().or_else(|| origin.agent.clone()),
+            model,
+            model_norm: name.canonical,
+            burndown: burndown.rate,
+            burndown_assumed: burndown.assumed,
+            input: 0,
+            cache_write: 0,
+            cache_read: 0,
+            output: 0,
+            max_tokens: Some(max_tokens),
+            max_tokens_source: source,
+            // Rejected or failed: nothing stays charged, and nothing is known to be held.
+            reserved: 0,
+            settled: 0,
+            outcome: Outcome::NoResponse,
+            query_source: sent.query_source.clone(),
+            project: origin.project.clone(),
+            throttle: None,
+        }
+    }
+
+    fn max_tokens(
+        &self,
+        sent: Option<&SentRequest>,
+        name: &quota::ModelName,
+    ) -> (u64, MaxTokensSource) {
+        if let Some(n) = sent.and_then(|s| s.max_tokens) {
+            return (n, MaxTokensSource::ApiRequest);
+        }
+        if let Some(n) = self.env_max_tokens {
+            return (n, MaxTokensSource::Env);
+        }
+        (
+            quota::default_max_tokens(name, &self.config.default_max_tokens),
+            MaxTokensSource::ModelDefault,
+        )
+    }
+}
+
+fn subagent_files(main: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}

@@ -1,0 +1,376 @@
+//! The live state: a small summary of "now" that the status line and the guards read
+//! instead of the ledger, so they cost the same with one day of history or a year.
+//!
+//! It holds today's totals per model, the requests settled in the last two minutes (for
+//! the sliding TPM/RPM windows), the requests in flight, and what each session's last
+//! request looked like. It is rewritten whole (temp file + rename) under the ledger lock;
+//! readers take no lock. Missing or unreadable, it is rebuilt from the ledger.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::record::{Kind, MaxTokensSource, Record};
+use super::store::Ledger;
+use crate::files;
+use crate::quota::DayBoundary;
+
+/// How long settled requests stay in `recent` (the windows look back 60 s).
+const RECENT_KEEP_MS: i64 = 120_000;
+/// Upper bound on `recent`, whatever the request rate.
+const RECENT_MAX: usize = 4096;
+/// Sessions not seen for this long drop out of `streams`.
+const STREAM_KEEP_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub requests: u64,
+    pub settled: u64,
+    pub reserved: u64,
+    pub input: u64,
+    pub cache_write: u64,
+    pub cache_read: u64,
+    pub output: u64,
+}
+
+impl Totals {
+    pub fn add(&mut self, record: &Record) {
+        if record.kind == Kind::Request {
+            self.requests += 1;
+        }
+        self.settled += record.settled;
+        self.reserved += record.reserved;
+        self.input += record.input;
+        self.cache_write += record.cache_write;
+        self.cache_read += record.cache_read;
+        self.output += record.output;
+    }
+}
+
+/// One request that settled recently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recent {
+    pub at_ms: i64,
+    pub model: String,
+    pub settled: u64,
+    /// Side totals are not single requests and do not count towards RPM.
+    #[serde(default)]
+    pub counts_as_request: bool,
+}
+
+/// A request believed to be on its way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub since_ms: i64,
+    pub model: String,
+    pub reservation: u64,
+}
+
+/// What the last request of one session or subagent looked like: the best guess for
+/// its next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamInfo {
+    pub at_ms: i64,
+    pub model: String,
+    pub model_norm: String,
+    pub burndown: f64,
+    pub max_tokens: u64,
+    pub max_tokens_source: MaxTokensSource,
+    /// Input + cache write + cache read of the last request: the context the next
+    /// request will carry at least.
+    pub context: u64,
+    /// Input + cache write of the last request.
+    pub billed_input: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    #[serde(default)]
+    pub v: u32,
+    /// The TPD day the totals belong to.
+    #[serde(default)]
+    pub day: Option<NaiveDate>,
+    /// The day boundary the totals were computed with.
+    #[serde(default)]
+    pub boundary: String,
+    /// Today's totals by canonical model name.
+    #[serde(default)]
+    pub today: BTreeMap<String, Totals>,
+    #[serde(default)]
+    pub recent: Vec<Recent>,
+    /// By stream key (`session` or `session/agent`).
+    #[serde(default)]
+    pub inflight: BTreeMap<String, InFlight>,
+    #[serde(default)]
+    pub streams: BTreeMap<String, StreamInfo>,
+    /// Throttles seen today.
+    #[serde(default)]
+    pub throttles: u64,
+    /// Largest output of any request seen (for max_tokens advice).
+    #[serde(default)]
+    pub max_output_seen: u64,
+    /// Guard warnings already shown: `session|reason` -> when (ms).
+    #[serde(default)]
+    pub warned: BTreeMap<String, i64>,
+}
+
+pub const STATE_VERSION: u32 = 1;
+
+impl LiveState {
+    /// Read without a lock. `None` if missing or unreadable.
+    pub fn read(path: &Path) -> Option<LiveState> {
+        let bytes = std::fs::read(path).ok()?;
+        serde_json::from_slice::<LiveState>(&bytes)
+            .ok()
+            .filter(|s| s.v == STATE_VERSION)
+    }
+
+    /// Load for updating (caller holds the ledger lock): rebuilt from the ledger when
+    /// missing, unreadable, or computed with another day boundary; rolled over at the
+    /// day boundary. The flag says whether it differs from what is on disk.
+    pub fn load_for_update(
+        path: &Path,
+        ledger: &Ledger,
+        boundary: DayBoundary,
+        now: DateTime<Utc>,
+    ) -> (LiveState, bool) {
+        let today = boundary.day_of(now);
+        match LiveState::read(path) {
+            Some(mut state) if state.boundary == boundary.describe() => {
+                let rolled = state.day != Some(today);
+                if rolled {
+                    state.today.clear();
+                    state.throttles = 0;
+                    state.day = Some(today);
+                }
+                (state, rolled)
+            }
+            _ => (LiveState::rebuild(ledger, boundary, now), true),
+        }
+    }
+
+    /// Recompute today's totals from the ledger day files.
+    pub fn rebuild(ledger: &Ledger, boundary: DayBoundary, now: DateTime<Utc>) -> LiveState {
+        let today = boundary.day_of(now);
+        let mut state = LiveState {
+            v: STATE_VERSION,
+            day: Some(today),
+            boundary: boundary.describe(),
+            ..LiveState::default()
+        };
+        for utc_day in boundary.utc_days_covering(today) {
+            if let Ok((records, _)) = ledger.read_day(utc_day) {
+                for record in &records {
+                    state.add_record(record, boundary, now);
+                }
+            }
+        }
+        state
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(self).expect("state always serializes");
+        files::write_atomic(path, &bytes)
+    }
+
+    /// Count a newly appended record.
+    pub fn add_record(&mut self, record: &Record, boundary: DayBoundary, now: DateTime<Utc>) {
+        if Some(boundary.day_of(record.ts)) == self.day {
+            if record.kind == Kind::Throttle {
+                self.throttles += 1;
+            } else {
+                self.today
+                    .entry(record.model_norm.clone())
+                    .or_default()
+                    .add(record);
+            }
+        }
+        if record.kind == Kind::Throttle {
+            return;
+        }
+        let at_ms = record.settled_at().timestamp_millis();
+        if at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
+            self.recent.push(Recent {
+                at_ms,
+                model: record.model_norm.clone(),
+                settled: record.settled,
+                counts_as_request: record.kind == Kind::Request,
+            });
+        }
+        if record.kind != Kind::Request {
+            return;
+        }
+        self.max_output_seen = self.max_output_seen.max(record.output);
+        let key = crate::quota::inflight::stream_key(&record.session, record.agent.as_deref());
+        // Its response is in: it no longer counts at its full reservation.
+        if self
+            .inflight
+            .get(&key)
+            .is_some_and(|f| f.since_ms <= at_ms + 1_000)
+        {
+            self.inflight.remove(&key);
+        }
+        let newer = self.streams.get(&key).is_none_or(|s| s.at_ms <= at_ms);
+        if newer && let Some(max_tokens) = record.max_tokens {
+            self.streams.insert(
+                key,
+                StreamInfo {
+                    at_ms,
+                    model: record.model.clone(),
+                    model_norm: record.model_norm.clone(),
+                    burndown: record.burndown,
+                    max_tokens,
+                    max_tokens_source: record.max_tokens_source,
+                    context: record.input + record.cache_write + record.cache_read,
+                    billed_input: record.input + record.cache_write,
+                },
+            );
+        }
+    }
+
+    /// Drop what has aged out: old recent entries, stale in-flight entries, idle streams.
+    /// Returns whether anything was dropped.
+    pub fn expire(&mut self, now: DateTime<Utc>, inflight_stale_secs: u64) -> bool {
+        let before = (
+            self.recent.len(),
+            self.inflight.len(),
+            self.streams.len(),
+            self.warned.len(),
+        );
+        let now_ms = now.timestamp_millis();
+        self.recent.retain(|r| r.at_ms > now_ms - RECENT_KEEP_MS);
+        if self.recent.len() > RECENT_MAX {
+            self.recent.sort_by_key(|r| r.at_ms);
+            let excess = self.recent.len() - RECENT_MAX;
+            self.recent.drain(..excess);
+        }
+        let stale_ms = (inflight_stale_secs as i64).saturating_mul(1000);
+        self.inflight.retain(|_, f| f.since_ms > now_ms - stale_ms);
+        self.streams
+            .retain(|_, s| s.at_ms > now_ms - STREAM_KEEP_MS);
+        self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
+        before
+            != (
+                self.recent.len(),
+                self.inflight.len(),
+                self.streams.len(),
+                self.warned.len(),
+            )
+    }
+
+    /// The stream info that best predicts the next request of `key`: its own, else the
+    /// session's main stream, else the most recent of any.
+    pub fn predict(&self, session: &str, key: &str) -> Option<&StreamInfo> {
+        self.streams
+            .get(key)
+            .or_else(|| self.streams.get(session))
+            .or_else(|| self.streams.values().max_by_key(|s| s.at_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::store::LedgerLock;
+    use crate::paths::Paths;
+    use std::time::Duration;
+
+    fn record(id: &str, ts: &str, settled: u64) -> Record {
+        let mut r: Record = serde_json::from_str(&format!(
+            r#"{{"v":1,"kind":"request","id":"{id}","ts":"{ts}","session":"s","model":"us.anthropic.claude-opus-5-5","model_norm":"claude-opus-5-5","burndown":10.0,"input":100,"cache_write":0,"cache_read":50,"output":10,"max_tokens":128000,"max_tokens_source":"api-request","reserved":1280100,"settled":200,"outcome":"ok"}}"#
+        ))
+        .unwrap();
+        r.settled = settled;
+        r
+    }
+
+    #[test]
+    fn totals_count_only_today_and_recent_only_last_minutes() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            v: STATE_VERSION,
+            day: Some(DayBoundary::Utc.day_of(now)),
+            ..Default::default()
+        };
+        state.add_record(
+            &record("a", "2026-11-21T23:00:00Z", 7),
+            DayBoundary::Utc,
+            now,
+        );
+        state.add_record(
+            &record("b", "2026-11-22T11:00:00Z", 11),
+            DayBoundary::Utc,
+            now,
+        );
+        state.add_record(
+            &record("c", "2026-11-22T11:59:30Z", 13),
+            DayBoundary::Utc,
+            now,
+        );
+        assert_eq!(state.today["claude-opus-5-5"].settled, 24);
+        assert_eq!(state.today["claude-opus-5-5"].requests, 2);
+        assert_eq!(state.recent.len(), 1);
+        let info = state.predict("s", "s").unwrap();
+        assert_eq!(info.max_tokens, 128000);
+        assert_eq!(info.context, 150);
+    }
+
+    #[test]
+    fn response_clears_its_inflight_entry() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            v: STATE_VERSION,
+            day: Some(now.date_naive()),
+            ..Default::default()
+        };
+        state.inflight.insert(
+            "s".into(),
+            InFlight {
+                since_ms: now.timestamp_millis() - 5000,
+                model: "m".into(),
+                reservation: 9,
+            },
+        );
+        state.add_record(
+            &record("a", "2026-11-22T11:59:58Z", 1),
+            DayBoundary::Utc,
+            now,
+        );
+        assert!(state.inflight.is_empty());
+    }
+
+    #[test]
+    fn rebuild_reads_the_ledger_and_rolls_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::at(dir.path());
+        let ledger = Ledger::new(&paths);
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        ledger
+            .append(
+                &lock,
+                &[
+                    record("a", "2026-11-22T01:00:00Z", 5),
+                    record("b", "2026-11-21T01:00:00Z", 3),
+                ],
+            )
+            .unwrap();
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let (state, _) =
+            LiveState::load_for_update(&paths.state_file(), &ledger, DayBoundary::Utc, now);
+        assert_eq!(state.today["claude-opus-5-5"].settled, 5);
+        state.save(&paths.state_file()).unwrap();
+        let tomorrow: DateTime<Utc> = "2026-11-23T00:00:01Z".parse().unwrap();
+        let (rolled, changed) =
+            LiveState::load_for_update(&paths.state_file(), &ledger, DayBoundary::Utc, tomorrow);
+        assert!(changed);
+        assert!(rolled.today.is_empty());
+        let other_boundary = DayBoundary::Offset(3600);
+        let (rebuilt, _) =
+            LiveState::load_for_update(&paths.state_file(), &ledger, other_boundary, now);
+        assert_eq!(rebuilt.boundary, "+01:00");
+    }
+}

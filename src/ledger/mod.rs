@@ -1,0 +1,10 @@
+//! Everything bedrock-hook remembers: the append-only ledger of requests, and the live
+//! state summarising "now" for the hot paths.
+
+pub mod live;
+pub mod record;
+pub mod store;
+
+pub use live::LiveState;
+pub use record::{Kind, MaxTokensSource, Outcome, Record, ThrottleInfo};
+pub use store::{Ledger, LedgerLock};

@@ -1,0 +1,198 @@
+//! One ledger line. The schema is documented in the README ("Ledger schema"); fields are
+//! only ever added, so old lines stay readable.
+//!
+//! A record holds counts and identifiers only: never prompt text, tool input or output.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::quota::Usage;
+
+/// Schema version written in every line.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// One API request seen in a transcript.
+    Request,
+    /// Requests that only show up in `cost-state` totals (title generation, classifiers,
+    /// probes): the per-session, per-model difference not covered by request records.
+    Side,
+    /// A request rejected with a 429 throttle.
+    Throttle,
+}
+
+/// Where a record's `max_tokens` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxTokensSource {
+    /// The `api-request` transcript entry: the value actually sent.
+    ApiRequest,
+    /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` (assumed: the transcript did not say).
+    Env,
+    /// The model's default (assumed).
+    ModelDefault,
+    /// Not applicable (side totals).
+    Unknown,
+}
+
+impl MaxTokensSource {
+    pub fn is_assumed(&self) -> bool {
+        !matches!(self, MaxTokensSource::ApiRequest)
+    }
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A response with usage was recorded.
+    Ok,
+    /// The request was sent but no response was ever written (error, throttle, abort).
+    NoResponse,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Schema version.
+    pub v: u32,
+    pub kind: Kind,
+    /// Request id (the API's request id, else the client's `api-request` id); unique per
+    /// kind, and what the ledger dedupes on.
+    pub id: String,
+    /// When the request started (UTC).
+    pub ts: DateTime<Utc>,
+    /// When its response was complete, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ts: Option<DateTime<Utc>>,
+    pub session: String,
+    /// Subagent id, for requests made by a subagent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// Model id as sent.
+    pub model: String,
+    /// Canonical model name (see `quota::model_id`).
+    pub model_norm: String,
+    /// Output burndown rate applied.
+    pub burndown: f64,
+    /// True when the model was unknown and the fallback rate was used.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub burndown_assumed: bool,
+    pub input: u64,
+    pub cache_write: u64,
+    pub cache_read: u64,
+    pub output: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    pub max_tokens_source: MaxTokensSource,
+    /// Quota tokens reserved when the request started.
+    pub reserved: u64,
+    /// Quota tokens charged once it ended.
+    pub settled: u64,
+    pub outcome: Outcome,
+    /// The client's `querySource` (`sdk`, `agent:builtin:general-purpose`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_source: Option<String>,
+    /// Working directory of the session, for per-project reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Throttle records: the error text category and the estimate at that moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleInfo>,
+}
+
+/// What bedrock-hook believed when a throttle hit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleInfo {
+    /// `tokens-per-day`, `tokens-per-minute`, `requests-per-minute` or `unknown`.
+    pub limit: String,
+    /// Estimated quota tokens used in the TPD window (settled + in flight).
+    pub day_used: u64,
+    /// Estimated quota tokens in the last minute (settled + in flight).
+    pub minute_used: u64,
+    /// Requests in the last minute.
+    pub minute_requests: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpd: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Record {
+    pub fn usage(&self) -> Usage {
+        Usage {
+            input: self.input,
+            cache_write: self.cache_write,
+            cache_read: self.cache_read,
+            output: self.output,
+        }
+    }
+
+    /// Key the ledger dedupes on.
+    pub fn dedupe_key(&self) -> String {
+        let kind = match self.kind {
+            Kind::Request => "request",
+            Kind::Side => "side",
+            Kind::Throttle => "throttle",
+        };
+        format!("{kind}:{}", self.id)
+    }
+
+    /// The instant the record weighs on per-minute windows: when it settled.
+    pub fn settled_at(&self) -> DateTime<Utc> {
+        self.end_ts.unwrap_or(self.ts)
+    }
+
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("records always serialize");
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_omits_empty_fields() {
+        let record = Record {
+            v: SCHEMA_VERSION,
+            kind: Kind::Request,
+            id: "req-0".into(),
+            ts: "2026-11-22T01:39:20.827Z".parse().unwrap(),
+            end_ts: None,
+            session: "s".into(),
+            agent: None,
+            model: "us.anthropic.claude-opus-5-5".into(),
+            model_norm: "claude-opus-5-5".into(),
+            burndown: 10.0,
+            burndown_assumed: false,
+            input: 12306,
+            cache_write: 0,
+            cache_read: 0,
+            output: 37,
+            max_tokens: Some(128000),
+            max_tokens_source: MaxTokensSource::ApiRequest,
+            reserved: 1_292_306,
+            settled: 12_676,
+            outcome: Outcome::Ok,
+            query_source: None,
+            project: None,
+            throttle: None,
+        };
+        let line = record.to_line();
+        assert!(line.ends_with('\n'));
+        assert!(!line.contains("agent"));
+        assert!(line.contains("\"max_tokens_source\":\"api-request\""));
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, record);
+    }
+}

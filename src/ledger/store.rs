@@ -1,0 +1,428 @@
+//! The append-only ledger: one JSONL file per UTC day (`ledger/YYYY-MM-DD.jsonl`), so a
+//! one-day report reads one or two small files however long the history is.
+//!
+//! Beside each day file sits an index (`YYYY-MM-DD.idx`): 16 bytes per line, the hash of
+//! the record's dedupe key and the day file's length after that line. Appends happen only
+//! under the ledger lock ([`LedgerLock`]) and check the index first, so the same request
+//! read twice (a replaced transcript, a resumed session, an import of what the hooks
+//! already saw, a writer killed between append and cursor save) is recorded once.
+//!
+//! A writer killed mid-append leaves a torn last line. The next writer ends it with a
+//! newline (readers skip the fragment as garbage) and indexes any whole lines the index
+//! missed. Existing lines are never rewritten.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use super::record::Record;
+use crate::files::{self, LockGuard};
+use crate::paths::Paths;
+
+/// Proof that the caller holds the exclusive ledger lock.
+pub struct LedgerLock {
+    _guard: LockGuard,
+}
+
+impl LedgerLock {
+    /// Take the ledger lock, waiting up to `wait`; `Ok(None)` if it stayed busy.
+    pub fn acquire(paths: &Paths, wait: Duration) -> io::Result<Option<LedgerLock>> {
+        files::ensure_private_dir(&paths.data_dir)?;
+        Ok(files::lock_exclusive(&paths.lock_file(), wait)?.map(|g| LedgerLock { _guard: g }))
+    }
+}
+
+pub struct Ledger {
+    dir: PathBuf,
+}
+
+const INDEX_ENTRY: usize = 16;
+/// Index hash for a line that holds no record (garbage, a repaired torn tail).
+const NO_RECORD: u64 = 0;
+
+/// FNV-1a, 64 bit: stable across versions and platforms (unlike std's hasher).
+pub fn key_hash(key: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    if hash == NO_RECORD { 1 } else { hash }
+}
+
+impl Ledger {
+    pub fn new(paths: &Paths) -> Ledger {
+        Ledger {
+            dir: paths.ledger_dir(),
+        }
+    }
+
+    pub fn day_file(&self, day: NaiveDate) -> PathBuf {
+        self.dir.join(format!("{day}.jsonl"))
+    }
+
+    fn index_file(&self, day: NaiveDate) -> PathBuf {
+        self.dir.join(format!("{day}.idx"))
+    }
+
+    /// Append the records whose dedupe key is not in the ledger yet; return those appended.
+    pub fn append<'r>(
+        &self,
+        _lock: &LedgerLock,
+        records: &'r [Record],
+    ) -> io::Result<Vec<&'r Record>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        files::ensure_private_dir(&self.dir)?;
+        let mut by_day: BTreeMap<NaiveDate, Vec<&Record>> = BTreeMap::new();
+        for record in records {
+            by_day
+                .entry(record.ts.date_naive())
+                .or_default()
+                .push(record);
+        }
+        let mut appended = Vec::new();
+        for (day, day_records) in by_day {
+            let mut index = DayIndex::open(&self.day_file(day), &self.index_file(day))?;
+            let mut lines = Vec::new();
+            let mut entries = Vec::new();
+            let mut end = index.data_len;
+            for record in day_records {
+                let hash = key_hash(&record.dedupe_key());
+                if !index.seen.insert(hash) {
+                    continue;
+                }
+                let line = record.to_line();
+                end += line.len() as u64;
+                lines.extend_from_slice(line.as_bytes());
+                entries.push((hash, end));
+                appended.push(record);
+            }
+            if !lines.is_empty() {
+                // One write for the whole batch: whole lines or, if killed, one torn tail.
+                index.data.write_all(&lines)?;
+                index.push_entries(&entries)?;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Every readable record of one UTC day file; garbage and torn lines are skipped and
+    /// counted.
+    pub fn read_day(&self, day: NaiveDate) -> io::Result<(Vec<Record>, usize)> {
+        read_records(&self.day_file(day))
+    }
+
+    /// The UTC days that have a ledger file, oldest first.
+    pub fn days(&self) -> io::Result<Vec<NaiveDate>> {
+        let mut days = Vec::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(days),
+            Err(e) => return Err(e),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(".jsonl")
+                && let Ok(day) = stem.parse::<NaiveDate>()
+            {
+                days.push(day);
+            }
+        }
+        days.sort();
+        Ok(days)
+    }
+}
+
+/// Read one ledger file, tolerating garbage and a torn tail.
+pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(e),
+    };
+    let mut records = Vec::new();
+    let mut skipped = 0;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => records.push(record),
+            Err(_) if line.iter().all(u8::is_ascii_whitespace) => {}
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((records, skipped))
+}
+
+/// A day file opened for appending with its dedupe index loaded and repaired.
+struct DayIndex {
+    data: File,
+    index: File,
+    data_len: u64,
+    seen: HashSet<u64>,
+}
+
+impl DayIndex {
+    fn open(data_path: &Path, index_path: &Path) -> io::Result<DayIndex> {
+        let data = files::open_append(data_path)?;
+        let mut index = files::open_rw(index_path)?;
+        let mut raw = Vec::new();
+        index.read_to_end(&mut raw)?;
+        let whole = raw.len() - raw.len() % INDEX_ENTRY;
+        if whole != raw.len() {
+            // A torn index entry: drop it, the repair below re-indexes its line.
+            index.set_len(whole as u64)?;
+        }
+        let mut seen = HashSet::with_capacity(whole / INDEX_ENTRY + 16);
+        let mut indexed_len = 0u64;
+        for entry in raw[..whole].chunks_exact(INDEX_ENTRY) {
+            let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+            indexed_len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            if hash != NO_RECORD {
+                seen.insert(hash);
+            }
+        }
+        let mut data_len = data.metadata()?.len();
+        if data_len < indexed_len {
+            // The day file is shorter than its index says: rebuild the index from scratch.
+            index.set_len(0)?;
+            seen.clear();
+            indexed_len = 0;
+        }
+        let mut day = DayIndex {
+            data,
+            index,
+            data_len,
+            seen,
+        };
+        if data_len > indexed_len {
+            let repaired = day.index_tail(data_path, indexed_len)?;
+            data_len = repaired;
+            day.data_len = data_len;
+        }
+        day.index.seek(SeekFrom::End(0))?;
+        Ok(day)
+    }
+
+    /// Index the lines after `from` that the index does not cover; end a torn tail with a
+    /// newline. Returns the day file's length afterwards.
+    fn index_tail(&mut self, data_path: &Path, from: u64) -> io::Result<u64> {
+        let mut reader = File::open(data_path)?;
+        reader.seek(SeekFrom::Start(from))?;
+        let mut tail = Vec::new();
+        reader.read_to_end(&mut tail)?;
+        let mut entries = Vec::new();
+        let mut offset = from;
+        let mut rest = &tail[..];
+        while let Some(at) = memchr::memchr(b'\n', rest) {
+            let line = &rest[..=at];
+            offset += line.len() as u64;
+            let hash = serde_json::from_slice::<Record>(line)
+                .map(|r| key_hash(&r.dedupe_key()))
+                .unwrap_or(NO_RECORD);
+            if hash != NO_RECORD {
+                self.seen.insert(hash);
+            }
+            entries.push((hash, offset));
+            rest = &rest[at + 1..];
+        }
+        if !rest.is_empty() {
+            // Torn tail from a killed writer: close it so it stays one garbage line.
+            self.data.write_all(b"\n")?;
+            offset += rest.len() as u64 + 1;
+            entries.push((NO_RECORD, offset));
+        }
+        self.index.seek(SeekFrom::End(0))?;
+        self.push_entries(&entries)?;
+        Ok(offset)
+    }
+
+    fn push_entries(&mut self, entries: &[(u64, u64)]) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(entries.len() * INDEX_ENTRY);
+        for (hash, end) in entries {
+            bytes.extend_from_slice(&hash.to_le_bytes());
+            bytes.extend_from_slice(&end.to_le_bytes());
+        }
+        self.index.write_all(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::record::{Kind, MaxTokensSource, Outcome, SCHEMA_VERSION};
+
+    pub(crate) fn record(id: &str, ts: &str) -> Record {
+        Record {
+            v: SCHEMA_VERSION,
+            kind: Kind::Request,
+            id: id.into(),
+            ts: ts.parse().unwrap(),
+            end_ts: None,
+            session: "s".into(),
+            agent: None,
+            model: "m".into(),
+            model_norm: "m".into(),
+            burndown: 5.0,
+            burndown_assumed: false,
+            input: 1,
+            cache_write: 0,
+            cache_read: 0,
+            output: 1,
+            max_tokens: Some(4096),
+            max_tokens_source: MaxTokensSource::ApiRequest,
+            reserved: 20481,
+            settled: 6,
+            outcome: Outcome::Ok,
+            query_source: None,
+            project: None,
+            throttle: None,
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Paths, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::at(dir.path());
+        let ledger = Ledger::new(&paths);
+        (dir, paths, ledger)
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn appends_once_per_key_across_calls_and_days() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch = vec![
+            record("a", "2026-11-22T01:00:00Z"),
+            record("b", "2026-11-22T02:00:00Z"),
+            record("a", "2026-11-22T01:00:00Z"),
+            record("c", "2026-11-21T23:59:59Z"),
+        ];
+        let appended = ledger.append(&lock, &batch).unwrap();
+        assert_eq!(appended.len(), 3);
+        let again = ledger.append(&lock, &batch).unwrap();
+        assert!(again.is_empty());
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 2);
+        assert_eq!(ledger.read_day(day("2026-11-21")).unwrap().0.len(), 1);
+        assert_eq!(
+            ledger.days().unwrap(),
+            vec![day("2026-11-21"), day("2026-11-22")]
+        );
+    }
+
+    #[test]
+    fn torn_tail_is_closed_and_its_record_rewritten_once() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        ledger
+            .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
+            .unwrap();
+        // Simulate a writer killed halfway through the line for "b".
+        let line_b = record("b", "2026-11-22T01:00:01Z").to_line();
+        let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
+        f.write_all(&line_b.as_bytes()[..20]).unwrap();
+        drop(f);
+        let batch = [
+            record("a", "2026-11-22T01:00:00Z"),
+            record("b", "2026-11-22T01:00:01Z"),
+        ];
+        let appended = ledger.append(&lock, &batch).unwrap();
+        assert_eq!(appended.len(), 1);
+        let (records, skipped) = ledger.read_day(day("2026-11-22")).unwrap();
+        assert_eq!(
+            records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
+        assert_eq!(skipped, 1);
+    }
+
+    #[test]
+    fn whole_line_without_index_entry_is_not_duplicated() {
+        // A writer killed after its line but before its index entry.
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        ledger
+            .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
+            .unwrap();
+        let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
+        f.write_all(record("b", "2026-11-22T01:00:01Z").to_line().as_bytes())
+            .unwrap();
+        drop(f);
+        let batch = [record("b", "2026-11-22T01:00:01Z")];
+        assert!(ledger.append(&lock, &batch).unwrap().is_empty());
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 2);
+    }
+
+    #[test]
+    fn lost_or_torn_index_is_rebuilt() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        ledger
+            .append(
+                &lock,
+                &[
+                    record("a", "2026-11-22T01:00:00Z"),
+                    record("b", "2026-11-22T01:00:00Z"),
+                ],
+            )
+            .unwrap();
+        let idx = ledger.index_file(day("2026-11-22"));
+        let len = std::fs::metadata(&idx).unwrap().len();
+        File::options()
+            .write(true)
+            .open(&idx)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        assert!(
+            ledger
+                .append(&lock, &[record("b", "2026-11-22T01:00:00Z")])
+                .unwrap()
+                .is_empty()
+        );
+        std::fs::remove_file(&idx).unwrap();
+        assert!(
+            ledger
+                .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ledger
+                .append(&lock, &[record("c", "2026-11-22T01:00:00Z")])
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 3);
+    }
+
+    #[test]
+    fn key_hash_is_stable() {
+        assert_eq!(key_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(key_hash("request:req-0"), key_hash("request:req-0"));
+        assert_ne!(key_hash("request:a"), key_hash("side:a"));
+    }
+}

@@ -1,0 +1,111 @@
+//! bedrock-hook: a Claude Code hook and status line that accounts every Amazon Bedrock
+//! request against the account's token quotas.
+//!
+//! Data flow, one module each:
+//! hook input (`hook`, `status`) -> transcript tail (`transcript`) -> ledger (`ledger`,
+//! via `ingest`) -> quota model (`quota`, `budget`) -> status line / guards / report.
+
+pub mod budget;
+pub mod cli;
+pub mod config;
+pub mod files;
+pub mod hook;
+pub mod ingest;
+pub mod ledger;
+pub mod paths;
+pub mod quota;
+pub mod status;
+pub mod transcript;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Entry point shared by the binary, tests and benchmarks.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    // Hot paths first: no argument parser, no config search.
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("hook") => {
+            fail_open_on_panic(false);
+            return hook::run(&mut std::io::stdin().lock());
+        }
+        Some("statusline") => {
+            fail_open_on_panic(true);
+            let chain = chain_argument(&args[2..]);
+            return status::run(&mut std::io::stdin().lock(), chain.as_deref());
+        }
+        _ => {}
+    }
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match commands(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bedrock-hook: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    use cli::Command;
+    match cli.command {
+        Command::Hook => Ok(hook::run(&mut std::io::stdin().lock())),
+        Command::Statusline { chain } => {
+            Ok(status::run(&mut std::io::stdin().lock(), chain.as_deref()))
+        }
+        Command::Config => {
+            let paths = paths::Paths::from_env()?;
+            let config = config::Config::load(paths.config_file.as_deref());
+            print!("{}", config.describe());
+            println!("# data dir: {}", paths.data_dir.display());
+            Ok(if config.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// `--chain CMD` or `--chain=CMD`, read by hand to keep the status line free of clap.
+fn chain_argument(rest: &[OsString]) -> Option<String> {
+    let mut iter = rest.iter().filter_map(|a| a.to_str());
+    while let Some(arg) = iter.next() {
+        if arg == "--chain" {
+            return iter.next().map(str::to_string);
+        }
+        if let Some(value) = arg.strip_prefix("--chain=") {
+            return Some(value.to_string());
+        }
+    }
+    None
+}
+
+/// A panic on a hot path must not surface as a failing hook or an empty status line:
+/// print the fallback and exit 0 (this runs before the abort).
+fn fail_open_on_panic(statusline: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        let reason = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "internal error".to_string());
+        if statusline {
+            println!("{}", status::render::fallback("internal error"));
+        }
+        eprintln!("bedrock-hook: internal error: {}", hook::one_line(&reason));
+        std::process::exit(0);
+    }));
+}

@@ -1,0 +1,94 @@
+//! `bedrock-hook statusline`: Claude Code runs this every few hundred milliseconds. It
+//! reads the live state (a small file, never the ledger), optionally picks up what the
+//! transcript gained since the last hook, and prints exactly one line. It always prints a
+//! line and exits 0.
+
+pub mod chain;
+pub mod render;
+pub mod wire;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::budget;
+use crate::config::Config;
+use crate::ingest::{Origin, STATUSLINE_READ, Writer};
+use crate::ledger::LiveState;
+use crate::paths::Paths;
+use render::Style;
+use wire::StatusInput;
+
+/// Status line input is a few KiB; anything past this is not ours to read.
+const MAX_INPUT: u64 = 4 << 20;
+
+pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
+    let mut bytes = Vec::new();
+    let _ = stdin.take(MAX_INPUT).read_to_end(&mut bytes);
+    let chained = chain.and_then(|command| chain::start(command, &bytes));
+    let (ours, config) = line(&bytes);
+    let theirs = chained.and_then(|c| {
+        let timeout = config.as_ref().map_or(250, |c| c.chain_timeout_ms);
+        c.finish(Duration::from_millis(timeout))
+    });
+    match theirs {
+        Some(theirs) => println!("{theirs} │ {ours}"),
+        None => println!("{ours}"),
+    }
+    ExitCode::SUCCESS
+}
+
+fn line(bytes: &[u8]) -> (String, Option<Config>) {
+    let input: StatusInput = match serde_json::from_slice(bytes) {
+        Ok(input) => input,
+        Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => StatusInput::default(),
+        Err(_) => return (render::fallback("bad input"), None),
+    };
+    let paths = match Paths::from_env() {
+        Ok(paths) => paths,
+        Err(_) => return (render::fallback("no data dir"), None),
+    };
+    let config = Config::load(paths.config_file.as_deref());
+    let now = Utc::now();
+    let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
+    let budget = budget::compute(
+        &state,
+        &config,
+        now,
+        input.session_id.as_deref(),
+        None,
+        input.model_id(),
+    );
+    (
+        render::render(&budget, &config, &Style::from_env()),
+        Some(config),
+    )
+}
+
+/// Pick up new transcript bytes if nobody else is writing, then return the live state.
+fn fresh_state(
+    paths: &Paths,
+    config: &Config,
+    input: &StatusInput,
+    now: chrono::DateTime<Utc>,
+) -> Option<LiveState> {
+    let transcript = input.transcript_path.as_deref().filter(|p| !p.is_empty());
+    if config.statusline_ingest
+        && let Some(transcript) = transcript
+        && let Ok(Some(mut writer)) = Writer::begin(paths, config, now, Duration::ZERO)
+    {
+        let origin = Origin {
+            session: input.session_id.clone(),
+            agent: None,
+            project: input.cwd.clone(),
+        };
+        let _ = writer.ingest(&PathBuf::from(transcript), &origin, STATUSLINE_READ);
+        let state = writer.state.clone();
+        let _ = writer.finish();
+        return Some(state);
+    }
+    LiveState::read(&paths.state_file())
+}

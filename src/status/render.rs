@@ -1,0 +1,185 @@
+//! Formats the one status line: `quota 41% reserved · tpm 12% · 1 in flight · next 1.29M fits`.
+//! Colour by threshold (green, yellow at `warn_percent`, red at `alert_percent`); plain
+//! when `NO_COLOR` is set.
+
+use std::fmt::Write as _;
+
+use crate::budget::{Budget, Fit};
+use crate::config::{Config, pretty_tokens};
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
+    pub fn from_env() -> Style {
+        Style {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn paint(&self, out: &mut String, color: &str, text: &str) {
+        if self.color {
+            let _ = write!(out, "{color}{text}{RESET}");
+        } else {
+            out.push_str(text);
+        }
+    }
+}
+
+fn level_color(percent: f64, config: &Config) -> &'static str {
+    if percent >= config.alert_percent as f64 {
+        RED
+    } else if percent >= config.warn_percent as f64 {
+        YELLOW
+    } else {
+        GREEN
+    }
+}
+
+/// The status line for one budget.
+pub fn render(budget: &Budget, config: &Config, style: &Style) -> String {
+    let mut out = String::new();
+    match budget.day_percent() {
+        Some(percent) => {
+            let text = format!("quota {}% reserved", percent.round() as u64);
+            style.paint(&mut out, level_color(percent, config), &text);
+        }
+        None => {
+            let text = format!("quota {} today", pretty_tokens(budget.day_used()));
+            out.push_str(&text);
+        }
+    }
+    let sep = " · ";
+    match budget.minute_percent() {
+        Some(percent) => {
+            out.push_str(sep);
+            style.paint(
+                &mut out,
+                level_color(percent, config),
+                &format!("tpm {}%", percent.round() as u64),
+            );
+        }
+        None if budget.minute_used() > 0 => {
+            let _ = write!(out, "{sep}{}/min", pretty_tokens(budget.minute_used()));
+        }
+        None => {}
+    }
+    if budget.inflight > 0 {
+        let _ = write!(out, "{sep}{} in flight", budget.inflight);
+    }
+    let next = pretty_tokens(budget.next.reservation);
+    out.push_str(sep);
+    match budget.fit() {
+        Fit::Fits => style.paint(&mut out, GREEN, &format!("next {next} fits")),
+        Fit::OverDay => style.paint(&mut out, RED, &format!("next {next} over TPD")),
+        Fit::OverMinute => style.paint(&mut out, RED, &format!("next {next} over TPM")),
+        Fit::OverRequests => style.paint(&mut out, RED, &format!("next {next} over RPM")),
+        Fit::Unknown => {
+            let _ = write!(out, "next {next}");
+        }
+    }
+    if budget.throttles_today > 0 {
+        out.push_str(sep);
+        style.paint(
+            &mut out,
+            RED,
+            &format!("{} throttled", budget.throttles_today),
+        );
+    }
+    if budget.quotas.tpd.is_none() {
+        out.push_str(sep);
+        style.paint(&mut out, DIM, "set BEDROCK_HOOK_TPD");
+    }
+    out
+}
+
+/// What the status line prints when it cannot compute anything.
+pub fn fallback(reason: &str) -> String {
+    format!("quota ? ({reason})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::NextRequest;
+    use crate::config::Quotas;
+    use crate::ledger::MaxTokensSource;
+
+    fn budget(tpd: Option<u64>, tpm: Option<u64>) -> Budget {
+        Budget {
+            quotas: Quotas {
+                tpd,
+                tpm,
+                rpm: None,
+            },
+            day_settled: 400_000,
+            inflight_reserved: 10_000,
+            inflight: 1,
+            minute_settled: 20_000,
+            minute_requests: 2,
+            throttles_today: 0,
+            next: NextRequest {
+                model: "us.anthropic.claude-opus-5-5".into(),
+                model_norm: "claude-opus-5-5".into(),
+                burndown: 10.0,
+                burndown_assumed: false,
+                max_tokens: 128_000,
+                max_tokens_source: MaxTokensSource::ApiRequest,
+                input: 12_306,
+                reservation: 1_292_306,
+            },
+            day_resets_at: "2026-11-23T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn with_quotas() {
+        let line = render(
+            &budget(Some(1_000_000), Some(2_000_000)),
+            &Config::default(),
+            &Style { color: false },
+        );
+        assert_eq!(
+            line,
+            "quota 41% reserved · tpm 2% · 1 in flight · next 1.29M over TPD"
+        );
+    }
+
+    #[test]
+    fn without_quotas_shows_numbers_and_hint() {
+        let line = render(
+            &budget(None, None),
+            &Config::default(),
+            &Style { color: false },
+        );
+        assert_eq!(
+            line,
+            "quota 410k today · 30k/min · 1 in flight · next 1.29M · set BEDROCK_HOOK_TPD"
+        );
+    }
+
+    #[test]
+    fn colours_by_threshold() {
+        let config = Config::default();
+        let low = render(
+            &budget(Some(100_000_000), None),
+            &config,
+            &Style { color: true },
+        );
+        assert!(low.starts_with(GREEN), "{low:?}");
+        let high = render(
+            &budget(Some(450_000), None),
+            &config,
+            &Style { color: true },
+        );
+        assert!(high.starts_with(RED), "{high:?}");
+    }
+}
