@@ -27,4 +27,7 @@ pub enum Command {
     },
     /// Print every effective setting and where it came from.
     Config,
+    /// Re-read transcripts once a turn's last writes have landed (started by the hook).
+    #[command(hide = true)]
+    CatchUp(crate::hook::catch_up::CatchUpArgs),
 }

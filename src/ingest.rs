@@ -17,22 +17,13 @@ use crate::paths::Paths;
 use crate::quota::{self, Usage};
 use crate::transcript::{self, Assembled, Cursor, Limits, Response, SentRequest};
 
-/// What to complete once the new lines are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flush {
-    /// Nothing: the last response may still grow.
-    No,
-    /// Complete the open response (its turn or its session's totals are written).
-    Responses,
-    /// The turn ended: also report requests that never got a response.
-    All,
-}
-
 /// How much of a transcript one call may read.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOpts {
     pub limits: Limits,
-    pub flush: Flush,
+    /// The turn ended at this instant: requests sent up to then that still have no
+    /// response never will (see `Assembler::flush_unanswered`).
+    pub unanswered_before: Option<DateTime<Utc>>,
     /// Keep reading until the file is consumed (import), instead of one budget's worth.
     pub drain: bool,
 }
@@ -43,7 +34,7 @@ pub const HOOK_READ: ReadOpts = ReadOpts {
         budget: 64 << 20,
         max_line: 64 << 20,
     },
-    flush: Flush::No,
+    unanswered_before: None,
     drain: false,
 };
 
@@ -53,7 +44,7 @@ pub const STATUSLINE_READ: ReadOpts = ReadOpts {
         budget: 2 << 20,
         max_line: 64 << 20,
     },
-    flush: Flush::No,
+    unanswered_before: None,
     drain: false,
 };
 
@@ -142,10 +133,10 @@ impl<'a> Writer<'a> {
                     .feed(transcript::wire::classify(line), &mut assembled);
             }
             let last_pass = !(opts.drain && new.more);
-            if opts.flush != Flush::No && last_pass {
-                cursor
-                    .assembler
-                    .flush(opts.flush == Flush::All, &mut assembled);
+            if let Some(cutoff) = opts.unanswered_before
+                && last_pass
+            {
+                cursor.assembler.flush_unanswered(cutoff, &mut assembled);
             }
             let mut records = Vec::new();
             for item in assembled {
@@ -228,9 +219,7 @@ impl<'a> Writer<'a> {
                 agent,
                 project: origin.project.clone(),
             };
-            // The session's totals are written: whatever the subagent answered is complete.
             let opts = ReadOpts {
-                flush: Flush::Responses,
                 drain: true,
                 ..HOOK_READ
             };
@@ -327,7 +316,7 @@ impl<'a> Writer<'a> {
         let usage = response.usage;
         let ts = sent
             .and_then(|s| s.ts.as_deref())
-            .or(response.first_ts.as_deref())
+            .or(response.ts.as_deref())
             .and_then(parse_ts)
             .unwrap_or(self.now);
         Record {
@@ -338,7 +327,7 @@ impl<'a> Writer<'a> {
                 .clone()
                 .unwrap_or_else(|| response.key.clone()),
             ts,
-            end_ts: response.last_ts.as_deref().and_then(parse_ts),
+            end_ts: response.ts.as_deref().and_then(parse_ts),
             session: response
                 .session
                 .clone()

@@ -64,6 +64,10 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Statusline { chain } => {
             Ok(status::run(&mut std::io::stdin().lock(), chain.as_deref()))
         }
+        Command::CatchUp(args) => {
+            hook::catch_up::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config => {
             let paths = paths::Paths::from_env()?;
             let config = config::Config::load(paths.config_file.as_deref());

@@ -3,6 +3,7 @@
 //! exits 0 quickly. Whatever goes wrong on our side becomes one line on stderr, never a
 //! failing hook: Claude Code must not notice us unless we have something to say.
 
+pub mod catch_up;
 pub mod wire;
 
 use std::io::Read;
@@ -15,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::budget;
 use crate::config::Config;
-use crate::ingest::{Flush, HOOK_READ, Origin, ReadOpts, Writer};
+use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
 use crate::quota::inflight::{Transition, stream_key, transition_for};
@@ -71,6 +72,9 @@ fn handle(stdin: &mut dyn Read) -> Result<Option<String>> {
     track_inflight(&mut writer, &input, now);
     let decision = None;
     writer.finish().context("saving the live state")?;
+    if catch_up::needed_after(input.event()) {
+        catch_up::spawn(&input, now)?;
+    }
     if let Some(first) = problems.first() {
         bail!("{first}");
     }
@@ -83,7 +87,6 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
         return Ok(());
     };
     let main = PathBuf::from(main);
-    let event = input.event();
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
     if let Some(agent) = agent {
         let path = input
@@ -97,14 +100,8 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
             agent: Some(agent.to_string()),
             project: input.cwd.clone(),
         };
-        let flush = if event == "SubagentStop" {
-            Flush::All
-        } else {
-            Flush::No
-        };
-        let opts = ReadOpts { flush, ..HOOK_READ };
         writer
-            .ingest(&path, &origin, opts)
+            .ingest(&path, &origin, HOOK_READ)
             .with_context(|| format!("reading {}", path.display()))?;
     }
     let origin = Origin {
@@ -112,10 +109,8 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
         agent: None,
         project: input.cwd.clone(),
     };
-    let turn_ended = matches!(event, "Stop" | "StopFailure" | "SessionEnd") && agent.is_none();
-    let flush = if turn_ended { Flush::All } else { Flush::No };
     writer
-        .ingest(&main, &origin, ReadOpts { flush, ..HOOK_READ })
+        .ingest(&main, &origin, HOOK_READ)
         .with_context(|| format!("reading {}", main.display()))?;
     Ok(())
 }

@@ -3,12 +3,18 @@
 //! An `api-request` entry says what was sent (model, the real `max_tokens`); the
 //! `assistant` entries that follow carry the response and point back with `requestRef`.
 //! One response can be split over several assistant entries (one per content block) with
-//! the same request id: they are merged (field-wise maximum of usage) and the request is
-//! complete once anything else follows, or when the caller flushes at the end of a turn.
-//! The assembler's state is saved in the transcript's cursor between runs.
+//! the same request id. The client writes them together once the stream has ended, each
+//! with the full final usage, so the first one completes the request and the rest are
+//! skipped (the ledger dedupes by request id as a second line of defence).
+//!
+//! A request the client sent but that never got a response (a throttle, an API error, a
+//! retried attempt) is reported as unanswered: as soon as a later request of the same
+//! transcript is answered or the client writes its synthetic error message, or when the
+//! caller says the turn that sent it is over. The state is saved in the cursor.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::wire::{ApiRequestLine, AssistantLine, CostStateLine, Entry};
@@ -35,7 +41,7 @@ pub struct SentRequest {
     pub agent: Option<String>,
 }
 
-/// A response, possibly still being written.
+/// A response as its first assistant entry describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Response {
     /// Request id, else message id: what groups split entries.
@@ -45,9 +51,7 @@ pub struct Response {
     #[serde(default)]
     pub request_ref: Option<String>,
     #[serde(default)]
-    pub first_ts: Option<String>,
-    #[serde(default)]
-    pub last_ts: Option<String>,
+    pub ts: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
     pub usage: Usage,
@@ -67,7 +71,7 @@ pub enum Assembled {
         sent: Option<SentRequest>,
         response: Box<Response>,
     },
-    /// Sent but never answered (an API error, a throttle, an abort).
+    /// Sent but never answered (an API error, a throttle, a retried attempt).
     Unanswered(SentRequest),
     /// The session's cumulative per-model totals (side requests included).
     CostState {
@@ -80,8 +84,9 @@ pub enum Assembled {
 pub struct Assembler {
     #[serde(default)]
     pending: Vec<SentRequest>,
+    /// Key of the last response seen, to skip the rest of its split entries.
     #[serde(default)]
-    open: Option<Response>,
+    last_key: Option<String>,
     /// Latest timestamp seen, for entries that carry none (cost-state).
     #[serde(default)]
     pub last_ts: Option<String>,
@@ -90,27 +95,25 @@ pub struct Assembler {
 impl Assembler {
     pub fn feed(&mut self, entry: Entry, out: &mut Vec<Assembled>) {
         match entry {
-            Entry::ApiRequest(line) => {
-                self.close_open(out);
-                self.sent(line, out);
-            }
+            Entry::ApiRequest(line) => self.sent(line, out),
             Entry::Assistant(line) => self.assistant(line, out),
-            Entry::CostState(line) => {
-                self.close_open(out);
-                out.push(cost_state(line));
-            }
-            Entry::UserTurn => self.close_open(out),
-            Entry::Other => {}
+            Entry::CostState(line) => out.push(cost_state(line)),
+            Entry::UserTurn | Entry::Other => {}
         }
     }
 
-    /// The turn ended: the open response is complete; with `unanswered`, requests that
-    /// never got a response are reported as such.
-    pub fn flush(&mut self, unanswered: bool, out: &mut Vec<Assembled>) {
-        self.close_open(out);
-        if unanswered {
-            out.extend(self.pending.drain(..).map(Assembled::Unanswered));
-        }
+    /// The turn that sent them is over: requests sent at or before `cutoff` that still
+    /// have no response never will.
+    pub fn flush_unanswered(&mut self, cutoff: DateTime<Utc>, out: &mut Vec<Assembled>) {
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|s| {
+                s.ts.as_deref()
+                    .and_then(parse_ts)
+                    .is_none_or(|ts| ts <= cutoff)
+            });
+        self.pending = waiting;
+        out.extend(done.into_iter().map(Assembled::Unanswered));
     }
 
     fn sent(&mut self, line: ApiRequestLine, out: &mut Vec<Assembled>) {
@@ -142,8 +145,9 @@ impl Assembler {
         let message = line.message;
         let model = message.as_ref().and_then(|m| m.model.clone());
         if line.is_api_error_message == Some(true) || model.as_deref() == Some("<synthetic>") {
-            // The client's own error text, not an API response.
-            self.close_open(out);
+            // The client gave up: its own error text stands in for a response.
+            out.extend(self.pending.drain(..).map(Assembled::Unanswered));
+            self.last_key = None;
             return;
         }
         let message_id = message.as_ref().and_then(|m| m.id.clone());
@@ -155,52 +159,42 @@ impl Assembler {
         else {
             return;
         };
+        if self.last_key.as_ref() == Some(&key) {
+            return;
+        }
+        self.last_key = Some(key.clone());
+        let sent = line.request_ref.as_ref().and_then(|reference| {
+            let at = self.pending.iter().position(|s| &s.id == reference)?;
+            // Requests sent before this one and still unanswered were attempts that failed.
+            let earlier: Vec<SentRequest> = self.pending.drain(..at).collect();
+            out.extend(earlier.into_iter().map(Assembled::Unanswered));
+            Some(self.pending.remove(0))
+        });
         let usage = message
             .and_then(|m| m.usage)
             .map(|u| u.to_usage())
             .unwrap_or_default();
-        if let Some(open) = self.open.as_mut()
-            && open.key == key
-        {
-            open.usage = open.usage.max(usage);
-            if line.timestamp.is_some() {
-                open.last_ts = line.timestamp;
-            }
-            return;
-        }
-        self.close_open(out);
-        self.open = Some(Response {
-            key,
-            request_id: line.request_id,
-            request_ref: line.request_ref,
-            first_ts: line.timestamp.clone(),
-            last_ts: line.timestamp,
-            model,
-            usage,
-            session: line.session_id,
-            agent: line.agent_id,
-            cwd: line.cwd,
-        });
-    }
-
-    fn close_open(&mut self, out: &mut Vec<Assembled>) {
-        let Some(response) = self.open.take() else {
-            return;
-        };
-        let sent = match &response.request_ref {
-            Some(reference) => self
-                .pending
-                .iter()
-                .position(|s| &s.id == reference)
-                .map(|at| self.pending.remove(at)),
-            // Clients without `requestRef` write the request right before its response.
-            None => None,
-        };
         out.push(Assembled::Answered {
             sent,
-            response: Box::new(response),
+            response: Box::new(Response {
+                key,
+                request_id: line.request_id,
+                request_ref: line.request_ref,
+                ts: line.timestamp,
+                model,
+                usage,
+                session: line.session_id,
+                agent: line.agent_id,
+                cwd: line.cwd,
+            }),
         });
     }
+}
+
+fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn cost_state(line: CostStateLine) -> Assembled {
@@ -219,19 +213,23 @@ mod tests {
     use super::*;
     use crate::transcript::wire::classify;
 
-    fn run(lines: &[&str], flush: bool) -> Vec<Assembled> {
+    fn run(lines: &[&str], cutoff: Option<&str>) -> Vec<Assembled> {
         let mut assembler = Assembler::default();
         let mut out = Vec::new();
         for line in lines {
             assembler.feed(classify(line.as_bytes()), &mut out);
         }
-        if flush {
-            assembler.flush(true, &mut out);
+        if let Some(cutoff) = cutoff {
+            assembler.flush_unanswered(cutoff.parse().unwrap(), &mut out);
         }
         out
     }
 
-    const API: &str = r#"{"type":"api-request","sessionId":"s","id":"r1","timestamp":"2026-11-22T01:00:00.000Z","querySource":"sdk","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#;
+    fn api(id: &str, ts: &str) -> String {
+        format!(
+            r#"{{"type":"api-request","sessionId":"s","id":"{id}","timestamp":"{ts}","querySource":"sdk","params":{{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}}}"#
+        )
+    }
 
     fn assistant(request_id: &str, reference: &str, output: u64) -> String {
         format!(
@@ -239,12 +237,12 @@ mod tests {
         )
     }
 
-    const USER: &str = r#"{"type":"user","message":{"role":"user","content":"next"}}"#;
+    const T0: &str = "2026-11-22T01:00:00.000Z";
+    const T1: &str = "2026-11-22T01:00:05.000Z";
 
     #[test]
     fn request_and_response_pair_by_reference() {
-        let a = assistant("req-1", "r1", 37);
-        let out = run(&[API, &a, USER], false);
+        let out = run(&[&api("r1", T0), &assistant("req-1", "r1", 37)], None);
         assert_eq!(out.len(), 1);
         let Assembled::Answered { sent, response } = &out[0] else {
             panic!("{out:?}")
@@ -255,45 +253,65 @@ mod tests {
     }
 
     #[test]
-    fn split_response_is_one_request_with_the_largest_usage() {
-        let first = assistant("req-1", "r1", 3);
-        let second = assistant("req-1", "r1", 250);
+    fn split_response_is_one_request() {
+        let first = assistant("req-1", "r1", 91);
         let out = run(
-            &[API, &first, r#"{"type":"tools-used"}"#, &second, USER],
-            false,
+            &[
+                &api("r1", T0),
+                &first,
+                r#"{"type":"tools-used"}"#,
+                &first,
+                &first,
+            ],
+            None,
         );
         assert_eq!(out.len(), 1, "{out:?}");
-        let Assembled::Answered { response, .. } = &out[0] else {
-            panic!()
-        };
-        assert_eq!(response.usage.output, 250);
     }
 
     #[test]
-    fn open_response_waits_for_more_or_a_flush() {
-        let a = assistant("req-1", "r1", 37);
-        assert!(run(&[API, &a], false).is_empty());
-        assert_eq!(run(&[API, &a], true).len(), 1);
+    fn retried_attempts_are_unanswered_once_a_later_one_is_answered() {
+        let out = run(
+            &[
+                &api("r1", T0),
+                &api("r2", T0),
+                &api("r3", T0),
+                &assistant("req-3", "r3", 5),
+            ],
+            None,
+        );
+        let ids: Vec<String> = out
+            .iter()
+            .map(|a| match a {
+                Assembled::Unanswered(s) => format!("x:{}", s.id),
+                Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
+                Assembled::CostState { .. } => "cost".into(),
+            })
+            .collect();
+        assert_eq!(ids, vec!["x:r1", "x:r2", "ok:r3"]);
     }
 
     #[test]
-    fn unanswered_requests_surface_on_flush() {
-        let out = run(&[API], true);
+    fn turn_end_reports_only_requests_sent_before_it() {
+        let out = run(
+            &[&api("r1", T0), &api("r2", T1)],
+            Some("2026-11-22T01:00:01.000Z"),
+        );
+        assert_eq!(out.len(), 1);
         assert!(matches!(&out[0], Assembled::Unanswered(s) if s.id == "r1"));
     }
 
     #[test]
-    fn synthetic_error_messages_are_not_responses() {
-        let error = r#"{"type":"assistant","isApiErrorMessage":true,"message":{"id":"x","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#;
-        let out = run(&[API, error], true);
+    fn synthetic_error_message_ends_the_pending_requests() {
+        let error = r#"{"type":"assistant","isApiErrorMessage":true,"requestId":"amzn-1","message":{"id":"x","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#;
+        let out = run(&[&api("r1", T0), error], None);
         assert_eq!(out.len(), 1);
-        assert!(matches!(&out[0], Assembled::Unanswered(_)));
+        assert!(matches!(&out[0], Assembled::Unanswered(s) if s.id == "r1"));
     }
 
     #[test]
     fn old_clients_without_api_request() {
         let a = r#"{"type":"assistant","requestId":"req-9","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"output_tokens":2}}}"#;
-        let out = run(&[a, USER], false);
+        let out = run(&[a], None);
         let Assembled::Answered { sent, response } = &out[0] else {
             panic!()
         };
@@ -310,21 +328,19 @@ mod tests {
         ] {
             let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
             let lines: Vec<&str> = text.lines().collect();
-            let out = run(&lines, true);
+            let out = run(&lines, Some("2026-11-23T00:00:00Z"));
             let answered: Vec<_> = out
                 .iter()
                 .filter_map(|a| match a {
-                    Assembled::Answered { sent, response } => {
-                        Some((sent.clone(), response.clone()))
-                    }
+                    Assembled::Answered { sent, .. } => sent.clone(),
                     _ => None,
                 })
                 .collect();
             assert_eq!(answered.len(), want, "{file}");
+            assert!(answered.iter().all(|s| s.max_tokens == Some(128000)));
             assert!(
-                answered
-                    .iter()
-                    .all(|(s, _)| s.as_ref().unwrap().max_tokens == Some(128000))
+                out.iter().all(|a| !matches!(a, Assembled::Unanswered(_))),
+                "{file}"
             );
         }
     }

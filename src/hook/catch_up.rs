@@ -1,0 +1,155 @@
+//! The client writes a turn's last request and response to the transcript about 100 ms
+//! after it fires Stop (and `cost-state` only as it exits), so a hook at the end of a turn
+//! cannot see them yet. At those events the hook starts one detached `catch-up` process
+//! that reads the transcripts again a moment later, once the writes have landed, and
+//! reports requests of the ended turn that never got a response. The hook itself does not
+//! wait for it.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+
+use super::wire::HookInput;
+use crate::config::Config;
+use crate::ingest::{HOOK_READ, Origin, ReadOpts, Writer};
+use crate::paths::Paths;
+use crate::transcript::subagent_transcript;
+
+/// First look, after the client's write buffer has been flushed.
+const FIRST_PASS: Duration = Duration::from_millis(1_000);
+/// Last look, after which requests of the ended turn with no response are final.
+const FINAL_PASS: Duration = Duration::from_millis(2_000);
+
+/// Events after which the transcript still lacks the turn's last entries.
+pub fn needed_after(event: &str) -> bool {
+    matches!(
+        event,
+        "Stop" | "StopFailure" | "SubagentStop" | "SessionEnd"
+    )
+}
+
+/// What a catch-up run reads.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatchUpArgs {
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+    #[arg(long)]
+    pub agent_transcript: Option<PathBuf>,
+    #[arg(long)]
+    pub session: Option<String>,
+    #[arg(long)]
+    pub agent: Option<String>,
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// When the turn ended (RFC 3339).
+    #[arg(long)]
+    pub turn_end: String,
+}
+
+/// Start the detached catch-up for this event. Its stdio is closed so Claude Code never
+/// waits on it, and it runs in its own session so the client cannot kill it with the hook.
+pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
+    let exe = std::env::current_exe().context("locating our own binary")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("catch-up")
+        .arg("--turn-end")
+        .arg(turn_end.to_rfc3339());
+    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    if let Some(main) = input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
+        command.arg("--transcript").arg(main);
+        if let Some(agent) = agent {
+            let path = input
+                .agent_transcript_path
+                .clone()
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| subagent_transcript(&PathBuf::from(main), agent));
+            command
+                .arg("--agent-transcript")
+                .arg(path)
+                .arg("--agent")
+                .arg(agent);
+        }
+    }
+    if let Some(session) = &input.session_id {
+        command.arg("--session").arg(session);
+    }
+    if let Some(cwd) = &input.cwd {
+        command.arg("--cwd").arg(cwd);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    command.spawn().context("starting the catch-up reader")?;
+    Ok(())
+}
+
+/// The catch-up process itself.
+pub fn run(args: &CatchUpArgs) -> Result<()> {
+    let Ok(turn_end) = DateTime::parse_from_rfc3339(&args.turn_end) else {
+        bail!("--turn-end is not an RFC 3339 time: {}", args.turn_end);
+    };
+    let turn_end = turn_end.with_timezone(&Utc);
+    let paths = Paths::from_env()?;
+    let config = Config::load(paths.config_file.as_deref());
+    std::thread::sleep(FIRST_PASS);
+    read_all(&paths, &config, args, None)?;
+    std::thread::sleep(FINAL_PASS);
+    read_all(&paths, &config, args, Some(turn_end))
+}
+
+fn read_all(
+    paths: &Paths,
+    config: &Config,
+    args: &CatchUpArgs,
+    cutoff: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let Some(mut writer) = Writer::begin(paths, config, Utc::now(), Duration::from_secs(10))?
+    else {
+        bail!("ledger busy");
+    };
+    let opts = ReadOpts {
+        unanswered_before: cutoff,
+        drain: true,
+        ..HOOK_READ
+    };
+    if let Some(path) = &args.agent_transcript {
+        let origin = Origin {
+            session: args.session.clone(),
+            agent: args.agent.clone(),
+            project: args.cwd.clone(),
+        };
+        writer.ingest(path, &origin, opts)?;
+    }
+    if let Some(path) = &args.transcript {
+        let origin = Origin {
+            session: args.session.clone(),
+            agent: None,
+            project: args.cwd.clone(),
+        };
+        // A subagent's turn ending says nothing about the main loop's requests.
+        let main_opts = if args.agent.is_some() {
+            ReadOpts {
+                unanswered_before: None,
+                ..opts
+            }
+        } else {
+            opts
+        };
+        writer.ingest(path, &origin, main_opts)?;
+    }
+    writer.finish()?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! End to end with the real Claude Code client (`CLAUDE_BIN`) against the local Bedrock
+//! endpoint: every model request the endpoint received must be in the ledger exactly once,
+//! with the max_tokens it received, and nothing the user typed or a tool printed may be
+//! stored.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+
+use serde_json::Value;
+use support::client::{Sandbox, client_bin, expected_from};
+use support::endpoint::Endpoint;
+
+struct Run {
+    sandbox: Sandbox,
+    endpoint: Endpoint,
+    output: std::process::Output,
+    requests: Vec<Value>,
+}
+
+fn scenario(prompt: &str, env: &[(&str, &str)]) -> Option<Run> {
+    let client = client_bin()?;
+    let sandbox = Sandbox::new();
+    sandbox.write_hooks_by_hand();
+    let endpoint = Endpoint::start_default();
+    let output = sandbox.run_client(&client, &endpoint, prompt, env);
+    let expected = expected_from(&endpoint).len();
+    let requests = sandbox.wait_for_requests(expected);
+    Some(Run {
+        sandbox,
+        endpoint,
+        output,
+        requests,
+    })
+}
+
+/// One record per model request received: answered ones by request id with the same
+/// max_tokens, throttled ones as `no-response` records.
+fn assert_ledger_matches_endpoint(run: &Run) {
+    let expected = expected_from(&run.endpoint);
+    assert!(
+        !expected.is_empty(),
+        "the endpoint received no model request"
+    );
+    let by_id: BTreeMap<&str, &Value> = run
+        .requests
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r))
+        .collect();
+    assert_eq!(
+        by_id.len(),
+        run.requests.len(),
+        "duplicate ids in {:#?}",
+        run.requests
+    );
+    let mut unanswered: Vec<&Value> = run
+        .requests
+        .iter()
+        .filter(|r| r["outcome"] == "no-response")
+        .collect();
+    for want in &expected {
+        if want["status"] == 200 {
+            let id = want["request_id"].as_str().unwrap();
+            let record = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("request {id} missing from {:#?}", run.requests));
+            assert_eq!(record["max_tokens"], want["max_tokens"], "{record}");
+            assert_eq!(record["max_tokens_source"], "api-request", "{record}");
+            assert_eq!(record["outcome"], "ok", "{record}");
+            let settled = record["input"].as_u64().unwrap()
+                + record["cache_write"].as_u64().unwrap()
+                + record["output"].as_u64().unwrap() * record["burndown"].as_f64().unwrap() as u64;
+            assert_eq!(record["settled"].as_u64().unwrap(), settled, "{record}");
+        } else {
+            let at = unanswered
+                .iter()
+                .position(|r| r["max_tokens"] == want["max_tokens"])
+                .unwrap_or_else(|| {
+                    panic!("throttled request {want} missing from {:#?}", run.requests)
+                });
+            unanswered.remove(at);
+        }
+    }
+    assert_eq!(
+        run.requests.len(),
+        expected.len(),
+        "endpoint saw {expected:#?}\nledger has {:#?}",
+        run.requests
+    );
+}
+
+/// Nothing typed or printed ends up under the data dir; files 0600, dirs 0700.
+fn assert_private(run: &Run, secrets: &[&str]) {
+    for (path, bytes) in run.sandbox.data_files() {
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{} contains {secret:?}",
+                path.display()
+            );
+        }
+        let mode = std::fs::metadata(&path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+        let dir_mode = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
+        assert_eq!(dir_mode, 0o700, "{}", path.parent().unwrap().display());
+    }
+}
+
+#[test]
+fn plain_prompt() {
+    let Some(run) = scenario("Say hello PLAIN_MARKER", &[]) else {
+        return;
+    };
+    assert!(
+        run.output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests[0]["max_tokens"], 128000);
+    assert_private(&run, &["PLAIN_MARKER", "Hello from the fake endpoint"]);
+}
+
+#[test]
+fn tool_use() {
+    let Some(run) = scenario("SCENARIO_TOOL go", &[]) else {
+        return;
+    };
+    assert!(
+        run.output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests.len(), 2);
+    assert_private(&run, &["SCENARIO_TOOL", "hello-from-fake", "echo "]);
+}
+
+#[test]
+fn split_response_counts_once() {
+    let Some(run) = scenario("SCENARIO_SPLIT go", &[]) else {
+        return;
+    };
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests[0]["output"], 91);
+}
+
+#[test]
+fn subagent() {
+    let Some(run) = scenario("SCENARIO_AGENT go", &[]) else {
+        return;
+    };
+    assert!(
+        run.output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert_ledger_matches_endpoint(&run);
+    let by_agent = run
+        .requests
+        .iter()
+        .filter(|r| r["agent"].is_string())
+        .count();
+    assert!(
+        by_agent >= 2,
+        "subagent requests carry their agent id: {:#?}",
+        run.requests
+    );
+    assert_private(&run, &["SUBTASK_X", "hello-from-fake"]);
+}
+
+#[test]
+fn throttle_with_max_output_tokens() {
+    let Some(run) = scenario(
+        "SCENARIO_THROTTLE go",
+        &[("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096")],
+    ) else {
+        return;
+    };
+    assert!(!run.output.status.success());
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests[0]["outcome"], "no-response");
+    assert_eq!(run.requests[0]["max_tokens"], 4096);
+}
+
+#[test]
+fn throttle_with_retries_records_every_attempt() {
+    let Some(run) = scenario("SCENARIO_THROTTLE go", &[("CLAUDE_CODE_MAX_RETRIES", "2")]) else {
+        return;
+    };
+    assert_eq!(expected_from(&run.endpoint).len(), 3);
+    assert_ledger_matches_endpoint(&run);
+}

@@ -1,0 +1,214 @@
+//! Runs the real Claude Code client against the local Bedrock endpoint, with bedrock-hook
+//! wired in as its hook command, in a throwaway HOME.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::endpoint::Endpoint;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
+
+/// The client binary: `CLAUDE_BIN`. In CI its absence is a failure, not a skip.
+pub fn client_bin() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("CLAUDE_BIN").filter(|b| !b.is_empty()) {
+        let bin = PathBuf::from(bin);
+        assert!(bin.exists(), "CLAUDE_BIN={} does not exist", bin.display());
+        return Some(bin);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CLAUDE_BIN is not set: .ci/run installs the client and must export it");
+    }
+    eprintln!("CLAUDE_BIN not set: end-to-end test not run (set it to the claude binary)");
+    None
+}
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(sandbox.home().join(".claude")).unwrap();
+        std::fs::create_dir_all(sandbox.project()).unwrap();
+        sandbox
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn project(&self) -> PathBuf {
+        self.dir.path().join("proj")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// The environment bedrock-hook sees (the client passes its env on to hooks).
+    pub fn hook_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("HOME".into(), self.home().display().to_string()),
+            (
+                "BEDROCK_HOOK_DATA_DIR".into(),
+                self.data_dir().display().to_string(),
+            ),
+            (
+                "BEDROCK_HOOK_CONFIG".into(),
+                self.config_file().display().to_string(),
+            ),
+        ]
+    }
+
+    /// Wire the hooks in with our own `install`.
+    pub fn install_hooks(&self) {
+        let out = Command::new(BIN)
+            .arg("install")
+            .envs(self.hook_env())
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Wire the hooks in by writing settings.json directly (every event bedrock-hook uses).
+    pub fn write_hooks_by_hand(&self) {
+        let command = json!([{"hooks": [{"type": "command", "command": format!("{BIN} hook"), "timeout": 10}]}]);
+        let tool = json!([{"matcher": "*", "hooks": [{"type": "command", "command": format!("{BIN} hook"), "timeout": 10}]}]);
+        let mut hooks = serde_json::Map::new();
+        for event in [
+            "SessionStart",
+            "UserPromptSubmit",
+            "Stop",
+            "StopFailure",
+            "SubagentStart",
+            "SubagentStop",
+            "SessionEnd",
+        ] {
+            hooks.insert(event.into(), command.clone());
+        }
+        for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
+            hooks.insert(event.into(), tool.clone());
+        }
+        let settings = json!({"hooks": hooks});
+        std::fs::write(
+            self.home().join(".claude/settings.json"),
+            settings.to_string(),
+        )
+        .unwrap();
+    }
+
+    pub fn settings(&self) -> Value {
+        let text = std::fs::read_to_string(self.home().join(".claude/settings.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// `claude -p <prompt>` against `endpoint`; waits for bedrock-hook's catch-up to settle.
+    pub fn run_client(
+        &self,
+        client: &Path,
+        endpoint: &Endpoint,
+        prompt: &str,
+        env: &[(&str, &str)],
+    ) -> Output {
+        let mut command = Command::new("timeout");
+        command
+            .arg("90")
+            .arg(client)
+            .args(["-p", prompt, "--allowedTools", "Bash Agent"])
+            .current_dir(self.project())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.hook_env())
+            .env("CLAUDE_CODE_USE_BEDROCK", "1")
+            .env("AWS_REGION", "us-east-1")
+            .env("ANTHROPIC_BEDROCK_BASE_URL", endpoint.url())
+            .env("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")
+            .env("CLAUDE_CODE_MAX_RETRIES", "0")
+            .env("DISABLE_AUTOUPDATER", "1");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    }
+
+    /// Every ledger line, parsed.
+    pub fn ledger(&self) -> Vec<Value> {
+        let mut records = Vec::new();
+        let Ok(entries) = std::fs::read_dir(self.data_dir().join("ledger")) else {
+            return records;
+        };
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+        {
+            for line in std::fs::read_to_string(file).unwrap().lines() {
+                records.push(serde_json::from_str(line).expect("ledger lines are JSON"));
+            }
+        }
+        records
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.ledger()
+            .into_iter()
+            .filter(|r| r["kind"] == "request")
+            .collect()
+    }
+
+    /// Wait until the ledger holds `count` request records (the catch-up runs after the
+    /// client exits), then a little longer to catch any surplus.
+    pub fn wait_for_requests(&self, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline && self.requests().len() < count {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(3_500));
+        self.requests()
+    }
+
+    /// Every file under the data dir, with its bytes.
+    pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push((path.clone(), std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir(), &mut out);
+        out
+    }
+}
+
+/// The request the ledger must hold for each model request the endpoint received.
+pub fn expected_from(endpoint: &Endpoint) -> Vec<Value> {
+    endpoint
+        .requests()
+        .into_iter()
+        .filter(|r| r.model.is_some() && r.streaming)
+        .map(
+            |r| json!({"status": r.status, "request_id": r.request_id, "max_tokens": r.max_tokens}),
+        )
+        .collect()
+}
