@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Sample payloads and transcripts captured from the real client, laid out in a temp dir
 //! the way Claude Code lays them out, and the built binary run over them.
 
