@@ -25,7 +25,8 @@ use clap::Parser;
 /// Entry point shared by the binary, tests and benchmarks.
 pub fn run(args: Vec<OsString>) -> ExitCode {
     // Hot paths first: no argument parser, no config search.
-    match args.get(1).and_then(|a| a.to_str()) {
+    let wants_help = args.iter().skip(2).any(|a| a == "--help" || a == "-h");
+    match args.get(1).and_then(|a| a.to_str()).filter(|_| !wants_help) {
         Some("hook") => {
             fail_open_on_panic(false);
             return hook::run(&mut std::io::stdin().lock());
