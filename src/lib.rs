@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
+pub mod settings;
 pub mod status;
 pub mod transcript;
 
@@ -74,6 +75,14 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Install { target, bin } => {
+            settings::install(target.options(), bin.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Uninstall { target } => {
+            settings::uninstall(target.options())?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
