@@ -37,7 +37,9 @@ else
   install the Rust toolchain (https://rustup.rs, or your system's rustc + cargo packages;
   Rust 1.89 or newer), open a new shell so cargo is on PATH, and run ./install.sh again."
     say "building the release binary (cargo build --release --locked)"
-    (cd "$source_dir" && cargo build --release --locked) || die "the build failed (output above)"
+    (cd "$source_dir" && cargo build --release --locked) || die "the build failed (output above).
+  If HOME differs from your usual one for this run, rustup cannot find its toolchains:
+  export RUSTUP_HOME and CARGO_HOME (normally ~/.rustup and ~/.cargo of your usual HOME)."
     built="${CARGO_TARGET_DIR:-$source_dir/target}/release/bedrock-hook"
     [ -x "$built" ] || die "the build finished but $built is missing"
 fi
@@ -46,6 +48,9 @@ fi
 if $dry_run; then
     say "dry run: would copy the binary to $target"
     installer=$built
+elif [ -f "$target" ] && command -v cmp >/dev/null 2>&1 && cmp -s "$built" "$target"; then
+    say "the binary is up to date: $target"
+    installer=$target
 else
     mkdir -p "$bin_dir"
     tmp="$bin_dir/.bedrock-hook.$$.tmp"

@@ -582,6 +582,7 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
     let settings = fs::read(sandbox.user_settings()).unwrap();
     let again = stdout_of(&mut install_sh(&sandbox, &bin_dir));
     assert!(again.contains("already set up; nothing changed"), "{again}");
+    assert!(again.contains("the binary is up to date"), "{again}");
     assert_eq!(fs::read(sandbox.user_settings()).unwrap(), settings);
     assert_eq!(
         Sandbox::listing(&bin_dir),
