@@ -36,6 +36,9 @@ pub enum Command {
         /// The binary the hooks run (default: this executable).
         #[arg(long, value_name = "PATH")]
         bin: Option<PathBuf>,
+        /// Only the status line, no hooks: for when the hooks come from the plugin.
+        #[arg(long)]
+        statusline_only: bool,
     },
     /// Remove bedrock-hook's entries from settings.json and restore a wrapped status line.
     Uninstall {

@@ -76,8 +76,12 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Install { target, bin } => {
-            settings::install(target.options(), bin.as_deref())?;
+        Command::Install {
+            target,
+            bin,
+            statusline_only,
+        } => {
+            settings::install(target.options(), bin.as_deref(), statusline_only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Uninstall { target } => {

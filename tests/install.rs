@@ -411,6 +411,47 @@ fn a_moved_binary_is_updated_in_place_not_duplicated() {
 }
 
 #[test]
+fn an_enabled_plugin_is_pointed_out() {
+    let sandbox = Sandbox::new();
+    sandbox.write_user_settings(r#"{"enabledPlugins": {"bedrock-hook@bedrock-hook": true}}"#);
+    for _ in 0..2 {
+        let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+        assert!(
+            out.contains("note: the bedrock-hook@bedrock-hook plugin is enabled too"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn statusline_only_is_for_plugin_users() {
+    let sandbox = Sandbox::new();
+    let original = "{\n  \"enabledPlugins\": {\n    \"bedrock-hook@bedrock-hook\": true\n  },\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"starship statusline claude-code\"\n  }\n}\n";
+    sandbox.write_user_settings(original);
+    let out = stdout_of(&mut sandbox.bedrock_hook(&["install", "--statusline-only"]));
+    assert!(
+        out.contains("status line: yours is kept and shown first: starship statusline claude-code"),
+        "{out}"
+    );
+    assert!(!out.contains("hooks") && !out.contains("note:"), "{out}");
+    let settings = json_of(&sandbox.user_settings());
+    assert!(settings.get("hooks").is_none());
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!(
+            "{} statusline --chain 'starship statusline claude-code'",
+            our_binary()
+        )
+        .as_str()
+    );
+    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    assert_eq!(
+        fs::read_to_string(sandbox.user_settings()).unwrap(),
+        original
+    );
+}
+
+#[test]
 fn bin_must_exist_and_be_called_bedrock_hook() {
     let sandbox = Sandbox::new();
     let missing = sandbox.root.path().join("nowhere/bedrock-hook");

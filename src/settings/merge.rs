@@ -108,6 +108,14 @@ pub fn install(settings: &mut Map<String, Value>, bin: &str) -> Result<Report, M
     Ok(report)
 }
 
+/// Only the status line: for plugin users, whose hooks come from the plugin.
+pub fn install_status_line_only(settings: &mut Map<String, Value>, bin: &str) -> Report {
+    Report {
+        status: install_status_line(settings, bin),
+        ..Report::default()
+    }
+}
+
 /// Take out every bedrock-hook hook, and restore (or remove) the status line.
 pub fn uninstall(settings: &mut Map<String, Value>) -> Result<Report, MergeError> {
     check_shape(settings)?;
@@ -452,6 +460,17 @@ mod tests {
             text(&settings),
             r#"{"hooks":{"PreCompact":[{"hooks":[{"type":"command","command":"theirs"}]}],"Notification":[{"hooks":[{"type":"command","command":"theirs"}]}]},"theme":"dark","model":"opus"}"#
         );
+    }
+
+    #[test]
+    fn status_line_only_leaves_hooks_alone() {
+        let before = r#"{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"x"}]}]}}"#;
+        let mut settings = doc(before);
+        let report = install_status_line_only(&mut settings, BIN);
+        assert_eq!(report.status, StatusChange::Added);
+        assert!(report.added.is_empty());
+        settings.shift_remove("statusLine");
+        assert_eq!(text(&settings), text(&doc(before)));
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub struct Options<'a> {
 }
 
 /// Add bedrock-hook to the settings file; `bin` overrides the binary the hooks run.
-pub fn install(options: Options<'_>, bin: Option<&Path>) -> Result<()> {
+/// `status_line_only` leaves the hooks out (they come from the plugin).
+pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool) -> Result<()> {
     let bin = target::binary(bin)?;
     let bin_text = bin.to_str().unwrap_or_default().to_string();
     if !bin.is_file() {
@@ -44,16 +45,29 @@ pub fn install(options: Options<'_>, bin: Option<&Path>) -> Result<()> {
         println!("note: {} does not exist yet", bin.display());
     }
     let path = target::settings_file(options.scope)?;
+    let mut plugin = None;
     let edit = edit(&path, options, "install", |doc| {
+        if status_line_only {
+            return Ok(merge::install_status_line_only(doc, &bin_text));
+        }
+        plugin = ours::enabled_plugin(doc);
         merge::install(doc, &bin_text)
     })?;
     if let Some(report) = &edit.report {
         print_report(report);
-        println!("  hooks run: {}", ours::hook_command(&bin_text));
+        if !status_line_only {
+            println!("  hooks run: {}", ours::hook_command(&bin_text));
+        }
         edit.print_footer();
         if !options.dry_run {
             println!("Claude Code picks this up from its next session.");
         }
+    }
+    if let Some(plugin) = plugin {
+        println!(
+            "note: the {plugin} plugin is enabled too, so every event would be handled twice; \
+             keep one: `claude plugin uninstall {plugin}` or `bedrock-hook uninstall`"
+        );
     }
     Ok(())
 }
@@ -73,8 +87,14 @@ pub fn uninstall(options: Options<'_>) -> Result<()> {
         print_report(report);
         edit.print_footer();
         if !options.dry_run {
+            let binary = std::env::current_exe()
+                .map_or_else(|_| "the binary".into(), |p| p.display().to_string());
+            let data = crate::paths::Paths::from_env().map_or_else(
+                |_| "its data dir".into(),
+                |p| p.data_dir.display().to_string(),
+            );
             println!(
-                "Left in place: the bedrock-hook binary and its data (the ledger); remove them by hand if you want."
+                "Left in place: {binary} and the ledger in {data}; delete them by hand if you want them gone."
             );
         }
     }

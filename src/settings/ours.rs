@@ -5,6 +5,8 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
+use serde_json::{Map, Value};
+
 use super::shell;
 
 /// The file name `install` insists on: it is how our own entries are recognised.
@@ -33,6 +35,18 @@ pub fn is_hook_command(command: &str) -> bool {
         .trim_end()
         .strip_suffix(" hook")
         .is_some_and(is_our_program)
+}
+
+/// The bedrock-hook plugin (`bedrock-hook@<marketplace>`) if these settings enable it.
+pub fn enabled_plugin(settings: &Map<String, Value>) -> Option<String> {
+    settings
+        .get("enabledPlugins")?
+        .as_object()?
+        .iter()
+        .find(|(name, on)| {
+            name.starts_with(&format!("{BINARY_NAME}@")) && on.as_bool() == Some(true)
+        })
+        .map(|(name, _)| name.clone())
 }
 
 /// What a status line command is, from bedrock-hook's point of view.
@@ -138,6 +152,26 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn finds_our_plugin_when_enabled() {
+        let settings = |text: &str| serde_json::from_str::<Map<String, Value>>(text).unwrap();
+        assert_eq!(
+            enabled_plugin(&settings(
+                r#"{"enabledPlugins":{"other@x":true,"bedrock-hook@bedrock-hook":true}}"#
+            )),
+            Some("bedrock-hook@bedrock-hook".into())
+        );
+        assert_eq!(
+            enabled_plugin(&settings(r#"{"enabledPlugins":{"bedrock-hook@m":false}}"#)),
+            None
+        );
+        assert_eq!(
+            enabled_plugin(&settings(r#"{"enabledPlugins":{"bedrock-hooks@m":true}}"#)),
+            None
+        );
+        assert_eq!(enabled_plugin(&settings("{}")), None);
     }
 
     #[test]
