@@ -1,7 +1,9 @@
 //! The command line of everything that is not a hot path. `hook` and `statusline` are
 //! dispatched in `lib.rs` before this parser is built; they appear here for `--help`.
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,4 +32,50 @@ pub enum Command {
     /// Re-read transcripts once a turn's last writes have landed (started by the hook).
     #[command(hide = true)]
     CatchUp(crate::hook::catch_up::CatchUpArgs),
+    /// Add bedrock-hook's hooks and status line to Claude Code's settings.json.
+    Install {
+        #[command(flatten)]
+        target: SettingsTarget,
+        /// The binary the hooks run (default: this executable).
+        #[arg(long, value_name = "PATH")]
+        bin: Option<PathBuf>,
+        /// Only the status line, no hooks: for when the hooks come from the plugin.
+        #[arg(long)]
+        statusline_only: bool,
+    },
+    /// Remove bedrock-hook's entries from settings.json and restore a wrapped status line.
+    Uninstall {
+        #[command(flatten)]
+        target: SettingsTarget,
+    },
+}
+
+/// Which settings.json `install` and `uninstall` edit, and whether they only show the diff.
+#[derive(Debug, Args)]
+pub struct SettingsTarget {
+    /// Edit ./.claude/settings.json instead of the user settings
+    /// ($CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json).
+    #[arg(long, conflicts_with = "settings")]
+    pub project: bool,
+    /// Edit this settings file instead (e.g. .claude/settings.local.json).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Print the change as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SettingsTarget {
+    pub fn options(&self) -> crate::settings::Options<'_> {
+        use crate::settings::Scope;
+        let scope = match (&self.settings, self.project) {
+            (Some(file), _) => Scope::File(file),
+            (None, true) => Scope::Project,
+            (None, false) => Scope::User,
+        };
+        crate::settings::Options {
+            scope,
+            dry_run: self.dry_run,
+        }
+    }
 }

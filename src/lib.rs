@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
+pub mod settings;
 pub mod status;
 pub mod transcript;
 
@@ -79,6 +80,18 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Install {
+            target,
+            bin,
+            statusline_only,
+        } => {
+            settings::install(target.options(), bin.as_deref(), statusline_only)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Uninstall { target } => {
+            settings::uninstall(target.options())?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,0 +1,226 @@
+//! `bedrock-hook install` / `uninstall`: put our hooks and status line into Claude Code's
+//! settings.json, or take them out, touching nothing else.
+//!
+//! One step per module: `target` (which file, which binary) -> `read` (bytes, document,
+//! permissions; invalid JSON refused) -> `merge` (the edit, on the document; `ours` tells
+//! our entries from everybody else's, `shell` quotes) -> `format` (back to bytes in the file's
+//! own layout) -> `diff` (`--dry-run`) or `write` (backup, atomic replace).
+
+pub mod diff;
+pub mod format;
+pub mod merge;
+pub mod ours;
+pub mod read;
+pub mod shell;
+pub mod target;
+pub mod write;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use format::Layout;
+use merge::{MergeError, Report, StatusChange};
+pub use target::Scope;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub scope: Scope<'a>,
+    pub dry_run: bool,
+}
+
+/// Add bedrock-hook to the settings file; `bin` overrides the binary the hooks run.
+/// `status_line_only` leaves the hooks out (they come from the plugin).
+pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool) -> Result<()> {
+    let bin = target::binary(bin)?;
+    let bin_text = bin.to_str().unwrap_or_default().to_string();
+    if !bin.is_file() {
+        anyhow::ensure!(
+            options.dry_run,
+            "{} does not exist: build or copy the binary there first (or pass --bin)",
+            bin.display()
+        );
+        println!("note: {} does not exist yet", bin.display());
+    }
+    let path = target::settings_file(options.scope)?;
+    let mut plugin = None;
+    let edit = edit(&path, options, "install", |doc| {
+        if status_line_only {
+            return Ok(merge::install_status_line_only(doc, &bin_text));
+        }
+        plugin = ours::enabled_plugin(doc);
+        merge::install(doc, &bin_text)
+    })?;
+    if let Some(report) = &edit.report {
+        print_report(report);
+        if !status_line_only {
+            println!("  hooks run: {}", ours::hook_command(&bin_text));
+        }
+        edit.print_footer();
+        if !options.dry_run {
+            println!("Claude Code picks this up from its next session.");
+        }
+    }
+    if let Some(plugin) = plugin {
+        println!(
+            "note: the {plugin} plugin is enabled too, so every event would be handled twice; \
+             keep one: `claude plugin uninstall {plugin}` or `bedrock-hook uninstall`"
+        );
+    }
+    Ok(())
+}
+
+/// Remove bedrock-hook from the settings file.
+pub fn uninstall(options: Options<'_>) -> Result<()> {
+    let path = target::settings_file(options.scope)?;
+    if !path.exists() {
+        println!(
+            "bedrock-hook uninstall: no {}; nothing to remove",
+            path.display()
+        );
+        return Ok(());
+    }
+    let edit = edit(&path, options, "uninstall", merge::uninstall)?;
+    if let Some(report) = &edit.report {
+        print_report(report);
+        edit.print_footer();
+        if !options.dry_run {
+            let binary = std::env::current_exe()
+                .map_or_else(|_| "the binary".into(), |p| p.display().to_string());
+            let data = crate::paths::Paths::from_env().map_or_else(
+                |_| "its data dir".into(),
+                |p| p.data_dir.display().to_string(),
+            );
+            println!(
+                "Left in place: {binary} and the ledger in {data}; delete them by hand if you want them gone."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What `edit` did, for the caller's message. `report` is `None` when nothing changed.
+struct Edit {
+    report: Option<Report>,
+    backup: Option<std::path::PathBuf>,
+    dry_run: bool,
+    path: std::path::PathBuf,
+}
+
+impl Edit {
+    fn print_footer(&self) {
+        if let Some(backup) = &self.backup {
+            println!("  backup of the previous file: {}", backup.display());
+        }
+        if self.dry_run {
+            println!("dry run: nothing was written to {}", self.path.display());
+        }
+    }
+}
+
+/// Read, change with `change`, and write back (or show the diff) unless nothing changed.
+fn edit(
+    path: &Path,
+    options: Options<'_>,
+    verb: &str,
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<Report, MergeError>,
+) -> Result<Edit> {
+    let loaded = read::load(path)?;
+    let mut document = loaded.document.clone();
+    let report = change(&mut document).with_context(|| format!("{}", path.display()))?;
+    let nothing_changed =
+        serde_json::to_string(&document)? == serde_json::to_string(&loaded.document)?;
+    let mut edit = Edit {
+        report: None,
+        backup: None,
+        dry_run: options.dry_run,
+        path: path.to_path_buf(),
+    };
+    if nothing_changed {
+        let what = if verb == "install" {
+            "already set up"
+        } else {
+            "has no bedrock-hook entries"
+        };
+        println!(
+            "bedrock-hook {verb}: {} {what}; nothing changed",
+            path.display()
+        );
+        if let StatusChange::LeftAlone(reason) = &report.status {
+            println!("  status line: {reason}");
+        }
+        return Ok(edit);
+    }
+    let layout = loaded
+        .original
+        .as_deref()
+        .map_or_else(Layout::default_for_new, Layout::detect);
+    let bytes = layout.render(&document);
+    println!("bedrock-hook {verb}: {}", path.display());
+    if options.dry_run {
+        let old = String::from_utf8_lossy(loaded.original.as_deref().unwrap_or_default());
+        let new = String::from_utf8_lossy(&bytes);
+        let name = path.display().to_string();
+        print!(
+            "{}",
+            diff::unified(&old, &new, &name, &format!("{name} (after {verb})"))
+        );
+    } else {
+        match (&loaded.original, loaded.mode) {
+            (Some(original), Some(mode)) => {
+                edit.backup = Some(write::backup(
+                    &loaded.real_path,
+                    original,
+                    mode,
+                    Utc::now(),
+                )?);
+            }
+            _ => {
+                let dir = path.parent().context("settings path has no directory")?;
+                if options.scope == Scope::Project {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                } else {
+                    write::ensure_dir(dir)?;
+                }
+            }
+        }
+        let mode = loaded.mode.or(match options.scope {
+            // Project settings are meant to be shared (and committed).
+            Scope::Project => Some(0o644),
+            _ => None,
+        });
+        write::replace(&loaded.real_path, &bytes, mode, loaded.original.as_deref())?;
+    }
+    edit.report = Some(report);
+    Ok(edit)
+}
+
+fn print_report(report: &Report) {
+    let list = |events: &[String]| events.join(", ");
+    if !report.added.is_empty() {
+        println!("  hooks added: {}", list(&report.added));
+    }
+    if !report.updated.is_empty() {
+        println!(
+            "  hooks pointed at the new binary: {}",
+            list(&report.updated)
+        );
+    }
+    if !report.removed.is_empty() {
+        println!("  hooks removed: {}", list(&report.removed));
+    }
+    match &report.status {
+        StatusChange::Unchanged => {}
+        StatusChange::Added => println!("  status line: set (there was none)"),
+        StatusChange::Wrapped(theirs) => {
+            println!("  status line: yours is kept and shown first: {theirs}")
+        }
+        StatusChange::Updated => println!("  status line: pointed at the new binary"),
+        StatusChange::Restored(theirs) => println!("  status line: yours restored: {theirs}"),
+        StatusChange::Removed => println!("  status line: removed (there was none before)"),
+        StatusChange::LeftAlone(reason) => println!("  status line: {reason}"),
+    }
+}
