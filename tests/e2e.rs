@@ -22,7 +22,7 @@ struct Run {
 fn scenario(prompt: &str, env: &[(&str, &str)]) -> Option<Run> {
     let client = client_bin()?;
     let sandbox = Sandbox::new();
-    sandbox.write_hooks_by_hand();
+    sandbox.install_hooks();
     let endpoint = Endpoint::start_default();
     let output = sandbox.run_client(&client, &endpoint, prompt, env);
     let expected = expected_from(&endpoint).len();

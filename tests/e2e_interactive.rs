@@ -71,15 +71,12 @@ fn reserved_percent(screen: &str) -> Option<u64> {
 fn status_line_and_ledger_in_an_interactive_session() {
     let Some(client) = client_bin() else { return };
     let sandbox = Sandbox::new();
-    sandbox.write_hooks_by_hand();
-    let mut settings = sandbox.settings();
-    settings["statusLine"] =
-        json!({"type": "command", "command": format!("{BIN} statusline"), "padding": 0});
-    std::fs::write(
-        sandbox.home().join(".claude/settings.json"),
-        settings.to_string(),
-    )
-    .unwrap();
+    sandbox.install_hooks();
+    let settings = sandbox.settings();
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!("{BIN} statusline")
+    );
     let trust = json!({
         "hasCompletedOnboarding": true,
         "theme": "dark",

@@ -85,33 +85,6 @@ impl Sandbox {
         );
     }
 
-    /// Wire the hooks in by writing settings.json directly (every event bedrock-hook uses).
-    pub fn write_hooks_by_hand(&self) {
-        let command = json!([{"hooks": [{"type": "command", "command": format!("{BIN} hook"), "timeout": 10}]}]);
-        let tool = json!([{"matcher": "*", "hooks": [{"type": "command", "command": format!("{BIN} hook"), "timeout": 10}]}]);
-        let mut hooks = serde_json::Map::new();
-        for event in [
-            "SessionStart",
-            "UserPromptSubmit",
-            "Stop",
-            "StopFailure",
-            "SubagentStart",
-            "SubagentStop",
-            "SessionEnd",
-        ] {
-            hooks.insert(event.into(), command.clone());
-        }
-        for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
-            hooks.insert(event.into(), tool.clone());
-        }
-        let settings = json!({"hooks": hooks});
-        std::fs::write(
-            self.home().join(".claude/settings.json"),
-            settings.to_string(),
-        )
-        .unwrap();
-    }
-
     pub fn settings(&self) -> Value {
         let text = std::fs::read_to_string(self.home().join(".claude/settings.json")).unwrap();
         serde_json::from_str(&text).unwrap()
