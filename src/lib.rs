@@ -6,9 +6,12 @@
 //! via `ingest`) -> quota model (`quota`, `budget`) -> status line / guards / report.
 
 pub mod budget;
+pub mod claude;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod files;
+pub mod guard;
 pub mod hook;
 pub mod ingest;
 pub mod ledger;
