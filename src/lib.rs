@@ -10,6 +10,7 @@ pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod files;
 pub mod guard;
 pub mod hook;
@@ -17,6 +18,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
+pub mod quota_setup;
 pub mod status;
 pub mod transcript;
 
@@ -78,6 +80,16 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Doctor { fix, project } => doctor::run(fix, project),
+        Command::Quota { action } => match action {
+            cli::QuotaAction::Import {
+                files,
+                endpoint,
+                dry_run,
+            } => quota_setup::import(&files, endpoint, dry_run),
+            cli::QuotaAction::Show => quota_setup::show(),
+            cli::QuotaAction::Calibrate { days, dry_run } => quota_setup::calibrate(days, dry_run),
+        },
     }
 }
 

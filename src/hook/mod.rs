@@ -26,6 +26,21 @@ use crate::quota::inflight::{Transition, stream_key, transition_for};
 use crate::transcript::subagent_transcript;
 pub use wire::HookInput;
 
+/// The events bedrock-hook acts on: in-flight tracking (every transition), the guards'
+/// decision points, throttles. An install registers the hook for all of them.
+pub const EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+];
+
 /// Hook input larger than this is not a hook event we can use (tool output is inside).
 const MAX_INPUT: u64 = 256 << 20;
 /// How long a hook waits for another writer before giving up (nothing is lost: the next
