@@ -31,9 +31,11 @@ pub enum Command {
     },
     /// Print every effective setting and where it came from.
     Config,
-    /// Check the Claude Code set-up the way Claude Code will see it: Bedrock, models,
-    /// max_tokens and reservations against the quotas, thinking and concurrency settings,
-    /// quotas, throttles, hooks, status line, ledger. Exits non-zero on any error.
+    /// Check the set-up as Claude Code will see it, with the numbers and a fix for each problem.
+    ///
+    /// Bedrock and region, models and burndown, max_tokens and reservations against the
+    /// quotas, outputs hitting the cap, thinking and concurrency settings, quotas, throttles,
+    /// hooks, status line, ledger. Exits non-zero on any error.
     Doctor {
         /// Write the recommended `env` values into the user's settings.json (after showing
         /// the change, with a timestamped backup; nothing else is touched).
@@ -53,9 +55,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum QuotaAction {
-    /// Write the Claude models' quotas from the JSON of `aws service-quotas
-    /// list-service-quotas --service-code bedrock --output json` (and of
-    /// `list-aws-default-service-quotas`) into the config.
+    /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
+    ///
+    /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
+    /// --output json` (and of `list-aws-default-service-quotas`).
     Import {
         /// Listing files; applied values win over defaults.
         #[arg(required = true, value_name = "FILE")]

@@ -154,6 +154,10 @@ pub fn decide(
     may_block: bool,
 ) -> Guarded {
     let mut guarded = Guarded::default();
+    // Off: no messages, no blocking; throttles are still recorded.
+    if config.mode == Mode::Off && input.event() != "StopFailure" {
+        return guarded;
+    }
     let concern = match input.event() {
         "SessionStart" => session_start::check(input, state, config, now, env),
         "UserPromptSubmit" => preflight::check(input, state, config, now, env),
