@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::claude::ClientEnv;
 use crate::config::{Config, Quotas};
 use crate::ledger::{LiveState, MaxTokensSource};
 use crate::quota::{self, inflight::stream_key, window};
@@ -117,7 +118,21 @@ pub fn compute(
     agent: Option<&str>,
     model_hint: Option<&str>,
 ) -> Budget {
-    let next = next_request(state, config, session, agent, model_hint);
+    let env = ClientEnv::from_process();
+    compute_with(state, config, now, session, agent, model_hint, &env)
+}
+
+/// [`compute`] with the client's environment given (the guards, tests).
+pub fn compute_with(
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    session: Option<&str>,
+    agent: Option<&str>,
+    model_hint: Option<&str>,
+    env: &ClientEnv,
+) -> Budget {
+    let next = next_request_with(state, config, session, agent, model_hint, env);
     let bucket = config.bucket_for(&next.model_norm);
     let in_bucket = |model: &str| config.bucket_for(model) == bucket;
     let now_ms = now.timestamp_millis();
@@ -169,12 +184,23 @@ pub fn next_request(
     agent: Option<&str>,
     model_hint: Option<&str>,
 ) -> NextRequest {
+    let env = ClientEnv::from_process();
+    next_request_with(state, config, session, agent, model_hint, &env)
+}
+
+/// [`next_request`] with the client's environment given.
+pub fn next_request_with(
+    state: &LiveState,
+    config: &Config,
+    session: Option<&str>,
+    agent: Option<&str>,
+    model_hint: Option<&str>,
+    env: &ClientEnv,
+) -> NextRequest {
     let session = session.unwrap_or_default();
     let key = stream_key(session, agent);
     let last = state.predict(session, &key);
-    let env_model = std::env::var("ANTHROPIC_MODEL")
-        .ok()
-        .filter(|m| !m.is_empty());
+    let env_model = env.main_model();
     let model = model_hint
         .map(str::to_string)
         .or_else(|| last.map(|l| l.model.clone()))
@@ -183,10 +209,7 @@ pub fn next_request(
     let name = quota::normalize(&model, &config.profiles);
     let burndown = quota::burndown_for(&name, &config.burndown);
     let same_model = last.is_some_and(|l| l.model_norm == name.canonical);
-    let env_max = std::env::var("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|n| *n > 0);
+    let env_max = env.max_output_tokens();
     let (max_tokens, max_tokens_source) = match (last, same_model, env_max) {
         (Some(l), true, _) => (l.max_tokens, l.max_tokens_source),
         (_, _, Some(n)) => (n, MaxTokensSource::Env),

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::quota_setup::Endpoint;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "bedrock-hook",
@@ -48,6 +50,26 @@ pub enum Command {
         #[command(flatten)]
         target: SettingsTarget,
     },
+    /// Check the set-up as Claude Code will see it, with the numbers and a fix for each problem.
+    ///
+    /// Bedrock and region, models and burndown, max_tokens and reservations against the
+    /// quotas, outputs hitting the cap, thinking and concurrency settings, quotas, throttles,
+    /// hooks, status line, ledger. Exits non-zero on any error.
+    Doctor {
+        /// Write the recommended `env` values into the user's settings.json (after showing
+        /// the change, with a timestamped backup; nothing else is touched).
+        #[arg(long)]
+        fix: bool,
+        /// The project whose .claude/settings.json and settings.local.json apply
+        /// (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
+    /// Quotas: import them from AWS, show them, calibrate them from real throttles.
+    Quota {
+        #[command(subcommand)]
+        action: QuotaAction,
+    },
 }
 
 /// Which settings.json `install` and `uninstall` edit, and whether they only show the diff.
@@ -78,4 +100,34 @@ impl SettingsTarget {
             dry_run: self.dry_run,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuotaAction {
+    /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
+    ///
+    /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
+    /// --output json` (and of `list-aws-default-service-quotas`).
+    Import {
+        /// Listing files; applied values win over defaults.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Which endpoint type's per-minute quotas to use.
+        #[arg(long, value_enum, default_value = "cross-region")]
+        endpoint: Endpoint,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the configured quotas per bucket and today's use.
+    Show,
+    /// Adopt what recorded throttles say about the real quotas (after showing it).
+    Calibrate {
+        /// How many days of the ledger to look at.
+        #[arg(long, default_value_t = 7, value_name = "N")]
+        days: u32,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }

@@ -38,6 +38,20 @@ pub fn open_rw(path: &Path) -> io::Result<File> {
 
 /// Replace `path` with `bytes` atomically: readers see the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// Rewrite a file the user owns (their settings, their config): atomically, keeping its
+/// permission bits (new files get 0600), and through a symlink rather than replacing it.
+pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mode = std::fs::metadata(&target)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o600);
+    write_atomic_mode(&target, bytes, mode)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -47,6 +61,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         file.write_all(bytes)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -111,6 +126,28 @@ mod tests {
             std::fs::metadata(sub.join("g")).unwrap().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn user_files_keep_their_mode_and_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("settings.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        rewrite_user_file(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(std::fs::metadata(&real).unwrap().mode() & 0o777, 0o644);
+        let fresh = dir.path().join("fresh.toml");
+        rewrite_user_file(&fresh, b"x").unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -6,14 +6,19 @@
 //! via `ingest`) -> quota model (`quota`, `budget`) -> status line / guards / report.
 
 pub mod budget;
+pub mod claude;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod files;
+pub mod guard;
 pub mod hook;
 pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
+pub mod quota_setup;
 pub mod settings;
 pub mod status;
 pub mod transcript;
@@ -93,6 +98,16 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             settings::uninstall(target.options())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { fix, project } => doctor::run(fix, project),
+        Command::Quota { action } => match action {
+            cli::QuotaAction::Import {
+                files,
+                endpoint,
+                dry_run,
+            } => quota_setup::import(&files, endpoint, dry_run),
+            cli::QuotaAction::Show => quota_setup::show(),
+            cli::QuotaAction::Calibrate { days, dry_run } => quota_setup::calibrate(days, dry_run),
+        },
     }
 }
 

@@ -5,6 +5,7 @@
 //! The hot paths call [`Config::load`] and use whatever it returns: a bad file or value is
 //! reported in [`Config::problems`] and replaced by its default, never a failure.
 
+pub mod edit;
 mod value;
 
 use std::collections::BTreeMap;

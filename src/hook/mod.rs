@@ -1,13 +1,14 @@
 //! `bedrock-hook hook`: Claude Code runs this on every hook event. It records what the
-//! transcripts gained since the last event, tracks which requests are in flight, and
-//! exits 0 quickly. Whatever goes wrong on our side becomes one line on stderr, never a
+//! transcripts gained since the last event, tracks which requests are in flight, asks the
+//! guards whether what is about to start fits the quotas (printing their JSON decision),
+//! and exits 0 quickly. Whatever goes wrong on our side becomes one line on stderr, never a
 //! failing hook: Claude Code must not notice us unless we have something to say.
 
 pub mod catch_up;
 pub mod wire;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,13 +16,31 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::budget;
+use crate::claude::{ClientEnv, settings};
+use crate::clock;
 use crate::config::Config;
+use crate::guard::{self, subagent, subagent::is_spawn};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
 use crate::quota::inflight::{Transition, stream_key, transition_for};
 use crate::transcript::subagent_transcript;
 pub use wire::HookInput;
+
+/// The events bedrock-hook acts on: in-flight tracking (every transition), the guards'
+/// decision points, throttles. An install registers the hook for all of them.
+pub const EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+];
 
 /// Hook input larger than this is not a hook event we can use (tool output is inside).
 const MAX_INPUT: u64 = 256 << 20;
@@ -32,14 +51,27 @@ const LOCK_WAIT: Duration = Duration::from_secs(3);
 /// Run the hook; always exits 0. Prints a JSON decision only when there is one.
 pub fn run(stdin: &mut dyn Read) -> ExitCode {
     match handle(stdin) {
-        Ok(Some(output)) => println!("{output}"),
-        Ok(None) => {}
+        Ok(handled) => {
+            if let Some(output) = handled.output {
+                println!("{output}");
+            }
+            if let Some(problem) = handled.problem {
+                eprintln!("bedrock-hook: {}", one_line(&problem));
+            }
+        }
         Err(e) => eprintln!("bedrock-hook: {}", one_line(&format!("{e:#}"))),
     }
     ExitCode::SUCCESS
 }
 
-fn handle(stdin: &mut dyn Read) -> Result<Option<String>> {
+/// What one event produced: the guard's JSON, and the first trouble of our own (shown
+/// as one stderr line; it also keeps the guards from blocking).
+struct Handled {
+    output: Option<String>,
+    problem: Option<String>,
+}
+
+fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     let mut bytes = Vec::new();
     stdin
         .take(MAX_INPUT)
@@ -52,7 +84,8 @@ fn handle(stdin: &mut dyn Read) -> Result<Option<String>> {
     drop(bytes);
     let paths = Paths::from_env()?;
     let config = Config::load(paths.config_file.as_deref());
-    let now = Utc::now();
+    let now = clock::now();
+    let env = client_env(&input);
     let Some(mut writer) = Writer::begin(&paths, &config, now, LOCK_WAIT)
         .with_context(|| format!("cannot open the ledger in {}", paths.data_dir.display()))?
     else {
@@ -69,16 +102,55 @@ fn handle(stdin: &mut dyn Read) -> Result<Option<String>> {
     if let Err(e) = record_transcripts(&mut writer, &input) {
         problems.push(format!("{e:#}"));
     }
-    track_inflight(&mut writer, &input, now);
-    let decision = None;
+    close_stream(&mut writer, &input);
+    // The guard sees the windows without the request this event announces; trouble of
+    // our own above means it may warn but never block.
+    let guarded = guard::decide(
+        &input,
+        &writer.state,
+        writer.config,
+        now,
+        &env,
+        problems.is_empty(),
+    );
+    if let Some(record) = &guarded.throttle
+        && let Err(e) = writer.append(std::slice::from_ref(record))
+    {
+        problems.push(format!("recording the throttle: {e}"));
+    }
+    if let Some(key) = guarded.remember {
+        writer.state.warned.insert(key, now.timestamp_millis());
+        writer.touch();
+    }
+    if !guarded.stops_request {
+        open_stream(&mut writer, &input, now, &env);
+    }
     writer.finish().context("saving the live state")?;
-    if catch_up::needed_after(input.event()) {
-        catch_up::spawn(&input, now)?;
+    if catch_up::needed_after(input.event())
+        && let Err(e) = catch_up::spawn(&input, now)
+    {
+        problems.push(format!("{e:#}"));
     }
-    if let Some(first) = problems.first() {
-        bail!("{first}");
+    Ok(Handled {
+        output: guarded.output.map(|o| o.to_json()),
+        problem: problems.into_iter().next(),
+    })
+}
+
+/// The client's environment as the hook inherited it. At SessionStart (rare) the
+/// settings files are read too, for the `model` key hooks do not inherit.
+fn client_env(input: &HookInput) -> ClientEnv {
+    let mut env = ClientEnv::from_process();
+    if input.event() == "SessionStart" {
+        let lookup = |key: &str| std::env::var(key).ok();
+        let project = input
+            .cwd
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(Path::new);
+        env.model_setting = settings::model_setting(&settings::files_for(&lookup, project));
     }
-    Ok(decision)
+    env
 }
 
 /// Ingest the subagent's transcript (if the event comes from one) and the session's.
@@ -115,46 +187,95 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
     Ok(())
 }
 
-/// Open or close the in-flight entry of the stream this event belongs to.
-fn track_inflight(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>) {
-    let Some(transition) = transition_for(input.event()) else {
+/// The in-flight entry a spawn holds until its subagent's own events take over.
+fn spawn_key(input: &HookInput) -> Option<String> {
+    let session = input.session_id.as_deref()?;
+    let tool_use = input.tool_use_id.as_deref().filter(|t| !t.is_empty())?;
+    let stream = stream_key(session, input.agent_id.as_deref().filter(|a| !a.is_empty()));
+    Some(format!("{stream}/spawn:{tool_use}"))
+}
+
+/// Before the guard looks: the request this event's stream had in flight has come back
+/// (or is being replaced by the one the event announces), so it no longer counts.
+fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
+    let Some(session) = input.session_id.as_deref() else {
         return;
     };
+    let event = input.event();
+    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    let inflight = &mut writer.state.inflight;
+    let before = inflight.len();
+    if transition_for(event).is_some() {
+        inflight.remove(&stream_key(session, agent));
+    }
+    let prefix = format!("{session}/");
+    match event {
+        "SessionEnd" => inflight.retain(|k, _| !k.starts_with(&prefix)),
+        // The subagent's own entry replaces the oldest spawn of its session.
+        "SubagentStart" => {
+            let oldest = inflight
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix) && k.contains("/spawn:"))
+                .min_by_key(|(_, f)| f.since_ms)
+                .map(|(k, _)| k.clone());
+            if let Some(key) = oldest {
+                inflight.remove(&key);
+            }
+        }
+        "PostToolUse" | "PostToolUseFailure" if is_spawn(input.tool_name.as_deref()) => {
+            if let Some(key) = spawn_key(input) {
+                inflight.remove(&key);
+            }
+        }
+        _ => {}
+    }
+    if transition_for(event).is_some() || inflight.len() != before {
+        writer.touch();
+    }
+}
+
+/// After the guard let it through: the request the event announces is on its way (and a
+/// subagent about to be spawned holds its first request's reservation).
+fn open_stream(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>, env: &ClientEnv) {
     let Some(session) = input.session_id.as_deref() else {
         return;
     };
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
-    let key = stream_key(session, agent);
-    match transition {
-        Transition::Started => {
-            let hint = agent
-                .and_then(|_| std::env::var("CLAUDE_CODE_SUBAGENT_MODEL").ok())
-                .or_else(|| input.model_id());
-            let next = budget::next_request(
-                &writer.state,
-                writer.config,
-                Some(session),
-                agent,
-                hint.as_deref(),
-            );
-            writer.state.inflight.insert(
-                key,
-                InFlight {
-                    since_ms: now.timestamp_millis(),
-                    model: next.model_norm,
-                    reservation: next.reservation,
-                },
-            );
-        }
-        Transition::Finished => {
-            writer.state.inflight.remove(&key);
-            if input.event() == "SessionEnd" {
-                let prefix = format!("{session}/");
-                writer.state.inflight.retain(|k, _| !k.starts_with(&prefix));
-            }
-        }
+    let since_ms = now.timestamp_millis();
+    if transition_for(input.event()) == Some(Transition::Started) {
+        let next = budget::next_request_with(
+            &writer.state,
+            writer.config,
+            Some(session),
+            agent,
+            guard::model_hint(input, env).as_deref(),
+            env,
+        );
+        writer.state.inflight.insert(
+            stream_key(session, agent),
+            InFlight {
+                since_ms,
+                model: next.model_norm,
+                reservation: next.reservation,
+            },
+        );
+        writer.touch();
     }
-    writer.touch();
+    if input.event() == "PreToolUse"
+        && is_spawn(input.tool_name.as_deref())
+        && let Some(key) = spawn_key(input)
+    {
+        let first = subagent::first_request(input, &writer.state, writer.config, env);
+        writer.state.inflight.insert(
+            key,
+            InFlight {
+                since_ms,
+                model: first.model_norm,
+                reservation: first.reservation,
+            },
+        );
+        writer.touch();
+    }
 }
 
 /// Claude Code shows hook stderr as one line: keep ours to one.

@@ -15,6 +15,10 @@ pub struct HookInput {
     pub agent_type: Option<String>,
     /// Tool events: the tool's name (`Agent`/`Task` spawn subagents).
     pub tool_name: Option<String>,
+    /// Tool events: the id pairing a PreToolUse with its PostToolUse.
+    pub tool_use_id: Option<String>,
+    /// The turn the event belongs to (names throttle records).
+    pub prompt_id: Option<String>,
     /// SubagentStop: the subagent's own transcript.
     pub agent_transcript_path: Option<String>,
     /// StopFailure: the error kind (`rate_limit` on a 429).

@@ -212,8 +212,13 @@ impl LiveState {
         {
             self.inflight.remove(&key);
         }
+        // A request without a response says nothing about the context the next one carries.
+        let answered = record.outcome == super::record::Outcome::Ok;
         let newer = self.streams.get(&key).is_none_or(|s| s.at_ms <= at_ms);
-        if newer && let Some(max_tokens) = record.max_tokens {
+        if answered
+            && newer
+            && let Some(max_tokens) = record.max_tokens
+        {
             self.streams.insert(
                 key,
                 StreamInfo {
@@ -315,6 +320,27 @@ mod tests {
         let info = state.predict("s", "s").unwrap();
         assert_eq!(info.max_tokens, 128000);
         assert_eq!(info.context, 150);
+    }
+
+    #[test]
+    fn throttled_request_keeps_the_streams_last_context() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            v: STATE_VERSION,
+            day: Some(now.date_naive()),
+            ..Default::default()
+        };
+        state.add_record(
+            &record("a", "2026-11-22T11:59:00Z", 1),
+            DayBoundary::Utc,
+            now,
+        );
+        let mut throttled = record("b", "2026-11-22T11:59:30Z", 0);
+        throttled.outcome = crate::ledger::Outcome::NoResponse;
+        throttled.input = 0;
+        throttled.cache_read = 0;
+        state.add_record(&throttled, DayBoundary::Utc, now);
+        assert_eq!(state.predict("s", "s").unwrap().context, 150);
     }
 
     #[test]

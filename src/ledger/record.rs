@@ -107,11 +107,13 @@ pub struct Record {
 pub struct ThrottleInfo {
     /// `tokens-per-day`, `tokens-per-minute`, `requests-per-minute` or `unknown`.
     pub limit: String,
-    /// Estimated quota tokens used in the TPD window (settled + in flight).
+    /// Estimated quota tokens in the TPD window as Bedrock saw it: settled + in flight +
+    /// the refused request's own reservation (`reserved` of the record).
     pub day_used: u64,
-    /// Estimated quota tokens in the last minute (settled + in flight).
+    /// The same for the last minute (TPM).
     pub minute_used: u64,
-    /// Requests in the last minute.
+    /// Requests settled in the last minute plus those in flight, the refused one not
+    /// included.
     pub minute_requests: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpd: Option<u64>,

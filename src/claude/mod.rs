@@ -1,0 +1,8 @@
+//! What bedrock-hook knows about the Claude Code client's set-up: the environment that
+//! shapes its requests (`env`) and the settings files that feed it (`settings`).
+
+pub mod env;
+pub mod settings;
+
+pub use env::ClientEnv;
+pub use settings::{Scope, SettingsFile, Setup};

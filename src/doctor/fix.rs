@@ -1,0 +1,222 @@
+//! `doctor --fix`: write recommended `env` values into the user's settings.json and
+//! nothing else. The change is shown first, a timestamped backup is written before the
+//! file is replaced (atomically, permissions kept, through a symlink), and every other
+//! key keeps its order and value. A file that is not valid JSON is refused untouched.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::claude::settings::{Scope, Setup};
+use crate::files;
+
+/// What `apply_env` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub backup: Option<PathBuf>,
+    /// `(key, old, new)` for each value that changed.
+    pub changed: Vec<(String, Option<String>, String)>,
+}
+
+/// The change as it will be made, and the settings files that would still override it.
+pub fn preview(setup: &Setup, path: &Path, changes: &[(String, String)]) -> String {
+    let current = setup
+        .files
+        .iter()
+        .find(|f| f.scope == Scope::User)
+        .map(|f| f.env())
+        .unwrap_or_default();
+    let mut out = format!("Changing env in {}:\n", path.display());
+    for (key, value) in changes {
+        match current.iter().find(|(k, _)| k == key) {
+            Some((_, old)) if old == value => {
+                let _ = writeln!(out, "  = {key} = \"{value}\" (already)");
+            }
+            Some((_, old)) => {
+                let _ = writeln!(out, "  ~ {key} = \"{old}\" -> \"{value}\"");
+            }
+            None => {
+                let _ = writeln!(out, "  + {key} = \"{value}\"");
+            }
+        }
+        for file in setup.files.iter().filter(|f| f.scope != Scope::User) {
+            if let Some((_, theirs)) = file.env().into_iter().find(|(k, _)| k == key) {
+                let _ = writeln!(
+                    out,
+                    "    note: {} sets {key} = \"{theirs}\" and wins over user settings: change it \
+                     there too",
+                    file.path.display()
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Set `changes` in the `env` object of the settings file at `path` (created if missing).
+pub fn apply_env(path: &Path, changes: &[(String, String)], now: DateTime<Utc>) -> Result<Applied> {
+    let original = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut root: Value = match &original {
+        Some(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Value::Object(Map::new()),
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not valid JSON (line {}, column {}): {e}; left untouched",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?,
+        None => Value::Object(Map::new()),
+    };
+    let Some(object) = root.as_object_mut() else {
+        bail!("{} is not a JSON object; left untouched", path.display());
+    };
+    let env = object
+        .entry("env")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(env) = env.as_object_mut() else {
+        bail!(
+            "`env` in {} is not an object; left untouched",
+            path.display()
+        );
+    };
+    let mut changed = Vec::new();
+    for (key, value) in changes {
+        let old = env.get(key).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        if old.as_deref() == Some(value.as_str()) {
+            continue;
+        }
+        env.insert(key.clone(), Value::String(value.clone()));
+        changed.push((key.clone(), old, value.clone()));
+    }
+    if changed.is_empty() {
+        return Ok(Applied {
+            backup: None,
+            changed,
+        });
+    }
+    let backup = match &original {
+        Some(bytes) => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "settings.json".to_string());
+            let backup =
+                path.with_file_name(format!("{name}.bak-{}", now.format("%Y%m%dT%H%M%SZ")));
+            files::rewrite_user_file(&backup, bytes)
+                .with_context(|| format!("writing the backup {}", backup.display()))?;
+            Some(backup)
+        }
+        None => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            None
+        }
+    };
+    let mut text = serde_json::to_string_pretty(&root).expect("JSON values serialize");
+    text.push('\n');
+    files::rewrite_user_file(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Applied { backup, changed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-22T02:04:36Z".parse().unwrap()
+    }
+
+    #[test]
+    fn sets_env_keeps_everything_else_and_backs_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let original = r#"{
+  "permissions": {"allow": ["Bash(ls)"]},
+  "env": {"AWS_REGION": "us-east-1", "MAX_THINKING_TOKENS": "512"},
+  "model": "opus",
+  "hooks": {}
+}
+"#;
+        std::fs::write(&path, original).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let changes = vec![
+            (
+                "CLAUDE_CODE_MAX_OUTPUT_TOKENS".to_string(),
+                "8192".to_string(),
+            ),
+            ("MAX_THINKING_TOKENS".to_string(), "1024".to_string()),
+        ];
+        let applied = apply_env(&path, &changes, now()).unwrap();
+        let backup = applied.backup.unwrap();
+        assert_eq!(
+            backup,
+            dir.path().join("settings.json.bak-20261122T020436Z")
+        );
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["permissions", "env", "model", "hooks"]);
+        assert_eq!(value["permissions"]["allow"][0], "Bash(ls)");
+        assert_eq!(value["env"]["AWS_REGION"], "us-east-1");
+        assert_eq!(value["env"]["MAX_THINKING_TOKENS"], "1024");
+        assert_eq!(value["env"]["CLAUDE_CODE_MAX_OUTPUT_TOKENS"], "8192");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(
+            applied.changed[1],
+            (
+                "MAX_THINKING_TOKENS".to_string(),
+                Some("512".to_string()),
+                "1024".to_string()
+            )
+        );
+        // Running it again changes nothing and writes no second backup.
+        let again = apply_env(&path, &changes, now()).unwrap();
+        assert_eq!(again.backup, None);
+        assert!(again.changed.is_empty());
+    }
+
+    #[test]
+    fn invalid_json_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{\n  \"env\": {\n}").unwrap();
+        let err = apply_env(&path, &[("A".into(), "1".into())], now()).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"env\": {\n}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_file_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".claude/settings.json");
+        let applied = apply_env(&path, &[("A".into(), "1".into())], now()).unwrap();
+        assert_eq!(applied.backup, None);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\n  \"env\": {\n    \"A\": \"1\"\n  }\n}\n"
+        );
+    }
+}

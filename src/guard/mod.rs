@@ -1,0 +1,308 @@
+//! Guards: act before a request would blow the Bedrock budget, in plain words.
+//!
+//! Each decision point is a pure function from the hook input, the live state, the config,
+//! the time and the client's environment to an optional [`Concern`]; [`decide`] turns a
+//! concern into what Claude Code receives according to the mode (`off`: nothing, `warn`:
+//! a `systemMessage`, `block`: the event's own decision output) and rate-limits warnings
+//! per session and reason. The hook applies the result while it holds the ledger lock.
+//!
+//! Decision points: `session_start` (one request's reservation against the quotas),
+//! `preflight` (UserPromptSubmit), `subagent` (PreToolUse of `Agent`/`Task`), `post_tool`
+//! (PostToolUse), `throttle` (StopFailure with `rate_limit`: records what was estimated).
+
+pub mod assess;
+pub mod message;
+pub mod output;
+pub mod post_tool;
+pub mod preflight;
+pub mod session_start;
+pub mod subagent;
+pub mod throttle;
+
+use chrono::{DateTime, Utc};
+
+use crate::budget::{Budget, NextRequest};
+use crate::claude::ClientEnv;
+use crate::config::{Config, Mode};
+use crate::hook::HookInput;
+use crate::ledger::{LiveState, Record, ThrottleInfo};
+use crate::quota::Limit;
+pub use assess::{Frees, MaxTokensFix, Shortfall};
+pub use output::Output;
+
+/// Where a request is about to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    /// UserPromptSubmit: the prompt's first request.
+    Prompt,
+    /// PostToolUse: the loop's next request.
+    AfterTool,
+    /// PreToolUse of the subagent tool: the subagent's first request.
+    Spawn,
+}
+
+/// Something worth telling the user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Concern {
+    /// What is about to start does not fit what is left.
+    WontFit(WontFit),
+    /// One request's reservation is out of proportion to the quotas.
+    Oversized(Oversized),
+    /// The configured concurrency times one reservation exceeds the TPM.
+    Concurrency(Concurrency),
+    /// Bedrock throttled a request: what bedrock-hook estimated at that moment.
+    Throttled(Throttled),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WontFit {
+    pub point: Point,
+    /// The windows' numbers; `budget.next` is the request about to start (for a spawn,
+    /// the subagent's first request).
+    pub budget: Budget,
+    /// For a spawn: the spawning loop's own next request, when it counts against the
+    /// same quota (it continues while the subagent runs).
+    pub main_next: Option<NextRequest>,
+    pub shortfall: Shortfall,
+    pub fix: Option<MaxTokensFix>,
+}
+
+/// How out of proportion one request is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Severity {
+    /// It alone exceeds this whole quota: every request will be throttled.
+    EveryRequest(Limit),
+    /// Fewer than two fit in the TPM: parallel requests will be throttled.
+    OneAtATime,
+    /// It holds this share (percent) of the TPD while it runs.
+    LargeShareOfDay(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Oversized {
+    /// `budget.next` is one request at the effective `max_tokens`.
+    pub budget: Budget,
+    pub severity: Severity,
+    pub fix: Option<MaxTokensFix>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concurrency {
+    /// `budget.next` is one subagent request.
+    pub budget: Budget,
+    pub tpm: u64,
+    pub subagents: u64,
+    pub tools: u64,
+    pub fix: Option<MaxTokensFix>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throttled {
+    /// The windows without the throttled request; `budget.next` is that request.
+    pub budget: Budget,
+    pub limit: Option<Limit>,
+    pub info: ThrottleInfo,
+    pub fix: Option<MaxTokensFix>,
+}
+
+impl Concern {
+    /// The rate-limit key: the same reason is not repeated within `warn_repeat_secs`.
+    pub fn reason(&self) -> String {
+        match self {
+            Concern::WontFit(w) => format!("over:{}", w.shortfall.limit.as_str()),
+            Concern::Oversized(o) => match o.severity {
+                Severity::EveryRequest(limit) => format!("oversized:{}", limit.as_str()),
+                Severity::OneAtATime => "oversized:one-at-a-time".to_string(),
+                Severity::LargeShareOfDay(_) => "oversized:share-of-day".to_string(),
+            },
+            Concern::Concurrency(_) => "concurrency".to_string(),
+            Concern::Throttled(t) => format!(
+                "throttled:{}",
+                t.limit.map_or("unknown", |limit| limit.as_str())
+            ),
+        }
+    }
+
+    /// Whether block mode stops the request for this concern. Only a request that does
+    /// not fit is stopped; advice never blocks.
+    pub fn can_block(&self) -> bool {
+        matches!(self, Concern::WontFit(_))
+    }
+}
+
+/// What the hook does with one event.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Guarded {
+    /// JSON for Claude Code's stdout.
+    pub output: Option<Output>,
+    /// Stamp this `warned` key with the current time.
+    pub remember: Option<String>,
+    /// A throttle record to append (written in every mode).
+    pub throttle: Option<Record>,
+    /// The request the event announces will not be sent: do not mark it in flight.
+    pub stops_request: bool,
+}
+
+/// The guard for one hook event. `may_block` is false when the hook hit trouble of its
+/// own (bad config, unreadable transcript): guards fail open and at most warn.
+pub fn decide(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+    may_block: bool,
+) -> Guarded {
+    let mut guarded = Guarded::default();
+    // Off: no messages, no blocking; throttles are still recorded.
+    if config.mode == Mode::Off && input.event() != "StopFailure" {
+        return guarded;
+    }
+    let concern = match input.event() {
+        "SessionStart" => session_start::check(input, state, config, now, env),
+        "UserPromptSubmit" => preflight::check(input, state, config, now, env),
+        "PreToolUse" if subagent::is_spawn(input.tool_name.as_deref()) => {
+            subagent::check(input, state, config, now, env)
+        }
+        "PostToolUse" | "PostToolUseFailure" => post_tool::check(input, state, config, now, env),
+        "StopFailure" => throttle::check(input, state, config, now, env).map(|(record, c)| {
+            guarded.throttle = Some(record);
+            c
+        }),
+        _ => None,
+    };
+    let Some(concern) = concern else {
+        return guarded;
+    };
+    if config.mode == Mode::Off {
+        return guarded;
+    }
+    if config.mode == Mode::Block
+        && may_block
+        && concern.can_block()
+        && let Some(output) =
+            output::block(input.event(), message::text(&concern, true, config, now))
+    {
+        guarded.output = Some(output);
+        guarded.stops_request = true;
+        return guarded;
+    }
+    let key = format!(
+        "{}|{}",
+        input.session_id.as_deref().unwrap_or_default(),
+        concern.reason()
+    );
+    let repeat_ms = (config.warn_repeat_secs as i64).saturating_mul(1000);
+    let now_ms = now.timestamp_millis();
+    if state
+        .warned
+        .get(&key)
+        .is_some_and(|at| now_ms - at < repeat_ms && *at <= now_ms)
+    {
+        return guarded;
+    }
+    guarded.output = Some(Output::SystemMessage(message::text(
+        &concern, false, config, now,
+    )));
+    guarded.remember = Some(key);
+    guarded
+}
+
+/// The stream an event belongs to: its subagent, if any.
+pub(crate) fn agent_of(input: &HookInput) -> Option<&str> {
+    input.agent_id.as_deref().filter(|a| !a.is_empty())
+}
+
+/// The model a stream's next request will use, when the event or the environment says:
+/// a subagent's from `CLAUDE_CODE_SUBAGENT_MODEL`, else the event's own model field.
+pub(crate) fn model_hint(input: &HookInput, env: &ClientEnv) -> Option<String> {
+    agent_of(input)
+        .and_then(|_| env.subagent_model())
+        .or_else(|| input.model_id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assess::tests::{config, now, state};
+    use super::*;
+
+    fn input(json: &str) -> HookInput {
+        HookInput::parse(json.as_bytes()).unwrap()
+    }
+
+    const PROMPT: &str = r#"{"session_id":"s","hook_event_name":"UserPromptSubmit"}"#;
+
+    #[test]
+    fn off_says_nothing_warn_warns_once_block_blocks_every_time() {
+        let s = state();
+        let mut c = config(Some(1_500_000), None, None);
+        let env = ClientEnv::default();
+        c.mode = Mode::Off;
+        assert_eq!(
+            decide(&input(PROMPT), &s, &c, now(), &env, true),
+            Guarded::default()
+        );
+
+        c.mode = Mode::Warn;
+        let warned = decide(&input(PROMPT), &s, &c, now(), &env, true);
+        assert!(matches!(warned.output, Some(Output::SystemMessage(_))));
+        assert_eq!(warned.remember.as_deref(), Some("s|over:tokens-per-day"));
+        assert!(!warned.stops_request);
+        let mut later = s.clone();
+        later.warned.insert(
+            "s|over:tokens-per-day".into(),
+            now().timestamp_millis() - 299_000,
+        );
+        assert_eq!(
+            decide(&input(PROMPT), &later, &c, now(), &env, true),
+            Guarded::default()
+        );
+        later.warned.insert(
+            "s|over:tokens-per-day".into(),
+            now().timestamp_millis() - 300_000,
+        );
+        assert!(
+            decide(&input(PROMPT), &later, &c, now(), &env, true)
+                .output
+                .is_some()
+        );
+
+        c.mode = Mode::Block;
+        let blocked = decide(&input(PROMPT), &later, &c, now(), &env, true);
+        assert!(matches!(blocked.output, Some(Output::BlockPrompt(_))));
+        assert!(blocked.stops_request);
+        assert_eq!(blocked.remember, None);
+    }
+
+    #[test]
+    fn trouble_of_our_own_never_blocks() {
+        let s = state();
+        let mut c = config(Some(1_500_000), None, None);
+        c.mode = Mode::Block;
+        let g = decide(&input(PROMPT), &s, &c, now(), &ClientEnv::default(), false);
+        assert!(matches!(g.output, Some(Output::SystemMessage(_))));
+        assert!(!g.stops_request);
+    }
+
+    #[test]
+    fn fitting_requests_and_unknown_events_pass_silently() {
+        let s = state();
+        let c = config(Some(100_000_000), Some(10_000_000), Some(100));
+        let env = ClientEnv::default();
+        assert_eq!(
+            decide(&input(PROMPT), &s, &c, now(), &env, true),
+            Guarded::default()
+        );
+        let other = input(r#"{"session_id":"s","hook_event_name":"Notification"}"#);
+        let tight = config(Some(1), Some(1), Some(1));
+        assert_eq!(
+            decide(&other, &s, &tight, now(), &env, true),
+            Guarded::default()
+        );
+        let bash = input(r#"{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash"}"#);
+        assert_eq!(
+            decide(&bash, &s, &tight, now(), &env, true),
+            Guarded::default()
+        );
+    }
+}

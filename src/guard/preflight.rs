@@ -1,0 +1,128 @@
+//! UserPromptSubmit: before the prompt's first request is sent, does its reservation fit
+//! what is left of today's TPD and of this minute's TPM, given what is in flight?
+
+use chrono::{DateTime, Utc};
+
+use super::{Concern, Point, WontFit, agent_of, assess, model_hint};
+use crate::budget;
+use crate::claude::ClientEnv;
+use crate::config::Config;
+use crate::hook::HookInput;
+use crate::ledger::LiveState;
+
+pub fn check(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+) -> Option<Concern> {
+    next_request_concern(Point::Prompt, input, state, config, now, env)
+}
+
+/// Shared with PostToolUse: the stream's next request against every window.
+pub(crate) fn next_request_concern(
+    point: Point,
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+) -> Option<Concern> {
+    let session = input.session_id.as_deref()?;
+    let hint = model_hint(input, env);
+    let budget = budget::compute_with(
+        state,
+        config,
+        now,
+        Some(session),
+        agent_of(input),
+        hint.as_deref(),
+        env,
+    );
+    let shortfall = assess::shortfall(&budget, state, config, budget.next.reservation, 1, now)?;
+    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    Some(Concern::WontFit(WontFit {
+        point,
+        budget,
+        main_next: None,
+        shortfall,
+        fix,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::assess::tests::{config, now, state, with_inflight};
+    use crate::guard::{Frees, message};
+    use crate::quota::Limit;
+
+    fn prompt() -> HookInput {
+        HookInput::parse(br#"{"session_id":"s","hook_event_name":"UserPromptSubmit"}"#).unwrap()
+    }
+
+    #[test]
+    fn over_the_day() {
+        let c = config(Some(1_500_000), Some(10_000_000), None);
+        let Some(Concern::WontFit(w)) =
+            check(&prompt(), &state(), &c, now(), &ClientEnv::default())
+        else {
+            panic!("expected a concern");
+        };
+        assert_eq!(w.shortfall.limit, Limit::TokensPerDay);
+        assert_eq!(w.shortfall.need, 1_292_000);
+        assert_eq!(w.shortfall.left, 1_100_000);
+        assert_eq!(w.fix.as_ref().unwrap().max_tokens, 5_120);
+        let text = message::text(&Concern::WontFit(w), false, &c, now());
+        assert_eq!(
+            text,
+            "bedrock-hook: this prompt's first request will not fit the TPD and Bedrock will \
+             throttle it (429). It reserves 1.29M (claude-opus-5-5: 12k input + 128k \
+             max_tokens x 10 burndown). Left: 1.1M of 1.5M TPD, 9.5M of 10M TPM; nothing in \
+             flight. The TPD resets at 00:00 UTC (in 12h 0m). Fix: set \
+             CLAUDE_CODE_MAX_OUTPUT_TOKENS=5120 (largest output seen 3.1k + 50% headroom) \
+             and restart Claude Code (`bedrock-hook doctor --fix` writes it to \
+             settings.json): a request would then reserve 63.2k and fit."
+        );
+    }
+
+    #[test]
+    fn over_the_minute_because_of_requests_in_flight() {
+        let c = config(None, Some(2_000_000), None);
+        let s = with_inflight(state(), "s/a", 1_000_000);
+        let Some(Concern::WontFit(w)) = check(&prompt(), &s, &c, now(), &ClientEnv::default())
+        else {
+            panic!("expected a concern");
+        };
+        assert_eq!(w.shortfall.limit, Limit::TokensPerMinute);
+        assert_eq!(w.shortfall.frees, Frees::WhenInflightEnds);
+        let text = message::text(&Concern::WontFit(w), true, &c, now());
+        assert!(
+            text.starts_with(
+                "bedrock-hook blocked this prompt: its first request would \
+             not fit the TPM and Bedrock would throttle it (429)."
+            ),
+            "{text}"
+        );
+        for part in [
+            "It reserves 1.29M",
+            "Left: TPD not set, 500k of 2M TPM; 1 request in flight holding 1M.",
+            "It frees up only as the 1 request in flight comes back.",
+            "Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS=5120",
+            "a request would then reserve 63.2k and fit.",
+            "mode = \"warn\"",
+        ] {
+            assert!(text.contains(part), "{part} not in {text}");
+        }
+    }
+
+    #[test]
+    fn fits_means_silence() {
+        let c = config(Some(2_000_000), Some(2_000_000), Some(10));
+        assert_eq!(
+            check(&prompt(), &state(), &c, now(), &ClientEnv::default()),
+            None
+        );
+    }
+}

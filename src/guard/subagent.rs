@@ -1,0 +1,198 @@
+//! PreToolUse of the subagent tool (`Agent`; `Task` on older clients): a subagent is about
+//! to start, and the loop that spawns it carries on. Projected: what the windows hold now
+//! (other subagents in flight and spawns not yet started included) plus the subagent's
+//! first request plus the spawning loop's next one. Over budget: warn, or deny in block
+//! mode.
+//!
+//! When the spawn fits, it still warns (never blocks) if the configured concurrency
+//! (`CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, `CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY`) times
+//! one request's reservation exceeds the TPM: parallel subagents would be throttled.
+
+use chrono::{DateTime, Utc};
+
+use super::{Concern, Concurrency, Point, WontFit, agent_of, assess, model_hint};
+use crate::budget::{self, NextRequest};
+use crate::claude::ClientEnv;
+use crate::config::Config;
+use crate::hook::HookInput;
+use crate::ledger::LiveState;
+
+/// Whether a tool spawns a subagent.
+pub fn is_spawn(tool_name: Option<&str>) -> bool {
+    matches!(tool_name, Some("Agent" | "Task"))
+}
+
+/// The subagent starts from the session's last request, on its own model if one is set.
+fn subagent_model(spawner_next: &NextRequest, env: &ClientEnv) -> String {
+    env.subagent_model()
+        .unwrap_or_else(|| spawner_next.model.clone())
+}
+
+/// The first request of a subagent about to be spawned from `input`'s stream: what the
+/// hook marks in flight for a spawn until the subagent's own events take over.
+pub fn first_request(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    env: &ClientEnv,
+) -> NextRequest {
+    let session = input.session_id.as_deref();
+    let hint = model_hint(input, env);
+    let main = budget::next_request_with(
+        state,
+        config,
+        session,
+        agent_of(input),
+        hint.as_deref(),
+        env,
+    );
+    let sub_model = subagent_model(&main, env);
+    budget::next_request_with(state, config, session, None, Some(&sub_model), env)
+}
+
+pub fn check(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+) -> Option<Concern> {
+    let session = input.session_id.as_deref()?;
+    let main = budget::next_request_with(
+        state,
+        config,
+        Some(session),
+        agent_of(input),
+        model_hint(input, env).as_deref(),
+        env,
+    );
+    let sub_model = subagent_model(&main, env);
+    let budget = budget::compute_with(
+        state,
+        config,
+        now,
+        Some(session),
+        None,
+        Some(&sub_model),
+        env,
+    );
+    let same_bucket =
+        config.bucket_for(&main.model_norm) == config.bucket_for(&budget.next.model_norm);
+    let main_next = same_bucket.then_some(main);
+    let need = budget.next.reservation + main_next.as_ref().map_or(0, |m| m.reservation);
+    let requests = 1 + u64::from(main_next.is_some());
+    if let Some(shortfall) = assess::shortfall(&budget, state, config, need, requests, now) {
+        let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+        return Some(Concern::WontFit(WontFit {
+            point: Point::Spawn,
+            budget,
+            main_next,
+            shortfall,
+            fix,
+        }));
+    }
+    let tpm = budget.quotas.tpm?;
+    let subagents = env.max_concurrent_subagents();
+    let tools = env.max_tool_use_concurrency();
+    let reservation = budget.next.reservation;
+    let over = |n: u64| n.saturating_mul(reservation) > tpm;
+    if !(over(subagents) || over(tools)) {
+        return None;
+    }
+    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    Some(Concern::Concurrency(Concurrency {
+        budget,
+        tpm,
+        subagents,
+        tools,
+        fix,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::assess::tests::{config, now, state, with_inflight};
+    use crate::guard::message;
+    use crate::quota::Limit;
+
+    fn spawn(tool: &str) -> HookInput {
+        HookInput::parse(
+            format!(r#"{{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"{tool}"}}"#)
+                .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn agent_and_task_spawn_subagents() {
+        assert!(is_spawn(Some("Agent")));
+        assert!(is_spawn(Some("Task")));
+        assert!(!is_spawn(Some("Bash")));
+        assert!(!is_spawn(None));
+    }
+
+    #[test]
+    fn spawn_counts_the_subagent_and_the_loop_that_continues() {
+        // 500k settled this minute + 1M in flight (another subagent) + 2 x 1.292M > 4M.
+        let s = with_inflight(state(), "s/other", 1_000_000);
+        let c = config(None, Some(4_000_000), None);
+        let env = ClientEnv::default();
+        let Some(Concern::WontFit(w)) = check(&spawn("Agent"), &s, &c, now(), &env) else {
+            panic!("expected a concern");
+        };
+        assert_eq!(w.point, Point::Spawn);
+        assert_eq!(w.shortfall.limit, Limit::TokensPerMinute);
+        assert_eq!(w.shortfall.need, 2_584_000);
+        assert_eq!(w.shortfall.left, 2_500_000);
+        let text = message::text(&Concern::WontFit(w), true, &c, now());
+        assert!(
+            text.starts_with(
+                "bedrock-hook denied this subagent: its first request would not \
+                 fit the TPM and Bedrock would throttle it (429). It reserves 1.29M \
+                 (claude-opus-5-5: 12k input + 128k max_tokens x 10 burndown), and the loop \
+                 that spawns it continues with 1.29M: 2.58M together."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Left: TPD not set, 2.5M of 4M TPM; 1 request in flight holding 1M."),
+            "{text}"
+        );
+        assert!(
+            text.contains("a request would then reserve 63.2k and fit."),
+            "{text}"
+        );
+        // With room for both it passes.
+        let roomy = config(None, Some(4_084_000), None);
+        let env_low = ClientEnv::from_pairs([
+            ("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", "3"),
+            ("CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY", "3"),
+        ]);
+        assert_eq!(check(&spawn("Task"), &s, &roomy, now(), &env_low), None);
+    }
+
+    #[test]
+    fn concurrency_times_reservation_over_tpm_is_advice() {
+        let s = state();
+        let c = config(None, Some(6_000_000), None);
+        let env = ClientEnv::from_pairs([("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", "8")]);
+        let Some(concern @ Concern::Concurrency(_)) = check(&spawn("Agent"), &s, &c, now(), &env)
+        else {
+            panic!("expected concurrency advice");
+        };
+        assert!(!concern.can_block());
+        let text = message::text(&concern, false, &c, now());
+        assert_eq!(
+            text,
+            "bedrock-hook: up to 8 subagents may run at once (CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS) \
+             and 10 tools in parallel (CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY), but each request \
+             reserves 1.29M (claude-opus-5-5: 12k input + 128k max_tokens x 10 burndown): only \
+             4 fit in the 6M TPM, so parallel subagents will be throttled. Left: TPD not set, \
+             5.5M of 6M TPM; nothing in flight. Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS=5120 \
+             (largest output seen 3.1k + 50% headroom) and restart Claude Code (`bedrock-hook \
+             doctor --fix` writes it to settings.json): a request would then reserve 63.2k and \
+             94 fit."
+        );
+    }
+}

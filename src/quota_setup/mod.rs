@@ -1,0 +1,94 @@
+//! `bedrock-hook quota`: getting the quotas right. `import` takes them from AWS Service
+//! Quotas listings, `show` prints what is configured per bucket with today's use, and
+//! `calibrate` adopts what real throttles say the effective quotas are.
+
+pub mod aws;
+mod calibrate;
+pub mod history;
+pub mod import;
+mod show;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::config::edit::{self, QuotaChange};
+use crate::config::{Config, Source};
+use crate::paths::Paths;
+pub use aws::Endpoint;
+pub use calibrate::calibrate;
+pub use show::{describe, show};
+
+pub(crate) fn config_path(paths: &Paths) -> Result<PathBuf> {
+    paths
+        .config_file
+        .clone()
+        .context("no config file location: set BEDROCK_HOOK_CONFIG")
+}
+
+/// Print the changes and, unless `dry_run`, say where they were written.
+pub(crate) fn report_changes(
+    out: &mut String,
+    path: &Path,
+    changes: &[QuotaChange],
+    dry_run: bool,
+) {
+    if changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} already says so: nothing to change.",
+            path.display()
+        );
+        return;
+    }
+    let _ = writeln!(out, "\nChanges to {}:", path.display());
+    for change in changes {
+        let _ = writeln!(out, "  {}", change.describe());
+    }
+    if dry_run {
+        let _ = writeln!(out, "Dry run: nothing written.");
+    } else {
+        let _ = writeln!(out, "Wrote {}.", path.display());
+    }
+}
+
+/// Environment variables that override what the file says.
+fn env_overrides(config: &Config, keys: &[&str]) -> Vec<&'static str> {
+    keys.iter()
+        .filter_map(|key| match config.source_of(key) {
+            Source::Env(name) => Some(name),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(crate) fn note_overrides(out: &mut String, config: &Config, keys: &[&str]) {
+    for name in env_overrides(config, keys) {
+        let _ = writeln!(
+            out,
+            "Note: {name} is set in the environment and wins over the file."
+        );
+    }
+}
+
+/// `quota import FILE...`
+pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let path = config_path(&paths)?;
+    let (plan, mut out) = import::read_and_plan(files, endpoint)?;
+    let values = plan.values();
+    if !values.is_empty() {
+        let changes = edit::write_quotas(&path, &values, dry_run)?;
+        report_changes(&mut out, &path, &changes, dry_run);
+        let config = Config::load(Some(&path));
+        note_overrides(&mut out, &config, &["models"]);
+    }
+    print!("{out}");
+    Ok(if values.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,418 @@
+//! The guards end to end: the built binary run as Claude Code runs it, fed the real hook
+//! payloads of `fixtures/samples` (transcript paths pointed at temp copies of the real
+//! transcripts), checking the exact JSON printed at each decision point in warn and block
+//! mode, silence in off mode, and the throttle record.
+//!
+//! The clock is pinned (`BEDROCK_HOOK_NOW`) nine seconds after the samples' last request,
+//! so every number below follows from the sample transcripts: seven Opus 5.5 requests
+//! (burndown 10) settling 75,111 quota tokens, all inside the last minute; the session's
+//! last request carried 13,068 input tokens with max_tokens 128,000, so its next one
+//! reserves 13,068 + 1,280,000 = 1,293,068; the largest output was 37 tokens, so the
+//! advice is max_tokens 4096, reserving 13,068 + 40,960 = 54,028.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+const NOW: &str = "2026-11-22T01:39:30Z";
+const SESSION: &str = "f546e1ba-4370-400a-a093-10e9c9557bd0";
+const AGENT: &str = "aa784e05b3e2adbb4";
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples")
+}
+
+/// A temp home with the sample transcripts, a data dir and a config file.
+struct World {
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(config: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("home/.claude/projects/-home-dev-proj");
+        let subagents = project.join(SESSION).join("subagents");
+        std::fs::create_dir_all(&subagents).unwrap();
+        std::fs::copy(
+            samples().join("transcript-main.jsonl"),
+            project.join(format!("{SESSION}.jsonl")),
+        )
+        .unwrap();
+        std::fs::copy(
+            samples().join(format!("transcript-subagent-agent-{AGENT}.jsonl")),
+            subagents.join(format!("agent-{AGENT}.jsonl")),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        World { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A sample payload with its transcript paths pointed into the temp home.
+    fn payload(&self, sample: &str) -> String {
+        let text = std::fs::read_to_string(samples().join(sample)).unwrap();
+        let home = self.path("home/.claude");
+        text.replace("/home/dev/.claude", home.to_str().unwrap())
+    }
+
+    fn command(&self, now: &str) -> Command {
+        let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
+        cmd.env_clear()
+            .env("HOME", self.path("home"))
+            .env("BEDROCK_HOOK_DATA_DIR", self.path("data"))
+            .env("BEDROCK_HOOK_CONFIG", self.path("config.toml"))
+            .env("BEDROCK_HOOK_NOW", now);
+        cmd
+    }
+
+    /// Run the hook on a sample; it always exits 0. Returns (stdout, stderr).
+    fn hook_at(&self, sample: &str, now: &str) -> (String, String) {
+        let out = self
+            .command(now)
+            .arg("hook")
+            .write_stdin(self.payload(sample))
+            .assert()
+            .success();
+        let output = out.get_output();
+        (
+            String::from_utf8(output.stdout.clone()).unwrap(),
+            String::from_utf8(output.stderr.clone()).unwrap(),
+        )
+    }
+
+    fn hook(&self, sample: &str) -> String {
+        let (stdout, stderr) = self.hook_at(sample, NOW);
+        assert_eq!(stderr, "", "{sample}");
+        stdout
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.path("data/state.json")).unwrap()).unwrap()
+    }
+
+    fn inflight_keys(&self) -> Vec<String> {
+        self.state()["inflight"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn ledger(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.path("data/ledger/2026-11-22.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn config(mode: &str, tpd: u64, tpm: u64) -> String {
+    format!("mode = \"{mode}\"\ntpd = {tpd}\ntpm = {tpm}\n")
+}
+
+/// `{"systemMessage": text}` as one line.
+fn system_message(text: &str) -> String {
+    format!("{}\n", json!({ "systemMessage": text }))
+}
+
+const BLOCK_NOTE: &str = " Set mode = \"warn\" in the bedrock-hook config to be warned instead.";
+const FIX_54K: &str = "Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096 (largest output seen 37 + 50% \
+     headroom) and restart Claude Code (`bedrock-hook doctor --fix` writes it to settings.json)";
+
+#[test]
+fn session_start_warns_when_one_request_holds_most_of_the_day() {
+    // 1,293,068 of a 2M TPD is 64%: requests fail once 36% is used.
+    let text = format!(
+        "bedrock-hook: each request holds 64% of the TPD while it runs: one request reserves \
+         1.29M (claude-opus-5-5: 13.1k input + 128k max_tokens x 10 burndown) of the 2M TPD, so \
+         requests start failing once 36% of the day is used. Left: 1.92M of 2M TPD, 2.92M of 3M \
+         TPM; nothing in flight. {FIX_54K}: a request would then reserve 54k and 55 fit in the \
+         TPM."
+    );
+    for mode in ["warn", "block"] {
+        let world = World::new(&config(mode, 2_000_000, 3_000_000));
+        assert_eq!(
+            world.hook("hook-SessionStart.json"),
+            system_message(&text),
+            "{mode}"
+        );
+    }
+    let off = World::new(&config("off", 2_000_000, 3_000_000));
+    assert_eq!(off.hook("hook-SessionStart.json"), "");
+}
+
+#[test]
+fn prompt_preflight_warns_or_blocks_over_the_day() {
+    // 75,111 of a 1.3M TPD used: 1,224,889 left, the next request needs 1,293,068.
+    let body = format!(
+        "the TPD and Bedrock {{will}} throttle it (429). It reserves 1.29M (claude-opus-5-5: \
+         13.1k input + 128k max_tokens x 10 burndown). Left: 1.22M of 1.3M TPD, 2.92M of 3M TPM; \
+         nothing in flight. The TPD resets at 00:00 UTC (in 22h 20m). {FIX_54K}: a request would \
+         then reserve 54k and fit."
+    );
+    let warn = World::new(&config("warn", 1_300_000, 3_000_000));
+    let text = format!(
+        "bedrock-hook: this prompt's first request will not fit {}",
+        body.replace("{will}", "will")
+    );
+    assert_eq!(
+        warn.hook("hook-UserPromptSubmit.json"),
+        system_message(&text)
+    );
+    // Warned, not blocked: the request is on its way.
+    assert_eq!(warn.inflight_keys(), [SESSION]);
+    assert_eq!(warn.state()["inflight"][SESSION]["reservation"], 1_293_068);
+
+    let block = World::new(&config("block", 1_300_000, 3_000_000));
+    let reason = format!(
+        "bedrock-hook blocked this prompt: its first request would not fit {}{BLOCK_NOTE}",
+        body.replace("{will}", "would")
+    );
+    assert_eq!(
+        block.hook("hook-UserPromptSubmit.json"),
+        format!("{}\n", json!({ "decision": "block", "reason": reason }))
+    );
+    // Blocked: nothing is sent, so nothing is in flight.
+    assert!(block.inflight_keys().is_empty());
+
+    let off = World::new(&config("off", 1_300_000, 3_000_000));
+    assert_eq!(off.hook("hook-UserPromptSubmit.json"), "");
+    assert_eq!(off.inflight_keys(), [SESSION]);
+}
+
+#[test]
+fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
+    // The subagent's first request and the spawning loop's next: 2 x 1,293,068 = 2,586,136,
+    // more than a 2.5M TPM even when empty.
+    let body = format!(
+        "the TPM and Bedrock {{will}} throttle it (429). It reserves 1.29M (claude-opus-5-5: \
+         13.1k input + 128k max_tokens x 10 burndown), and the loop that spawns it continues \
+         with 1.29M: 2.59M together. Left: 9.92M of 10M TPD, 2.42M of 2.5M TPM; nothing in \
+         flight. Waiting will not help: together they reserve 2.59M, more than the whole 2.5M \
+         TPM. {FIX_54K}: a request would then reserve 54k and fit."
+    );
+    let spawn_key = format!("{SESSION}/spawn:toolu_0");
+
+    let warn = World::new(&config("warn", 10_000_000, 2_500_000));
+    let text = format!(
+        "bedrock-hook: this subagent's first request will not fit {}",
+        body.replace("{will}", "will")
+    );
+    assert_eq!(warn.hook("hook-PreToolUse.json"), system_message(&text));
+    // Let through: the spawn holds its first request's reservation until it starts.
+    assert_eq!(warn.inflight_keys(), std::slice::from_ref(&spawn_key));
+    assert_eq!(
+        warn.state()["inflight"][&spawn_key]["reservation"],
+        1_293_068
+    );
+    // Its PostToolUse hands over to the subagent's own entry.
+    assert_eq!(warn.hook("hook-PostToolUse.json"), "");
+    assert_eq!(warn.inflight_keys(), [SESSION]);
+
+    let block = World::new(&config("block", 10_000_000, 2_500_000));
+    let reason = format!(
+        "bedrock-hook denied this subagent: its first request would not fit {}{BLOCK_NOTE}",
+        body.replace("{will}", "would")
+    );
+    assert_eq!(
+        block.hook("hook-PreToolUse.json"),
+        format!(
+            "{}\n",
+            json!({"hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }})
+        )
+    );
+    assert!(block.inflight_keys().is_empty());
+
+    let off = World::new(&config("off", 10_000_000, 2_500_000));
+    assert_eq!(off.hook("hook-PreToolUse.json"), "");
+}
+
+#[test]
+fn spawn_that_fits_still_warns_about_concurrency_in_any_mode() {
+    // 20 subagents x 1,293,068 against a 6M TPM: only 4 fit.
+    let text = format!(
+        "bedrock-hook: up to 20 subagents may run at once (CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS) \
+         and 10 tools in parallel (CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY), but each request \
+         reserves 1.29M (claude-opus-5-5: 13.1k input + 128k max_tokens x 10 burndown): only 4 \
+         fit in the 6M TPM, so parallel subagents will be throttled. Left: 9.92M of 10M TPD, \
+         5.92M of 6M TPM; nothing in flight. {FIX_54K}: a request would then reserve 54k and 111 \
+         fit."
+    );
+    for mode in ["warn", "block"] {
+        let world = World::new(&config(mode, 10_000_000, 6_000_000));
+        assert_eq!(
+            world.hook("hook-PreToolUse.json"),
+            system_message(&text),
+            "{mode}"
+        );
+        assert_eq!(
+            world.inflight_keys(),
+            [format!("{SESSION}/spawn:toolu_0")],
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn after_a_tool_the_loop_is_stopped_rather_than_run_into_a_429() {
+    // The prompt's request (1,293,068) is in flight; the subagent's next request (7,693 input
+    // + 1,280,000) does not fit the 1,131,821 left of a 2.5M TPM.
+    let body = format!(
+        "the next request {{would}} not fit the TPM and Bedrock {{would}} throttle it (429). It \
+         reserves 1.29M (claude-opus-5-5: 7.69k input + 128k max_tokens x 10 burndown). Left: \
+         8.63M of 10M TPD, 1.13M of 2.5M TPM; 1 request in flight holding 1.29M. It frees up \
+         only as the 1 request in flight comes back. {FIX_54K}: a request would then reserve \
+         48.7k and fit."
+    );
+    let warn = World::new(&config("warn", 10_000_000, 2_500_000));
+    assert_eq!(warn.hook("hook-UserPromptSubmit.json"), "");
+    let text = format!("bedrock-hook: {}", body.replace("{would}", "will"));
+    assert_eq!(
+        warn.hook("hook-PostToolUse-subagent.json"),
+        system_message(&text)
+    );
+    assert_eq!(
+        warn.inflight_keys(),
+        [SESSION.to_string(), format!("{SESSION}/{AGENT}")]
+    );
+
+    let block = World::new(&config("block", 10_000_000, 2_500_000));
+    assert_eq!(block.hook("hook-UserPromptSubmit.json"), "");
+    let reason = format!(
+        "bedrock-hook stopped the loop: {}{BLOCK_NOTE}",
+        body.replace("{would}", "would")
+    );
+    assert_eq!(
+        block.hook("hook-PostToolUse-subagent.json"),
+        format!("{}\n", json!({ "continue": false, "stopReason": reason }))
+    );
+    assert_eq!(block.inflight_keys(), [SESSION]);
+
+    let off = World::new(&config("off", 10_000_000, 2_500_000));
+    assert_eq!(off.hook("hook-UserPromptSubmit.json"), "");
+    assert_eq!(off.hook("hook-PostToolUse-subagent.json"), "");
+}
+
+#[test]
+fn a_throttle_is_recorded_with_the_estimate_in_every_mode() {
+    // At the 429: 75,111 settled + 1,293,068 in flight + the refused request's 1,293,068.
+    let text = "bedrock-hook: Bedrock throttled this turn (429: too many tokens per day). At that \
+         moment bedrock-hook estimated 2.66M of the 10M TPD used (27%), the refused request's \
+         1.29M (claude-opus-5-5: 13.1k input + 128k max_tokens x 10 burndown) included. Left: \
+         8.63M of 10M TPD, 1.63M of 3M TPM; 1 request in flight holding 1.29M. So the effective \
+         TPD is nearer 2.66M, or something else on the same account and region (a teammate, \
+         another machine, CI) used about 7.34M today. The TPD resets at 00:00 UTC (in 22h 20m). \
+         Fix: `bedrock-hook quota calibrate` adopts what the throttles say; set \
+         CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096 (largest output seen 37 + 50% headroom) and restart \
+         Claude Code (`bedrock-hook doctor --fix` writes it to settings.json) so a request \
+         reserves 54k.";
+    for (mode, expected) in [
+        ("warn", system_message(text)),
+        ("block", system_message(text)),
+        ("off", String::new()),
+    ] {
+        let world = World::new(&config(mode, 10_000_000, 3_000_000));
+        assert_eq!(world.hook("hook-UserPromptSubmit.json"), "", "{mode}");
+        assert_eq!(world.hook("hook-StopFailure.json"), expected, "{mode}");
+        let throttles: Vec<Value> = world
+            .ledger()
+            .into_iter()
+            .filter(|r| r["kind"] == "throttle")
+            .collect();
+        assert_eq!(
+            throttles,
+            [json!({
+                "v": 1,
+                "kind": "throttle",
+                "id": "d797b41c-5021-4ca8-8bf3-2dfaefa8ae20:bee6f96a-2b1d-4dc4-bc43-33f15f377ae8",
+                "ts": NOW,
+                "session": "d797b41c-5021-4ca8-8bf3-2dfaefa8ae20",
+                "model": "us.anthropic.claude-opus-5-5",
+                "model_norm": "claude-opus-5-5",
+                "burndown": 10.0,
+                "input": 0,
+                "cache_write": 0,
+                "cache_read": 0,
+                "output": 0,
+                "max_tokens": 128000,
+                "max_tokens_source": "api-request",
+                "reserved": 1_293_068,
+                "settled": 0,
+                "outcome": "no-response",
+                "project": "/home/dev/proj",
+                "throttle": {
+                    "limit": "tokens-per-day",
+                    "day_used": 2_661_247,
+                    "minute_used": 2_661_247,
+                    "minute_requests": 8,
+                    "tpd": 10_000_000,
+                    "tpm": 3_000_000
+                }
+            })],
+            "{mode}"
+        );
+        assert_eq!(world.state()["throttles"], 1, "{mode}");
+        // The same StopFailure delivered twice is one throttle.
+        world.hook("hook-StopFailure.json");
+        assert_eq!(world.state()["throttles"], 1, "{mode}");
+    }
+}
+
+#[test]
+fn warnings_are_not_repeated_within_the_repeat_window() {
+    let world = World::new(&config("warn", 1_300_000, 3_000_000));
+    assert_ne!(world.hook("hook-UserPromptSubmit.json"), "");
+    assert_eq!(world.hook("hook-UserPromptSubmit.json"), "");
+    // The same reason from another decision point counts as a repeat too.
+    assert_eq!(world.hook("hook-PostToolUse.json"), "");
+    let (later, _) = world.hook_at("hook-UserPromptSubmit.json", "2026-11-22T01:44:31Z");
+    assert!(
+        later.starts_with("{\"systemMessage\":\"bedrock-hook: this prompt's"),
+        "{later}"
+    );
+}
+
+#[test]
+fn trouble_of_our_own_fails_open_with_one_stderr_line() {
+    let world = World::new(&format!(
+        "{}surprise = 1\n",
+        config("block", 1_300_000, 3_000_000)
+    ));
+    let (stdout, stderr) = world.hook_at("hook-UserPromptSubmit.json", NOW);
+    assert!(
+        stdout.starts_with(
+            "{\"systemMessage\":\"bedrock-hook: this prompt's first request will not fit"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown key `surprise`"), "{stderr}");
+    // A ledger it cannot write: no decision at all, exit 0, one line.
+    let broken = World::new(&config("block", 1, 1));
+    std::fs::write(broken.path("data"), "not a directory").unwrap();
+    let (stdout, stderr) = broken.hook_at("hook-UserPromptSubmit.json", NOW);
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn off_prints_nothing_for_any_event() {
+    let world = World::new(&config("off", 1, 1));
+    for entry in std::fs::read_dir(samples()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name.starts_with("hook-") {
+            assert_eq!(world.hook(&name), "", "{name}");
+        }
+    }
+    assert_eq!(world.state()["throttles"], 1);
+}
