@@ -188,6 +188,10 @@ pub fn next_request(
     next_request_with(state, config, session, agent, model_hint, &env)
 }
 
+/// What Claude Code sends on Bedrock when nothing names a model (observed on 2.1.328):
+/// the forecast for a session's first request, before any transcript entry exists.
+pub const CLIENT_DEFAULT_MODEL: &str = "us.anthropic.claude-opus-5-5";
+
 /// [`next_request`] with the client's environment given.
 pub fn next_request_with(
     state: &LiveState,
@@ -205,7 +209,7 @@ pub fn next_request_with(
         .map(str::to_string)
         .or_else(|| last.map(|l| l.model.clone()))
         .or(env_model)
-        .unwrap_or_else(|| "unknown".to_string());
+        .unwrap_or_else(|| CLIENT_DEFAULT_MODEL.to_string());
     let name = quota::normalize(&model, &config.profiles);
     let burndown = quota::burndown_for(&name, &config.burndown);
     let same_model = last.is_some_and(|l| l.model_norm == name.canonical);
@@ -365,5 +369,22 @@ mod tests {
         s.day = Some("2026-11-21".parse().unwrap());
         let b = compute(&s, &Config::default(), now(), Some("s"), None, None);
         assert_eq!(b.day_settled, 0);
+    }
+
+    #[test]
+    fn first_request_of_a_fresh_install_is_forecast_at_the_clients_default() {
+        // Regression: with no history and no ANTHROPIC_MODEL, a subagent spawned on the very
+        // first turn was forecast as an unknown model at 32k max_tokens and let through.
+        let next = next_request_with(
+            &LiveState::default(),
+            &Config::default(),
+            Some("s"),
+            None,
+            None,
+            &ClientEnv::default(),
+        );
+        assert_eq!(next.model_norm, "claude-opus-5-5");
+        assert_eq!(next.max_tokens, 128_000);
+        assert_eq!(next.reservation, 1_280_000);
     }
 }

@@ -193,3 +193,68 @@ fn throttle_with_retries_records_every_attempt() {
     assert_eq!(expected_from(&run.endpoint).len(), 3);
     assert_ledger_matches_endpoint(&run);
 }
+
+#[test]
+fn block_mode_denies_the_subagent_before_it_sends_anything() {
+    let Some(run) = scenario(
+        "SCENARIO_AGENT go",
+        &[("BEDROCK_HOOK_MODE", "block"), ("BEDROCK_HOOK_TPM", "2M")],
+    ) else {
+        return;
+    };
+    let received = run.endpoint.requests();
+    assert!(
+        received
+            .iter()
+            .all(|r| !r.last_user_text.contains("SUBTASK_X")),
+        "the subagent reached the endpoint: {:#?}",
+        received
+            .iter()
+            .map(|r| &r.last_user_text)
+            .collect::<Vec<_>>()
+    );
+    let told = received.iter().any(|r| {
+        r.last_user_text
+            .contains("bedrock-hook denied this subagent")
+    });
+    assert!(
+        told,
+        "the model was not told why: {:#?}",
+        received
+            .iter()
+            .map(|r| &r.last_user_text)
+            .collect::<Vec<_>>()
+    );
+    assert_ledger_matches_endpoint(&run);
+    assert!(run.requests.iter().all(|r| r["agent"].is_null()));
+}
+
+#[test]
+fn warn_mode_warns_and_blocks_nothing() {
+    let Some(run) = scenario(
+        "SCENARIO_AGENT go",
+        &[("BEDROCK_HOOK_MODE", "warn"), ("BEDROCK_HOOK_TPM", "2M")],
+    ) else {
+        return;
+    };
+    assert!(
+        run.output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    let received = run.endpoint.requests();
+    assert!(
+        received
+            .iter()
+            .any(|r| r.last_user_text.contains("SUBTASK_X")),
+        "the subagent was held back"
+    );
+    assert_ledger_matches_endpoint(&run);
+    // What the user was shown: the client records hook notices in the transcript.
+    let shown = run.sandbox.transcript_lines().into_iter().any(|line| {
+        line.contains(r#""type":"hook_system_message""#)
+            && line.contains("bedrock-hook: this subagent")
+            && line.contains("Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS")
+    });
+    assert!(shown, "no bedrock-hook notice reached the user");
+}

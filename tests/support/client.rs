@@ -156,18 +156,24 @@ impl Sandbox {
         self.requests()
     }
 
+    /// Every line of every transcript the client wrote.
+    pub fn transcript_lines(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        walk(&self.home().join(".claude/projects"), &mut files);
+        files
+            .iter()
+            .filter(|(path, _)| path.extension().is_some_and(|e| e == "jsonl"))
+            .flat_map(|(_, bytes)| {
+                String::from_utf8_lossy(bytes)
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Every file under the data dir, with its bytes.
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-            for entry in std::fs::read_dir(dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else {
-                    out.push((path.clone(), std::fs::read(&path).unwrap()));
-                }
-            }
-        }
         let mut out = Vec::new();
         walk(&self.data_dir(), &mut out);
         out
@@ -184,4 +190,19 @@ pub fn expected_from(endpoint: &Endpoint) -> Vec<Value> {
             |r| json!({"status": r.status, "request_id": r.request_id, "max_tokens": r.max_tokens}),
         )
         .collect()
+}
+
+/// Every file below `dir`, with its bytes.
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
 }
