@@ -63,6 +63,10 @@ pub struct Ingested {
     pub records: usize,
     pub appended: usize,
     pub bytes: u64,
+    /// Lines that are not a JSON object (torn writes, foreign text).
+    pub garbage_lines: usize,
+    /// Lines holding bytes that are not UTF-8 (never valid JSON).
+    pub non_utf8_lines: usize,
 }
 
 /// Facts about the transcript being read that its lines may not carry.
@@ -137,6 +141,11 @@ impl<'a> Writer<'a> {
             total.bytes += cursor.offset.saturating_sub(before);
             let mut assembled = Vec::new();
             for line in new.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                match line_shape(line) {
+                    LineShape::Object => {}
+                    LineShape::Garbage => total.garbage_lines += 1,
+                    LineShape::NotUtf8 => total.non_utf8_lines += 1,
+                }
                 cursor
                     .assembler
                     .feed(transcript::wire::classify(line), &mut assembled);
@@ -429,6 +438,28 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// What a transcript line looks like before it is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineShape {
+    Object,
+    Garbage,
+    NotUtf8,
+}
+
+/// Cheap checks only (the first and last non-blank bytes, and UTF-8 validity): the
+/// classifier parses just the few lines it needs.
+fn line_shape(line: &[u8]) -> LineShape {
+    let trimmed = line.trim_ascii();
+    if std::str::from_utf8(trimmed).is_err() {
+        return LineShape::NotUtf8;
+    }
+    match (trimmed.first(), trimmed.last()) {
+        (Some(b'{'), Some(b'}')) => LineShape::Object,
+        (None, None) => LineShape::Object,
+        _ => LineShape::Garbage,
+    }
+}
+
 fn subagent_files(main: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
         return Vec::new();
@@ -446,4 +477,18 @@ pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_shapes() {
+        assert_eq!(line_shape(b"{\"type\":\"user\"}"), LineShape::Object);
+        assert_eq!(line_shape(b"  {}\r"), LineShape::Object);
+        assert_eq!(line_shape(b"{\"type\":\"us"), LineShape::Garbage);
+        assert_eq!(line_shape(b"hello"), LineShape::Garbage);
+        assert_eq!(line_shape(b"{\"x\":\"\xff\"}"), LineShape::NotUtf8);
+    }
 }

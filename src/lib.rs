@@ -10,10 +10,12 @@ pub mod cli;
 pub mod config;
 pub mod files;
 pub mod hook;
+pub mod import;
 pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
+pub mod report;
 pub mod status;
 pub mod transcript;
 
@@ -64,6 +66,8 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Statusline { chain } => {
             Ok(status::run(&mut std::io::stdin().lock(), chain.as_deref()))
         }
+        Command::Report(args) => report::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Config => {
             let paths = paths::Paths::from_env()?;
             let config = config::Config::load(paths.config_file.as_deref());
