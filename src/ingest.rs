@@ -35,6 +35,9 @@ pub struct ReadOpts {
     pub flush: Flush,
     /// Keep reading until the file is consumed (import), instead of one budget's worth.
     pub drain: bool,
+    /// Map the file instead of copying it (import of finished transcripts only: see
+    /// `transcript::tail`).
+    pub map: bool,
 }
 
 /// Hook: up to 64 MiB per transcript per call; lines over 64 MiB are tool output.
@@ -45,6 +48,7 @@ pub const HOOK_READ: ReadOpts = ReadOpts {
     },
     flush: Flush::No,
     drain: false,
+    map: false,
 };
 
 /// Status line: a small budget so a burst of new bytes never slows a render.
@@ -55,6 +59,7 @@ pub const STATUSLINE_READ: ReadOpts = ReadOpts {
     },
     flush: Flush::No,
     drain: false,
+    map: false,
 };
 
 /// What one transcript contributed.
@@ -63,10 +68,114 @@ pub struct Ingested {
     pub records: usize,
     pub appended: usize,
     pub bytes: u64,
-    /// Lines that are not a JSON object (torn writes, foreign text).
+    /// Lines that are not a JSON object, or request/response/totals lines that do not
+    /// parse (torn writes, corruption).
     pub garbage_lines: usize,
-    /// Lines holding bytes that are not UTF-8 (never valid JSON).
+    /// Malformed lines holding bytes that are not UTF-8 (not in `garbage_lines`).
     pub non_utf8_lines: usize,
+}
+
+impl Ingested {
+    pub fn add(&mut self, other: &Ingested) {
+        self.records += other.records;
+        self.appended += other.appended;
+        self.bytes += other.bytes;
+        self.garbage_lines += other.garbage_lines;
+        self.non_utf8_lines += other.non_utf8_lines;
+    }
+}
+
+/// Most assembled items [`prepare`] holds before handing over (bounds its memory on a
+/// huge transcript; the rest is read under the lock).
+const PREPARE_MAX_ITEMS: usize = 20_000;
+
+/// A transcript read and assembled without the ledger lock, for [`Writer::apply`]: lets
+/// `import` parse transcripts on several threads while one thread records.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The cursor it started from (compared again under the lock).
+    start: Cursor,
+    end: Cursor,
+    assembled: Vec<Assembled>,
+    counts: Ingested,
+    /// Whether the whole transcript was read.
+    complete: bool,
+}
+
+/// Read `transcript` from its saved cursor as far as `opts` allows, without recording.
+/// `Ok(None)` if it does not exist.
+pub fn prepare(paths: &Paths, transcript: &Path, opts: ReadOpts) -> io::Result<Option<Prepared>> {
+    let start = Cursor::load(paths, transcript);
+    let mut cursor = start.clone();
+    let mut counts = Ingested::default();
+    let mut assembled = Vec::new();
+    loop {
+        let Some((mut items, last_pass)) = read_pass(transcript, &mut cursor, opts, &mut counts)?
+        else {
+            return Ok(None);
+        };
+        assembled.append(&mut items);
+        if last_pass || assembled.len() >= PREPARE_MAX_ITEMS {
+            return Ok(Some(Prepared {
+                start,
+                end: cursor,
+                assembled,
+                counts,
+                complete: last_pass,
+            }));
+        }
+    }
+}
+
+/// One read of what `transcript` gained: its lines classified and assembled, flushed as
+/// `opts` says on the last pass. `None` if the file does not exist; the flag says whether
+/// this was the last pass.
+fn read_pass(
+    transcript: &Path,
+    cursor: &mut Cursor,
+    opts: ReadOpts,
+    total: &mut Ingested,
+) -> io::Result<Option<(Vec<Assembled>, bool)>> {
+    let before = cursor.offset;
+    let how = if opts.map {
+        transcript::Read::Mapped
+    } else {
+        transcript::Read::Copied
+    };
+    let new = match transcript::read_new_with(transcript, cursor, opts.limits, how) {
+        Ok(new) => new,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    total.bytes += cursor.offset.saturating_sub(before);
+    let mut assembled = Vec::new();
+    let mut rest: &[u8] = &new.bytes;
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        if line.is_empty() {
+            continue;
+        }
+        let entry = transcript::wire::classify(line);
+        if matches!(entry, transcript::wire::Entry::Malformed) {
+            // Told apart only for lines that matter: UTF-8 is never checked on the
+            // megabytes of tool output the classifier skips.
+            if std::str::from_utf8(line).is_err() {
+                total.non_utf8_lines += 1;
+            } else {
+                total.garbage_lines += 1;
+            }
+        }
+        cursor.assembler.feed(entry, &mut assembled);
+    }
+    let last_pass = !(opts.drain && new.more);
+    if opts.flush != Flush::No && last_pass {
+        cursor
+            .assembler
+            .flush(opts.flush == Flush::All, &mut assembled);
+    }
+    Ok(Some((assembled, last_pass)))
 }
 
 /// Facts about the transcript being read that its lines may not carry.
@@ -132,71 +241,106 @@ impl<'a> Writer<'a> {
         let mut total = Ingested::default();
         loop {
             let unchanged = cursor.clone();
-            let before = cursor.offset;
-            let new = match transcript::read_new(transcript, &mut cursor, opts.limits) {
-                Ok(new) => new,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(total),
-                Err(e) => return Err(e),
+            let Some((assembled, last_pass)) =
+                read_pass(transcript, &mut cursor, opts, &mut total)?
+            else {
+                return Ok(total);
             };
-            total.bytes += cursor.offset.saturating_sub(before);
-            let mut assembled = Vec::new();
-            for line in new.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                match line_shape(line) {
-                    LineShape::Object => {}
-                    LineShape::Garbage => total.garbage_lines += 1,
-                    LineShape::NotUtf8 => total.non_utf8_lines += 1,
-                }
-                cursor
-                    .assembler
-                    .feed(transcript::wire::classify(line), &mut assembled);
-            }
-            let last_pass = !(opts.drain && new.more);
-            if opts.flush != Flush::No && last_pass {
-                cursor
-                    .assembler
-                    .flush(opts.flush == Flush::All, &mut assembled);
-            }
-            let mut records = Vec::new();
-            for item in assembled {
-                match item {
-                    Assembled::Answered { sent, response } => {
-                        let record = self.request_record(sent.as_ref(), &response, origin);
-                        cursor
-                            .emitted
-                            .entry(record.model_norm.clone())
-                            .or_default()
-                            .add(&record.usage());
-                        records.push(record);
-                    }
-                    Assembled::Unanswered(sent) => {
-                        records.push(self.unanswered_record(&sent, origin))
-                    }
-                    Assembled::CostState { session, by_model } => {
-                        // Subagent requests must be in before the difference is taken.
-                        let session = session
-                            .or_else(|| origin.session.clone())
-                            .unwrap_or_default();
-                        self.ingest_subagents(transcript, &session, origin)?;
-                        records.extend(self.side_records(
-                            transcript,
-                            &mut cursor,
-                            &session,
-                            &by_model,
-                            origin,
-                        ));
-                    }
-                }
-            }
-            total.records += records.len();
-            total.appended += self.append(&records)?;
-            // Saved only after the append: a crash in between re-reads, and dedupe holds.
-            if cursor != unchanged {
-                cursor.save(self.paths, transcript)?;
-            }
+            self.record_pass(
+                transcript,
+                origin,
+                &mut cursor,
+                assembled,
+                &unchanged,
+                &mut total,
+            )?;
             if last_pass {
                 return Ok(total);
             }
         }
+    }
+
+    /// Record what [`prepare`] read without the lock. If the transcript's cursor moved
+    /// since (a hook read it meanwhile), the preparation is dropped and the transcript
+    /// read again under the lock; dedupe makes either way count each request once.
+    pub fn apply(
+        &mut self,
+        transcript: &Path,
+        origin: &Origin,
+        opts: ReadOpts,
+        prepared: Prepared,
+    ) -> io::Result<Ingested> {
+        if Cursor::load(self.paths, transcript) != prepared.start {
+            return self.ingest(transcript, origin, opts);
+        }
+        let mut total = prepared.counts;
+        let mut cursor = prepared.end;
+        self.record_pass(
+            transcript,
+            origin,
+            &mut cursor,
+            prepared.assembled,
+            &prepared.start,
+            &mut total,
+        )?;
+        if !prepared.complete {
+            let rest = self.ingest(transcript, origin, opts)?;
+            total.add(&rest);
+        }
+        Ok(total)
+    }
+
+    /// Turn one pass's assembled items into records, append them, save the cursor.
+    fn record_pass(
+        &mut self,
+        transcript: &Path,
+        origin: &Origin,
+        cursor: &mut Cursor,
+        assembled: Vec<Assembled>,
+        unchanged: &Cursor,
+        total: &mut Ingested,
+    ) -> io::Result<()> {
+        let mut records = Vec::new();
+        // What this transcript's subagents recorded, read at the first cost-state of the
+        // pass and reused for the others (a pass reads one snapshot of the files).
+        let mut subagent_usage: Option<BTreeMap<String, Usage>> = None;
+        for item in assembled {
+            match item {
+                Assembled::Answered { sent, response } => {
+                    let record = self.request_record(sent.as_ref(), &response, origin);
+                    cursor
+                        .emitted
+                        .entry(record.model_norm.clone())
+                        .or_default()
+                        .add(&record.usage());
+                    records.push(record);
+                }
+                Assembled::Unanswered(sent) => records.push(self.unanswered_record(&sent, origin)),
+                Assembled::CostState { session, by_model } => {
+                    // Subagent requests must be in before the difference is taken.
+                    let session = session
+                        .or_else(|| origin.session.clone())
+                        .unwrap_or_default();
+                    let subagents = match subagent_usage.take() {
+                        Some(usage) => usage,
+                        None => {
+                            self.ingest_subagents(transcript, &session, origin)?;
+                            self.subagent_usage(transcript)
+                        }
+                    };
+                    records
+                        .extend(self.side_records(cursor, &session, &by_model, &subagents, origin));
+                    subagent_usage = Some(subagents);
+                }
+            }
+        }
+        total.records += records.len();
+        total.appended += self.append(&records)?;
+        // Saved only after the append: a crash in between re-reads, and dedupe holds.
+        if cursor != unchanged {
+            cursor.save(self.paths, transcript)?;
+        }
+        Ok(())
     }
 
     /// Append records, count the new ones in the live state; returns how many were new.
@@ -248,20 +392,30 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Side requests: what `cost-state` says the session used beyond its request records.
-    fn side_records(
-        &self,
-        main: &Path,
-        cursor: &mut Cursor,
-        session: &str,
-        cost_state: &BTreeMap<String, Usage>,
-        origin: &Origin,
-    ) -> Vec<Record> {
-        let mut recorded = cursor.emitted.clone();
+    /// Usage of the requests recorded from `main`'s subagent transcripts, by model.
+    fn subagent_usage(&self, main: &Path) -> BTreeMap<String, Usage> {
+        let mut recorded: BTreeMap<String, Usage> = BTreeMap::new();
         for path in subagent_files(main) {
             for (model, usage) in Cursor::load(self.paths, &path).emitted {
                 recorded.entry(model).or_default().add(&usage);
             }
+        }
+        recorded
+    }
+
+    /// Side requests: what `cost-state` says the session used beyond its request records
+    /// (those of the main transcript, in `cursor`, and of its subagents).
+    fn side_records(
+        &self,
+        cursor: &mut Cursor,
+        session: &str,
+        cost_state: &BTreeMap<String, Usage>,
+        subagents: &BTreeMap<String, Usage>,
+        origin: &Origin,
+    ) -> Vec<Record> {
+        let mut recorded = cursor.emitted.clone();
+        for (model, usage) in subagents {
+            recorded.entry(model.clone()).or_default().add(usage);
         }
         let ts = cursor
             .assembler
@@ -438,28 +592,6 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// What a transcript line looks like before it is classified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LineShape {
-    Object,
-    Garbage,
-    NotUtf8,
-}
-
-/// Cheap checks only (the first and last non-blank bytes, and UTF-8 validity): the
-/// classifier parses just the few lines it needs.
-fn line_shape(line: &[u8]) -> LineShape {
-    let trimmed = line.trim_ascii();
-    if std::str::from_utf8(trimmed).is_err() {
-        return LineShape::NotUtf8;
-    }
-    match (trimmed.first(), trimmed.last()) {
-        (Some(b'{'), Some(b'}')) => LineShape::Object,
-        (None, None) => LineShape::Object,
-        _ => LineShape::Garbage,
-    }
-}
-
 fn subagent_files(main: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(transcript::subagents_dir(main)) else {
         return Vec::new();
@@ -477,18 +609,4 @@ pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_shapes() {
-        assert_eq!(line_shape(b"{\"type\":\"user\"}"), LineShape::Object);
-        assert_eq!(line_shape(b"  {}\r"), LineShape::Object);
-        assert_eq!(line_shape(b"{\"type\":\"us"), LineShape::Garbage);
-        assert_eq!(line_shape(b"hello"), LineShape::Garbage);
-        assert_eq!(line_shape(b"{\"x\":\"\xff\"}"), LineShape::NotUtf8);
-    }
 }

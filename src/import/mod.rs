@@ -11,12 +11,14 @@
 pub mod discover;
 pub mod progress;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
@@ -24,7 +26,7 @@ use chrono::Utc;
 
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::ingest::{Flush, HOOK_READ, Origin, ReadOpts, Writer};
+use crate::ingest::{Flush, HOOK_READ, Origin, Prepared, ReadOpts, Writer, prepare};
 use crate::paths::Paths;
 use crate::report::term::thousands;
 use discover::{Found, Role, Transcript};
@@ -99,12 +101,21 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
 }
 
 /// Import every transcript under `roots` into the ledger of `paths`.
+///
+/// Worker threads read and assemble transcripts without the lock ([`prepare`]); this
+/// thread records them in discovery order ([`Writer::apply`]), so a session's subagents
+/// are still recorded before the session itself. At most a few transcripts are in flight.
 pub fn import(
     paths: &Paths,
     config: &Config,
     roots: &[PathBuf],
     progress: &mut Progress,
 ) -> Result<Summary> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let window = workers * 4;
     let mut importer = Importer {
         paths,
         config,
@@ -114,19 +125,65 @@ pub fn import(
         seen_bytes: 0,
         fatal: None,
     };
-    for root in roots {
-        discover::walk(root, &mut |found| {
-            importer.found(found);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(window);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Parsed>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    if done_tx.send(parse(paths, config, job)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut queue = Queue {
+            next_seq: 0,
+            next_apply: 0,
+            ready: BTreeMap::new(),
+        };
+        let mut on_ready = |importer: &mut Importer<'_>, parsed: Parsed| {
+            importer.apply(parsed);
             progress.update(
                 importer.summary.files,
                 importer.seen_bytes,
                 importer.summary.appended,
             );
-        });
-        if importer.fatal.is_some() {
-            break;
+        };
+        for root in roots {
+            discover::walk(root, &mut |found| match found {
+                Found::Unreadable(path, e) => importer.unreadable(&path, &e),
+                Found::Transcript(transcript) => {
+                    if importer.fatal.is_some() {
+                        return;
+                    }
+                    let seq = queue.next_seq;
+                    queue.next_seq += 1;
+                    if job_tx.send(Job { seq, transcript }).is_err() {
+                        return;
+                    }
+                    while queue.in_flight() >= window as u64 {
+                        let Ok(parsed) = done_rx.recv() else { return };
+                        queue.accept(parsed, &mut |p| on_ready(&mut importer, p));
+                    }
+                }
+            });
         }
-    }
+        drop(job_tx);
+        while queue.in_flight() > 0 {
+            let Ok(parsed) = done_rx.recv() else { break };
+            queue.accept(parsed, &mut |p| on_ready(&mut importer, p));
+        }
+    });
     importer.end_batch();
     match importer.fatal {
         Some(e) => Err(e),
@@ -148,6 +205,102 @@ fn measure(roots: &[PathBuf]) -> (u64, u64) {
     (files, bytes)
 }
 
+/// One transcript for a worker, numbered in discovery order.
+struct Job {
+    seq: u64,
+    transcript: Transcript,
+}
+
+/// What a worker found out about one transcript.
+struct Parsed {
+    seq: u64,
+    path: PathBuf,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Unreadable(String),
+    Read {
+        origin: Origin,
+        opts: ReadOpts,
+        len: u64,
+        /// A finished transcript whose last line was cut off.
+        truncated: bool,
+        prepared: std::io::Result<Option<Box<Prepared>>>,
+    },
+}
+
+/// Results put back in discovery order.
+struct Queue {
+    next_seq: u64,
+    next_apply: u64,
+    ready: BTreeMap<u64, Parsed>,
+}
+
+impl Queue {
+    fn in_flight(&self) -> u64 {
+        self.next_seq - self.next_apply
+    }
+
+    fn accept(&mut self, parsed: Parsed, apply: &mut dyn FnMut(Parsed)) {
+        self.ready.insert(parsed.seq, parsed);
+        while let Some(next) = self.ready.remove(&self.next_apply) {
+            self.next_apply += 1;
+            apply(next);
+        }
+    }
+}
+
+/// The worker's part: open, look, and read the transcript without the ledger lock.
+fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
+    let Job { seq, transcript: t } = job;
+    let opened = File::open(&t.path).and_then(|f| {
+        let meta = f.metadata()?;
+        Ok((f, meta))
+    });
+    let outcome = match opened {
+        Err(e) => Outcome::Unreadable(e.to_string()),
+        Ok((_, meta)) if !meta.is_file() => Outcome::Unreadable("not a regular file".into()),
+        Ok((file, meta)) => {
+            let stale = Duration::from_secs(config.inflight_stale_secs);
+            let finished = meta
+                .modified()
+                .ok()
+                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .is_some_and(|age| age >= stale);
+            let (session, agent) = match &t.role {
+                Role::Main { session } => (session.clone(), None),
+                Role::Subagent { session, agent } => (session.clone(), Some(agent.clone())),
+            };
+            let origin = Origin {
+                session: Some(session),
+                agent,
+                project: first_cwd(&file),
+            };
+            // A live session's open request must not be closed early. Transcripts are
+            // only ever appended to, so mapping them is safe (see `transcript::tail`).
+            let opts = ReadOpts {
+                drain: true,
+                flush: if finished { Flush::All } else { Flush::No },
+                map: true,
+                ..HOOK_READ
+            };
+            Outcome::Read {
+                truncated: finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()),
+                prepared: prepare(paths, &t.path, opts).map(|p| p.map(Box::new)),
+                origin,
+                opts,
+                len: meta.len(),
+            }
+        }
+    };
+    Parsed {
+        seq,
+        path: t.path,
+        outcome,
+    }
+}
+
 struct Importer<'a> {
     paths: &'a Paths,
     config: &'a Config,
@@ -161,16 +314,6 @@ struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
-    fn found(&mut self, found: Found) {
-        if self.fatal.is_some() {
-            return;
-        }
-        match found {
-            Found::Transcript(t) => self.transcript(&t),
-            Found::Unreadable(path, e) => self.unreadable(&path, &e),
-        }
-    }
-
     fn unreadable(&mut self, path: &Path, e: &dyn fmt::Display) {
         self.summary.unreadable += 1;
         if self.summary.first_error.is_none() {
@@ -178,43 +321,34 @@ impl<'a> Importer<'a> {
         }
     }
 
-    fn transcript(&mut self, t: &Transcript) {
-        self.summary.files += 1;
-        // Opened first, so an unreadable file is told apart from an unwritable ledger.
-        let (file, meta) = match File::open(&t.path).and_then(|f| {
-            let meta = f.metadata()?;
-            Ok((f, meta))
-        }) {
-            Ok(opened) => opened,
-            Err(e) => return self.unreadable(&t.path, &e),
-        };
-        if !meta.is_file() {
-            return self.unreadable(&t.path, &"not a regular file");
+    /// Record one parsed transcript (under the lock, in discovery order).
+    fn apply(&mut self, parsed: Parsed) {
+        if self.fatal.is_some() {
+            return;
         }
-        self.seen_bytes += meta.len();
-        let stale = Duration::from_secs(self.config.inflight_stale_secs);
-        let finished = meta
-            .modified()
-            .ok()
-            .and_then(|m| SystemTime::now().duration_since(m).ok())
-            .is_some_and(|age| age >= stale);
-        let (session, agent) = match &t.role {
-            Role::Main { session } => (session.clone(), None),
-            Role::Subagent { session, agent } => (session.clone(), Some(agent.clone())),
+        self.summary.files += 1;
+        let Outcome::Read {
+            origin,
+            opts,
+            len,
+            truncated,
+            prepared,
+        } = parsed.outcome
+        else {
+            if let Outcome::Unreadable(why) = parsed.outcome {
+                self.unreadable(&parsed.path, &why);
+            }
+            return;
         };
-        let origin = Origin {
-            session: Some(session),
-            agent,
-            project: first_cwd(&file),
-        };
-        // A live session's open request must not be closed early.
-        let opts = ReadOpts {
-            drain: true,
-            flush: if finished { Flush::All } else { Flush::No },
-            ..HOOK_READ
+        self.seen_bytes += len;
+        let prepared = match prepared {
+            Ok(Some(prepared)) => prepared,
+            // Gone since it was found: nothing to read.
+            Ok(None) => return,
+            Err(e) => return self.unreadable(&parsed.path, &e),
         };
         let Some(writer) = self.writer() else { return };
-        match writer.ingest(&t.path, &origin, opts) {
+        match writer.apply(&parsed.path, &origin, opts, *prepared) {
             Ok(done) => {
                 let s = &mut self.summary;
                 s.bytes += done.bytes;
@@ -224,11 +358,9 @@ impl<'a> Importer<'a> {
                 s.non_utf8_lines += done.non_utf8_lines as u64;
                 s.unchanged_files += u64::from(done.bytes == 0);
             }
-            Err(e) => self.unreadable(&t.path, &e),
+            Err(e) => self.unreadable(&parsed.path, &e),
         }
-        if finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()) {
-            self.summary.truncated_files += 1;
-        }
+        self.summary.truncated_files += u64::from(truncated);
         if self.batch_started.elapsed() >= BATCH {
             self.end_batch();
         }

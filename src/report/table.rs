@@ -1,6 +1,7 @@
 //! Aligned, width-aware tables for the text report. Numbers align right, text left; when
-//! the table is wider than the terminal, the one flexible column (a model id, a project
-//! path) is shortened in the middle. Every cell is cleaned of control characters.
+//! the table is wider than the terminal, optional columns are dropped (rightmost first),
+//! then the one flexible column (a model id, a project path) is shortened in the middle.
+//! Every cell is cleaned of control characters.
 
 use super::term::{self, Style};
 
@@ -15,6 +16,8 @@ pub struct Column {
     pub align: Align,
     /// Shrinks to fit the width (at most one column should).
     pub flexible: bool,
+    /// Left out when the terminal is too narrow.
+    pub optional: bool,
 }
 
 impl Column {
@@ -23,6 +26,7 @@ impl Column {
             title,
             align: Align::Left,
             flexible: false,
+            optional: false,
         }
     }
 
@@ -31,6 +35,7 @@ impl Column {
             title,
             align: Align::Left,
             flexible: true,
+            optional: false,
         }
     }
 
@@ -39,7 +44,14 @@ impl Column {
             title,
             align: Align::Right,
             flexible: false,
+            optional: false,
         }
+    }
+
+    /// This column may be left out on a narrow terminal.
+    pub fn optional(mut self) -> Column {
+        self.optional = true;
+        self
     }
 }
 
@@ -51,7 +63,7 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
         .iter()
         .map(|row| row.iter().map(|c| term::clean(c)).collect())
         .collect();
-    let mut widths: Vec<usize> = columns
+    let natural: Vec<usize> = columns
         .iter()
         .enumerate()
         .map(|(i, col)| {
@@ -64,14 +76,37 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
                 .unwrap_or(0)
         })
         .collect();
-    let total = INDENT.len() + widths.iter().sum::<usize>() + GAP * columns.len().saturating_sub(1);
-    if total > width
-        && let Some(flex) = columns.iter().position(|c| c.flexible)
-    {
-        let excess = total - width;
-        let min = columns[flex].title.len().max(8);
-        widths[flex] = widths[flex].saturating_sub(excess).max(min);
+    let mut shown: Vec<usize> = (0..columns.len()).collect();
+    let total = |shown: &[usize], widths: &[usize]| {
+        INDENT.len()
+            + shown.iter().map(|i| widths[*i]).sum::<usize>()
+            + GAP * shown.len().saturating_sub(1)
+    };
+    let mut widths = natural.clone();
+    while total(&shown, &widths) > width {
+        let Some(at) = shown.iter().rposition(|i| columns[*i].optional) else {
+            break;
+        };
+        shown.remove(at);
     }
+    let over = total(&shown, &widths);
+    if over > width
+        && let Some(flex) = shown.iter().copied().find(|i| columns[*i].flexible)
+    {
+        let min = columns[flex].title.len().max(8);
+        widths[flex] = widths[flex].saturating_sub(over - width).max(min);
+    }
+    let columns: Vec<&Column> = shown.iter().map(|i| &columns[*i]).collect();
+    let widths: Vec<usize> = shown.iter().map(|i| widths[*i]).collect();
+    let cells: Vec<Vec<String>> = cells
+        .into_iter()
+        .map(|row| {
+            shown
+                .iter()
+                .map(|i| row.get(*i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect();
     let mut out = String::new();
     let line = |cells: Vec<String>, out: &mut String| {
         let mut parts = Vec::with_capacity(columns.len());
@@ -132,6 +167,21 @@ mod tests {
             assert!(term::display_width(line) <= 40, "{line:?}");
         }
         assert!(out.contains('…'));
+    }
+
+    #[test]
+    fn optional_columns_go_first_on_a_narrow_terminal() {
+        let cols = [
+            Column::text("model"),
+            Column::number("aaaaaaaaaa").optional(),
+            Column::number("bbbbbbbbbb").optional(),
+            Column::number("n"),
+        ];
+        let rows = vec![vec!["opus".into(), "1".into(), "2".into(), "3".into()]];
+        let wide = render(&cols, &rows, 80, &plain());
+        assert!(wide.contains("bbbbbbbbbb"));
+        let narrow = render(&cols, &rows, 25, &plain());
+        assert_eq!(narrow, "  model  aaaaaaaaaa  n\n  opus            1  3\n");
     }
 
     #[test]

@@ -152,6 +152,41 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
+/// `1 request`, `2 requests` (with thousands separators).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// Word-wrap prose to `width` columns, every line starting with `indent`.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    let mut line_width = display_width(indent);
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let w = display_width(&strip_ansi(word));
+        if !empty && line_width + 1 + w > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+            line_width = display_width(indent);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            line_width += 1;
+        }
+        line.push_str(word);
+        line_width += w;
+        empty = false;
+    }
+    if !empty {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// 1234567 -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -223,6 +258,21 @@ mod tests {
         assert!(Style::auto(true, Some(OsStr::new(""))).color);
         assert!(!Style::auto(false, None).color);
         assert_eq!(Style { color: false }.paint(RED, "x"), "x");
+    }
+
+    #[test]
+    fn wraps_prose_at_the_width() {
+        let text = "one two three four five six";
+        assert_eq!(
+            wrap(text, 12, "  "),
+            "  one two\n  three four\n  five six\n"
+        );
+        assert_eq!(wrap("", 12, "  "), "");
+        let style = Style { color: true };
+        let painted = format!("a {}", style.paint(RED, "bbbbbbbb"));
+        assert_eq!(wrap(&painted, 12, "  ").lines().count(), 1);
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(1200, "file", "files"), "1,200 files");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::aggregate::{Bucket, Report, Spread, Totals};
 use super::chart;
 use super::range::Selection;
 use super::table::{self, Column};
-use super::term::{self, Style, percent, thousands};
+use super::term::{self, Style, count, percent, thousands, wrap};
 use crate::config::{Quotas, pretty_tokens};
 use crate::quota::DayBoundary;
 
@@ -48,7 +48,8 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
 }
 
 fn section(out: &mut String, ctx: &Context<'_>, title: &str) {
-    let _ = writeln!(out, "\n{}", ctx.style.paint(term::BOLD, title));
+    let title = term::fit(title, ctx.width);
+    let _ = writeln!(out, "\n{}", ctx.style.paint(term::BOLD, &title));
 }
 
 fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
@@ -83,6 +84,7 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     if let Some(session) = &ctx.selection.session {
         let _ = write!(title, " · session {}", term::clean(session));
     }
+    let title = term::fit(&title, ctx.width);
     let _ = writeln!(out, "{}", ctx.style.paint(term::BOLD, &title));
     let mut quotas = Vec::new();
     if let Some(tpd) = ctx.quotas.tpd {
@@ -99,14 +101,21 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     } else {
         format!("Quotas: {} (account default)", quotas.join(" · "))
     };
-    let _ = writeln!(out, "{}", ctx.style.paint(term::DIM, &line));
+    out.push_str(&wrap(&ctx.style.paint(term::DIM, &line), ctx.width, ""));
     if ctx.skipped_lines > 0 {
         let _ = writeln!(
             out,
             "{}",
             ctx.style.paint(
                 term::YELLOW,
-                &format!("{} unreadable ledger lines skipped", ctx.skipped_lines)
+                &format!(
+                    "{} skipped",
+                    count(
+                        ctx.skipped_lines as u64,
+                        "unreadable ledger line",
+                        "unreadable ledger lines"
+                    )
+                )
             )
         );
     }
@@ -120,12 +129,9 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
     if report.unanswered > 0 {
         requests_note.push(format!("{} unanswered", thousands(report.unanswered)));
     }
-    requests_note.push(match report.sessions.count {
-        1 => "1 session".to_string(),
-        n => format!("{} sessions", thousands(n)),
-    });
+    requests_note.push(count(report.sessions.count, "session", "sessions"));
     if report.side.records > 0 {
-        requests_note.push(format!("{} side records", report.side.records));
+        requests_note.push(count(report.side.records, "side record", "side records"));
     }
     let settled_note = match ctx.quotas.tpd {
         Some(tpd) if ctx.selection.label.len() == 10 => {
@@ -164,7 +170,9 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
         ("throttles", thousands(t.throttles), String::new()),
     ];
     let value_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let note_w = ctx.width.saturating_sub(2 + 12 + 1 + value_w + 2);
     for (name, value, note) in rows {
+        let note = term::fit(&note, note_w);
         let value = if name == "throttles" && t.throttles > 0 {
             ctx.style
                 .paint(term::RED, &term::pad(&value, value_w, true))
@@ -184,14 +192,14 @@ fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let columns = [
         Column::flexible("model"),
         Column::number("requests"),
-        Column::number("input"),
-        Column::number("cache wr"),
-        Column::number("cache rd"),
-        Column::number("output"),
-        Column::number("burn"),
+        Column::number("input").optional(),
+        Column::number("cache wr").optional(),
+        Column::number("cache rd").optional(),
+        Column::number("output").optional(),
+        Column::number("burn").optional(),
         Column::number("settled"),
         Column::number("reserved"),
-        Column::number("throttles"),
+        Column::number("throttles").optional(),
     ];
     let rows: Vec<Vec<String>> = report
         .models
@@ -235,10 +243,10 @@ fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::text("session"),
         Column::flexible("project"),
         Column::number("requests"),
-        Column::number("agents"),
+        Column::number("agents").optional(),
         Column::number("settled"),
         Column::number("reserved"),
-        Column::text("active"),
+        Column::text("active").optional(),
     ];
     let rows: Vec<Vec<String>> = report
         .sessions
@@ -299,33 +307,33 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             .tpm
             .map(|tpm| format!(" ({} of TPM)", percent(m.quota_tokens, tpm)))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  busiest minute   {}  {} settled by {} requests{share}",
+        let line = format!(
+            "busiest minute   {}  {} settled by {} requests{share}",
             time_of_day(ctx, m.start),
             pretty_tokens(m.quota_tokens),
             thousands(m.requests)
         );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
     }
     if let Some(f) = &p.in_flight {
-        let _ = writeln!(
-            out,
-            "  most in flight   {} requests at {}, holding {}",
+        let line = format!(
+            "most in flight   {} requests at {}, holding {}",
             f.requests,
             clock(ctx, f.at, "%H:%M:%S"),
             pretty_tokens(f.reserved_tokens)
         );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
     }
     if let Some(f) = &p.reserved_in_flight
         && Some(f) != p.in_flight.as_ref()
     {
-        let _ = writeln!(
-            out,
-            "  most held        {} at {} by {} requests",
+        let line = format!(
+            "most held        {} at {} by {} requests",
             pretty_tokens(f.reserved_tokens),
             clock(ctx, f.at, "%H:%M:%S"),
             f.requests
         );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
     }
 }
 
@@ -344,9 +352,9 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::text("limit"),
         Column::number("day used"),
         Column::number("of TPD"),
-        Column::number("minute used"),
-        Column::number("of TPM"),
-        Column::number("req/min"),
+        Column::number("minute used").optional(),
+        Column::number("of TPM").optional(),
+        Column::number("req/min").optional(),
     ];
     let share = |used: Option<u64>, quota: Option<u64>| match (used, quota) {
         (Some(u), Some(q)) => percent(u, q),
@@ -387,7 +395,7 @@ fn side(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::flexible("model"),
         Column::number("records"),
         Column::number("input"),
-        Column::number("cache wr"),
+        Column::number("cache wr").optional(),
         Column::number("output"),
         Column::number("settled"),
     ];
@@ -433,11 +441,11 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let columns = [
         Column::flexible("model"),
         Column::number("requests"),
-        Column::number("out p50"),
+        Column::number("out p50").optional(),
         Column::number("out p99"),
         Column::number("out max"),
-        Column::number("max_tokens p50"),
-        Column::number("max"),
+        Column::number("asked p50").optional(),
+        Column::number("asked max"),
         Column::number("suggest"),
     ];
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -477,25 +485,28 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let mut notes = Vec::new();
     if o.assumed_max_tokens > 0 {
         notes.push(format!(
-            "{} requests had no api-request entry: their max_tokens is assumed.",
-            thousands(o.assumed_max_tokens)
+            "{} without an api-request entry: their max_tokens is assumed.",
+            count(o.assumed_max_tokens, "request", "requests")
         ));
     }
     if o.at_limit > 0 {
         notes.push(format!(
-            "{} requests stopped at their max_tokens: their real need is unknown.",
-            thousands(o.at_limit)
+            "{} at their max_tokens: cut short, their real need is unknown.",
+            count(o.at_limit, "request stopped", "requests stopped")
         ));
     }
     for note in notes {
-        let _ = writeln!(out, "  {}", ctx.style.paint(term::YELLOW, &note));
+        out.push_str(&wrap(
+            &ctx.style.paint(term::YELLOW, &note),
+            ctx.width,
+            "  ",
+        ));
     }
     let Some(suggested) = o.suggested_max_tokens else {
         return;
     };
-    let _ = writeln!(
-        out,
-        "\n  max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
+    let mut advice = format!(
+        "max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
         ctx.style.paint(term::BOLD, &thousands(suggested)),
         thousands(o.output_tokens.max),
         o.headroom_percent,
@@ -507,27 +518,23 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     );
     let reserved = report.totals.reserved_tokens;
     if o.reserved_savings_tokens == 0 {
-        let _ = writeln!(
-            out,
-            "  Requests already asked for no more than that: nothing to save."
+        advice.push_str(" Requests already asked for no more than that: nothing to save.");
+    } else {
+        let _ = write!(
+            advice,
+            " With it, {} would have been reserved instead of {} ({} less, −{}). \
+             Claude Code takes it from {}.",
+            pretty_tokens(o.counterfactual_reserved_tokens),
+            pretty_tokens(reserved),
+            ctx.style
+                .paint(term::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
+            percent(o.reserved_savings_tokens, reserved),
+            ctx.style.paint(
+                term::CYAN,
+                &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
+            )
         );
-        return;
     }
-    let _ = writeln!(
-        out,
-        "  With it, {} would have been reserved instead of {} ({} less, −{}).",
-        pretty_tokens(o.counterfactual_reserved_tokens),
-        pretty_tokens(reserved),
-        ctx.style
-            .paint(term::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
-        percent(o.reserved_savings_tokens, reserved)
-    );
-    let _ = writeln!(
-        out,
-        "  Claude Code takes it from {}.",
-        ctx.style.paint(
-            term::CYAN,
-            &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
-        )
-    );
+    out.push('\n');
+    out.push_str(&wrap(&advice, ctx.width, "  "));
 }

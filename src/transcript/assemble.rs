@@ -100,7 +100,7 @@ impl Assembler {
                 out.push(cost_state(line));
             }
             Entry::UserTurn => self.close_open(out),
-            Entry::Other => {}
+            Entry::Other | Entry::Malformed => {}
         }
     }
 

@@ -119,41 +119,143 @@ pub enum Entry {
     CostState(CostStateLine),
     /// A user turn or tool result: whatever response came before is complete.
     UserTurn,
-    /// Anything else (attachments, metadata, garbage).
+    /// Anything else (attachments, metadata, lines of kinds we do not read).
     Other,
+    /// Not a JSON object, or a line of a kind we read that does not parse (torn,
+    /// corrupted, not UTF-8).
+    Malformed,
 }
 
-/// Classify one line, parsing only the kinds we use. Cheap substring checks first, so a
-/// multi-megabyte tool result is never parsed.
+/// Classify one line, parsing only the kinds we use. The top-level `type` is found by
+/// walking the object's keys and skipping values without decoding them; a user line's
+/// `type` comes before its (possibly multi-megabyte) content, so tool results are never
+/// scanned, let alone parsed.
 pub fn classify(line: &[u8]) -> Entry {
-    use memchr::memmem;
-    if memmem::find(line, b"\"api-request\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<ApiRequestLine>(line)
-            && parsed.kind.as_deref() == Some("api-request")
-        {
-            return Entry::ApiRequest(parsed);
+    match top_level_type(line) {
+        Some(b"api-request") => match serde_json::from_slice::<ApiRequestLine>(line) {
+            Ok(parsed) if parsed.kind.as_deref() == Some("api-request") => {
+                Entry::ApiRequest(parsed)
+            }
+            _ => Entry::Malformed,
+        },
+        Some(b"assistant") => match serde_json::from_slice::<AssistantLine>(line) {
+            Ok(parsed) if parsed.kind.as_deref() == Some("assistant") => Entry::Assistant(parsed),
+            _ => Entry::Malformed,
+        },
+        Some(b"cost-state") => match serde_json::from_slice::<CostStateLine>(line) {
+            Ok(parsed) if parsed.kind.as_deref() == Some("cost-state") => Entry::CostState(parsed),
+            _ => Entry::Malformed,
+        },
+        Some(b"user") => Entry::UserTurn,
+        Some(_) => Entry::Other,
+        None => {
+            // No top-level string `type`: a JSON object without one is merely foreign.
+            let trimmed = line.trim_ascii();
+            if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
+                Entry::Other
+            } else {
+                Entry::Malformed
+            }
         }
-        return Entry::Other;
     }
-    // A user line can mention "assistant" too: then fall through to the user check.
-    if memmem::find(line, b"\"assistant\"").is_some()
-        && let Ok(parsed) = serde_json::from_slice::<AssistantLine>(line)
-        && parsed.kind.as_deref() == Some("assistant")
-    {
-        return Entry::Assistant(parsed);
+}
+
+/// The raw value of the top-level `"type"` key of a JSON object line, if it is a string
+/// without escapes. Values before it are skipped, not decoded. `None` for anything that
+/// is not an object with such a key (garbage, a torn line).
+pub fn top_level_type(line: &[u8]) -> Option<&[u8]> {
+    let mut at = skip_ws(line, 0);
+    if line.get(at) != Some(&b'{') {
+        return None;
     }
-    if memmem::find(line, b"\"cost-state\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<CostStateLine>(line)
-            && parsed.kind.as_deref() == Some("cost-state")
-        {
-            return Entry::CostState(parsed);
+    at += 1;
+    loop {
+        at = skip_ws(line, at);
+        if line.get(at) != Some(&b'"') {
+            return None;
         }
-        return Entry::Other;
+        let key_end = string_end(line, at + 1)?;
+        let key = &line[at + 1..key_end];
+        at = skip_ws(line, key_end + 1);
+        if line.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_ws(line, at + 1);
+        if key == b"type" {
+            if line.get(at) != Some(&b'"') {
+                return None;
+            }
+            let end = string_end(line, at + 1)?;
+            let value = &line[at + 1..end];
+            return (!value.contains(&b'\\')).then_some(value);
+        }
+        at = skip_value(line, at)?;
+        at = skip_ws(line, at);
+        match line.get(at) {
+            Some(b',') => at += 1,
+            _ => return None,
+        }
     }
-    if memmem::find(line, b"\"type\":\"user\"").is_some() {
-        return Entry::UserTurn;
+}
+
+fn skip_ws(line: &[u8], mut at: usize) -> usize {
+    while matches!(line.get(at), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        at += 1;
     }
-    Entry::Other
+    at
+}
+
+/// Index of the quote closing the string whose body starts at `from`.
+fn string_end(line: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let found = from + memchr::memchr2(b'"', b'\\', line.get(from..)?)?;
+        if line[found] == b'"' {
+            return Some(found);
+        }
+        from = found + 2;
+    }
+}
+
+/// Index just past the JSON value starting at `at`.
+fn skip_value(line: &[u8], at: usize) -> Option<usize> {
+    match *line.get(at)? {
+        b'"' => string_end(line, at + 1).map(|end| end + 1),
+        b'{' => skip_nested(line, at, b'{', b'}'),
+        b'[' => skip_nested(line, at, b'[', b']'),
+        _ => {
+            // A number, true, false or null: up to the next delimiter.
+            let rest = line.get(at..)?;
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(rest.len());
+            (len > 0).then_some(at + len)
+        }
+    }
+}
+
+/// Past the object or array at `at`: only its own kind of bracket changes the depth
+/// (the other kind is balanced inside it), and brackets inside strings do not count.
+fn skip_nested(line: &[u8], at: usize, open: u8, close: u8) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut from = at;
+    loop {
+        let found = from + memchr::memchr3(b'"', open, close, line.get(from..)?)?;
+        match line[found] {
+            b'"' => from = string_end(line, found + 1)? + 1,
+            b if b == open => {
+                depth += 1;
+                from = found + 1;
+            }
+            _ => {
+                depth -= 1;
+                from = found + 1;
+                if depth == 0 {
+                    return Some(from);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +269,7 @@ mod tests {
             "/tests/fixtures/samples/transcript-main.jsonl"
         );
         let text = std::fs::read_to_string(samples).unwrap();
-        let mut counts = [0usize; 5];
+        let mut counts = [0usize; 6];
         for line in text.lines() {
             let slot = match classify(line.as_bytes()) {
                 Entry::ApiRequest(_) => 0,
@@ -175,12 +277,14 @@ mod tests {
                 Entry::CostState(_) => 2,
                 Entry::UserTurn => 3,
                 Entry::Other => 4,
+                Entry::Malformed => 5,
             };
             counts[slot] += 1;
         }
         assert_eq!(counts[0], 4, "api-request lines");
         assert_eq!(counts[1], 4, "assistant lines");
         assert_eq!(counts[2], 1, "cost-state lines");
+        assert_eq!(counts[5], 0, "malformed lines");
     }
 
     #[test]
@@ -197,6 +301,44 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_top_level_type_past_other_values() {
+        let line = br#"{"parentUuid":null,"n":-1.5e3,"ok":true,"message":{"type":"message","content":[{"type":"text","text":"a \"}{[ b"}],"x":{}},"arr":[[1],{"a":"]"}],"type":"assistant"}"#;
+        assert_eq!(top_level_type(line), Some(&b"assistant"[..]));
+        assert_eq!(
+            top_level_type(b" { \"type\" : \"user\" } "),
+            Some(&b"user"[..])
+        );
+        assert_eq!(
+            top_level_type(br#"{"a":"x\\","type":"user"}"#),
+            Some(&b"user"[..])
+        );
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{",
+            b"{\"type\"",
+            b"{\"type\":1}",
+            b"{\"a\":{\"type\":\"user\"}}",
+            b"{\"a\":\"unterminated",
+            b"{\"a\" 1}",
+            b"{\"type\":\"us\\u0065r\"}",
+        ] {
+            assert_eq!(
+                top_level_type(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn nested_user_type_is_not_a_user_turn() {
+        let line = br#"{"type":"attachment","attachment":{"type":"user"}}"#;
+        assert!(matches!(classify(line), Entry::Other));
+    }
+
+    #[test]
     fn garbage_is_other() {
         for line in [
             &b""[..],
@@ -207,6 +349,15 @@ mod tests {
         ] {
             let _ = classify(line);
         }
-        assert!(matches!(classify(b"{\"type\":\"assistant\""), Entry::Other));
+        assert!(matches!(
+            classify(b"{\"type\":\"assistant\""),
+            Entry::Malformed
+        ));
+        assert!(matches!(classify(b"\xff\xfe"), Entry::Malformed));
+        assert!(matches!(classify(b"{\"no_type\":1}"), Entry::Other));
+        assert!(matches!(
+            classify(b"{\"type\":\"assistant\",\"requestId\":\"\xff\"}"),
+            Entry::Malformed
+        ));
     }
 }
