@@ -610,3 +610,100 @@ pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Paths, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::at(&dir.path().join("data"));
+        let main = dir.path().join("s.jsonl");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/samples/transcript-main.jsonl"
+            ),
+            &main,
+        )
+        .unwrap();
+        (dir, paths, main)
+    }
+
+    const IMPORT: ReadOpts = ReadOpts {
+        flush: Flush::All,
+        drain: true,
+        map: true,
+        ..HOOK_READ
+    };
+
+    fn writer<'a>(paths: &'a Paths, config: &'a Config) -> Writer<'a> {
+        Writer::begin(paths, config, Utc::now(), Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn prepared_then_applied_equals_ingested() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let mut w = writer(&paths, &config);
+        let done = w
+            .apply(&main, &Origin::default(), IMPORT, prepared)
+            .unwrap();
+        w.finish().unwrap();
+        // Four requests, and the subagent's usage as a side record (no subagent here).
+        assert_eq!((done.records, done.appended), (5, 5));
+        let mut w = writer(&paths, &config);
+        let again = w.ingest(&main, &Origin::default(), IMPORT).unwrap();
+        assert_eq!((again.records, again.bytes), (0, 0));
+    }
+
+    #[test]
+    fn stale_preparation_is_read_again_and_counted_once() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        // Prepared without the lock, then a hook reads the transcript first.
+        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let mut hook = writer(&paths, &config);
+        let by_hook = hook.ingest(&main, &Origin::default(), IMPORT).unwrap();
+        hook.finish().unwrap();
+        assert_eq!(by_hook.appended, 5);
+        let mut w = writer(&paths, &config);
+        let late = w
+            .apply(&main, &Origin::default(), IMPORT, prepared)
+            .unwrap();
+        assert_eq!((late.records, late.appended), (0, 0));
+        let ledger = Ledger::new(&paths);
+        let day = "2026-11-22".parse().unwrap();
+        assert_eq!(ledger.read_day(day).unwrap().0.len(), 5);
+    }
+
+    #[test]
+    fn huge_transcripts_are_prepared_in_bounded_pieces() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        // Many small requests: more than one preparation's worth.
+        let mut text = String::new();
+        for i in 0..(2 * PREPARE_MAX_ITEMS) {
+            text.push_str(&format!(
+                "{{\"type\":\"assistant\",\"requestId\":\"r{i}\",\"timestamp\":\"2026-11-22T01:00:00Z\",\"message\":{{\"id\":\"m{i}\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":1}}}}}}\n"
+            ));
+        }
+        std::fs::write(&main, text).unwrap();
+        let small = ReadOpts {
+            limits: Limits {
+                budget: 64 << 10,
+                max_line: 1 << 20,
+            },
+            ..IMPORT
+        };
+        let prepared = prepare(&paths, &main, small).unwrap().unwrap();
+        assert!(!prepared.complete, "{} items", prepared.assembled.len());
+        assert!(prepared.assembled.len() < PREPARE_MAX_ITEMS + 1000);
+        let mut w = writer(&paths, &config);
+        let done = w.apply(&main, &Origin::default(), small, prepared).unwrap();
+        assert_eq!(done.appended, 2 * PREPARE_MAX_ITEMS);
+    }
+}

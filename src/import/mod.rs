@@ -28,7 +28,7 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::ingest::{Flush, HOOK_READ, Origin, Prepared, ReadOpts, Writer, prepare};
 use crate::paths::Paths;
-use crate::report::term::thousands;
+use crate::report::term::{count, thousands};
 use discover::{Found, Role, Transcript};
 use progress::{Progress, human_bytes};
 
@@ -73,13 +73,14 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
-    let roots = if args.paths.is_empty() {
-        discover::default_roots(|name| std::env::var(name).ok())
-    } else {
+    let explicit = !args.paths.is_empty();
+    let roots = if explicit {
         args.paths
             .iter()
             .map(|p| discover::root_for_argument(p))
             .collect()
+    } else {
+        discover::default_roots(|name| std::env::var(name).ok())
     };
     let roots = discover::distinct_roots(roots);
     let mut progress = Progress::new(args.quiet);
@@ -88,7 +89,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         progress.set_totals(files, bytes);
     }
     let started = Instant::now();
-    let result = import(&paths, &config, &roots, &mut progress);
+    let result = import(&paths, &config, &roots, explicit, &mut progress);
     progress.finish();
     let summary = result?;
     if summary.files == 0 && summary.unreadable == 0 {
@@ -100,7 +101,8 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Import every transcript under `roots` into the ledger of `paths`.
+/// Import every transcript under `roots` into the ledger of `paths`. Roots given
+/// `explicit`ly must exist (a missing one counts as unreadable); default ones may not.
 ///
 /// Worker threads read and assemble transcripts without the lock ([`prepare`]); this
 /// thread records them in discovery order ([`Writer::apply`]), so a session's subagents
@@ -109,6 +111,7 @@ pub fn import(
     paths: &Paths,
     config: &Config,
     roots: &[PathBuf],
+    explicit: bool,
     progress: &mut Progress,
 ) -> Result<Summary> {
     let workers = std::thread::available_parallelism()
@@ -160,6 +163,10 @@ pub fn import(
             );
         };
         for root in roots {
+            if explicit && std::fs::symlink_metadata(root).is_err() {
+                importer.unreadable(root, &"no such file or folder");
+                continue;
+            }
             discover::walk(root, &mut |found| match found {
                 Found::Unreadable(path, e) => importer.unreadable(&path, &e),
                 Found::Transcript(transcript) => {
@@ -452,43 +459,44 @@ impl fmt::Display for Report<'_> {
         let Report(s, elapsed) = self;
         writeln!(
             f,
-            "Imported {} transcripts ({} read) in {:.2}s: {} records found, {} new in the ledger.",
-            thousands(s.files),
+            "Imported {} ({} read) in {:.2}s: {} found, {} new in the ledger.",
+            count(s.files, "transcript", "transcripts"),
             human_bytes(s.bytes),
             elapsed.as_secs_f64(),
-            thousands(s.records),
+            count(s.records, "record", "records"),
             thousands(s.appended)
         )?;
         if s.unchanged_files > 0 {
             writeln!(
                 f,
-                "{} transcripts had nothing new since they were last read.",
-                thousands(s.unchanged_files)
+                "{} nothing new since {} last read.",
+                count(s.unchanged_files, "transcript had", "transcripts had"),
+                if s.unchanged_files == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                }
             )?;
         }
         let mut skipped = Vec::new();
-        let mut count = |n: u64, one: &str, many: &str| {
+        let mut skip = |n: u64, one: &str, many: &str| {
             if n > 0 {
-                skipped.push(format!(
-                    "{} {}",
-                    thousands(n),
-                    if n == 1 { one } else { many }
-                ));
+                skipped.push(count(n, one, many));
             }
         };
-        count(s.garbage_lines, "garbage line", "garbage lines");
-        count(
+        skip(s.garbage_lines, "garbage line", "garbage lines");
+        skip(
             s.non_utf8_lines,
             "line with non-UTF-8 bytes",
             "lines with non-UTF-8 bytes",
         );
-        count(s.unreadable, "unreadable file", "unreadable files");
-        count(
+        skip(s.unreadable, "unreadable file", "unreadable files");
+        skip(
             s.truncated_files,
             "file with a cut-off last line",
             "files with a cut-off last line",
         );
-        count(
+        skip(
             s.duplicates(),
             "duplicate record (already in the ledger)",
             "duplicate records (already in the ledger)",
@@ -549,6 +557,7 @@ mod tests {
         };
         let text = Report(&s, Duration::from_millis(1500)).to_string();
         assert!(text.contains("10 records found, 7 new"), "{text}");
+        assert!(text.contains("Imported 3 transcripts"), "{text}");
         assert!(
             text.contains(
                 "Skipped: 2 garbage lines, 1 line with non-UTF-8 bytes, 1 unreadable file, \
