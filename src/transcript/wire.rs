@@ -126,36 +126,178 @@ pub enum Entry {
     Malformed,
 }
 
-/// Classify one line, parsing only the kinds we use. The top-level `type` is found by
-/// walking the object's keys and skipping values without decoding them; a user line's
-/// `type` comes before its (possibly multi-megabyte) content, so tool results are never
-/// scanned, let alone parsed.
+/// Classify one line, parsing only the kinds we use. The line's top-level keys are
+/// walked and their values skipped without being decoded: a user line's `type` comes
+/// before its (possibly multi-megabyte) content, so tool results are never scanned past
+/// it; an assistant line yields its ids, model and usage without its content being
+/// decoded. The small `api-request` and `cost-state` lines are parsed whole.
 pub fn classify(line: &[u8]) -> Entry {
-    match top_level_type(line) {
-        Some(b"api-request") => match serde_json::from_slice::<ApiRequestLine>(line) {
+    let start = skip_ws(line, 0);
+    if line.get(start) != Some(&b'{') {
+        return Entry::Malformed;
+    }
+    let mut kind: Option<&[u8]> = None;
+    let mut fields = AssistantFields::default();
+    let walked = walk_object(line, start, &mut |key, value| {
+        match key {
+            b"type" => {
+                kind = Some(value);
+                // Only an assistant line needs the keys that follow its type.
+                return value == b"\"assistant\"";
+            }
+            b"message" => fields.message = Some(value),
+            b"requestId" => fields.request_id = Some(value),
+            b"requestRef" => fields.request_ref = Some(value),
+            b"timestamp" => fields.timestamp = Some(value),
+            b"sessionId" => fields.session_id = Some(value),
+            b"agentId" => fields.agent_id = Some(value),
+            b"isApiErrorMessage" => fields.is_api_error_message = Some(value),
+            b"cwd" => fields.cwd = Some(value),
+            _ => {}
+        }
+        true
+    });
+    match kind.map(|k| k.strip_prefix(b"\"").and_then(|k| k.strip_suffix(b"\""))) {
+        Some(Some(b"user")) => Entry::UserTurn,
+        Some(Some(b"assistant")) if walked.is_some() => match fields.line() {
+            Some(parsed) => Entry::Assistant(parsed),
+            None => Entry::Malformed,
+        },
+        Some(Some(b"api-request")) => match serde_json::from_slice::<ApiRequestLine>(line) {
             Ok(parsed) if parsed.kind.as_deref() == Some("api-request") => {
                 Entry::ApiRequest(parsed)
             }
             _ => Entry::Malformed,
         },
-        Some(b"assistant") => match serde_json::from_slice::<AssistantLine>(line) {
-            Ok(parsed) if parsed.kind.as_deref() == Some("assistant") => Entry::Assistant(parsed),
-            _ => Entry::Malformed,
-        },
-        Some(b"cost-state") => match serde_json::from_slice::<CostStateLine>(line) {
+        Some(Some(b"cost-state")) => match serde_json::from_slice::<CostStateLine>(line) {
             Ok(parsed) if parsed.kind.as_deref() == Some("cost-state") => Entry::CostState(parsed),
             _ => Entry::Malformed,
         },
-        Some(b"user") => Entry::UserTurn,
-        Some(_) => Entry::Other,
-        None => {
-            // No top-level string `type`: a JSON object without one is merely foreign.
-            let trimmed = line.trim_ascii();
-            if trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') {
-                Entry::Other
-            } else {
-                Entry::Malformed
+        Some(Some(b"assistant")) | None if walked.is_none() => Entry::Malformed,
+        // No top-level string `type`, or one we do not read: merely foreign.
+        _ => Entry::Other,
+    }
+}
+
+/// Where an assistant line's fields are (raw JSON values).
+#[derive(Default)]
+struct AssistantFields<'a> {
+    message: Option<&'a [u8]>,
+    request_id: Option<&'a [u8]>,
+    request_ref: Option<&'a [u8]>,
+    timestamp: Option<&'a [u8]>,
+    session_id: Option<&'a [u8]>,
+    agent_id: Option<&'a [u8]>,
+    is_api_error_message: Option<&'a [u8]>,
+    cwd: Option<&'a [u8]>,
+}
+
+impl AssistantFields<'_> {
+    /// The line's fields decoded; `None` if one of them is a string that does not decode
+    /// (bad UTF-8, bad escape) or the message is not a well-formed object.
+    fn line(&self) -> Option<AssistantLine> {
+        let text = |v: Option<&[u8]>| -> Result<Option<String>, ()> {
+            match v {
+                Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some).ok_or(()),
+                _ => Ok(None),
             }
+        };
+        let message = match self.message {
+            Some(raw) if raw.first() == Some(&b'{') => Some(message_fields(raw)?),
+            _ => None,
+        };
+        Some(AssistantLine {
+            kind: Some("assistant".to_string()),
+            request_id: text(self.request_id).ok()?,
+            request_ref: text(self.request_ref).ok()?,
+            timestamp: text(self.timestamp).ok()?,
+            session_id: text(self.session_id).ok()?,
+            agent_id: text(self.agent_id).ok()?,
+            is_api_error_message: match self.is_api_error_message {
+                Some(b"true") => Some(true),
+                Some(b"false") => Some(false),
+                _ => None,
+            },
+            cwd: text(self.cwd).ok()?,
+            message,
+        })
+    }
+}
+
+/// `message.id`, `message.model` and `message.usage`, skipping the content.
+fn message_fields(value: &[u8]) -> Option<AssistantMessage> {
+    let mut message = AssistantMessage {
+        id: None,
+        model: None,
+        usage: None,
+    };
+    let mut bad = false;
+    walk_object(value, 0, &mut |key, field| {
+        let decoded = |field: &[u8]| match field.first() {
+            Some(b'"') => json_string(field).map(Some),
+            _ => Some(None),
+        };
+        match key {
+            b"id" => match decoded(field) {
+                Some(id) => message.id = id,
+                None => bad = true,
+            },
+            b"model" => match decoded(field) {
+                Some(model) => message.model = model,
+                None => bad = true,
+            },
+            b"usage" => message.usage = serde_json::from_slice::<WireUsage>(field).ok(),
+            _ => {}
+        }
+        !bad
+    })?;
+    (!bad).then_some(message)
+}
+
+/// A JSON string value decoded; `None` for anything else (null, numbers, bad escapes).
+fn json_string(value: &[u8]) -> Option<String> {
+    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !inner.contains(&b'\\') {
+        return std::str::from_utf8(inner).ok().map(str::to_string);
+    }
+    serde_json::from_slice::<String>(value).ok()
+}
+
+/// Walk the fields of the object whose `{` is at `at`, handing each key (raw, without
+/// quotes) and value (raw JSON) to `visit`, which returns false to stop there. Returns
+/// the index past the object (or where it stopped); `None` if the object is malformed
+/// before that.
+fn walk_object<'a>(
+    buf: &'a [u8],
+    at: usize,
+    visit: &mut dyn FnMut(&'a [u8], &'a [u8]) -> bool,
+) -> Option<usize> {
+    let mut at = at + 1;
+    at = skip_ws(buf, at);
+    if buf.get(at) == Some(&b'}') {
+        return Some(at + 1);
+    }
+    loop {
+        at = skip_ws(buf, at);
+        if buf.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(buf, at + 1)?;
+        let key = &buf[at + 1..key_end];
+        at = skip_ws(buf, key_end + 1);
+        if buf.get(at) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(buf, at + 1);
+        let value_end = skip_value(buf, value_start)?;
+        if !visit(key, &buf[value_start..value_end]) {
+            return Some(value_end);
+        }
+        at = skip_ws(buf, value_end);
+        match buf.get(at) {
+            Some(b',') => at += 1,
+            Some(b'}') => return Some(at + 1),
+            _ => return None,
         }
     }
 }
@@ -164,38 +306,20 @@ pub fn classify(line: &[u8]) -> Entry {
 /// without escapes. Values before it are skipped, not decoded. `None` for anything that
 /// is not an object with such a key (garbage, a torn line).
 pub fn top_level_type(line: &[u8]) -> Option<&[u8]> {
-    let mut at = skip_ws(line, 0);
-    if line.get(at) != Some(&b'{') {
+    let start = skip_ws(line, 0);
+    if line.get(start) != Some(&b'{') {
         return None;
     }
-    at += 1;
-    loop {
-        at = skip_ws(line, at);
-        if line.get(at) != Some(&b'"') {
-            return None;
-        }
-        let key_end = string_end(line, at + 1)?;
-        let key = &line[at + 1..key_end];
-        at = skip_ws(line, key_end + 1);
-        if line.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_ws(line, at + 1);
+    let mut found = None;
+    walk_object(line, start, &mut |key, value| {
         if key == b"type" {
-            if line.get(at) != Some(&b'"') {
-                return None;
-            }
-            let end = string_end(line, at + 1)?;
-            let value = &line[at + 1..end];
-            return (!value.contains(&b'\\')).then_some(value);
+            found = Some(value);
+            return false;
         }
-        at = skip_value(line, at)?;
-        at = skip_ws(line, at);
-        match line.get(at) {
-            Some(b',') => at += 1,
-            _ => return None,
-        }
-    }
+        true
+    })?;
+    let inner = found?.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    (!inner.contains(&b'\\')).then_some(inner)
 }
 
 fn skip_ws(line: &[u8], mut at: usize) -> usize {
@@ -329,6 +453,36 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    #[test]
+    fn assistant_fields_match_a_full_parse() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
+        let mut lines: Vec<String> = Vec::new();
+        for file in [
+            "transcript-main.jsonl",
+            "transcript-subagent-agent-aa784e05b3e2adbb4.jsonl",
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains("\"type\":\"assistant\""))
+                    .map(str::to_string),
+            );
+        }
+        lines.push(
+            r#"{"message":{"content":[{"type":"text","text":"say \"}\" {"}],"id":"m\u00e9","model":null,"usage":{"input_tokens":3}},"requestId":"r\"1","isApiErrorMessage":true,"type":"assistant","agentId":null,"cwd":"/p\\q"}"#
+                .to_string(),
+        );
+        lines.push(r#"{"type":"assistant","message":null,"timestamp":"t"}"#.to_string());
+        assert!(lines.len() >= 8);
+        for line in &lines {
+            let full: AssistantLine = serde_json::from_str(line).unwrap();
+            let Entry::Assistant(fast) = classify(line.as_bytes()) else {
+                panic!("not an assistant line: {line}");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
         }
     }
 
