@@ -1,6 +1,6 @@
 //! The `--json` document: a stable schema for scripts and dashboards. Keys are only ever
-//! added (never renamed or removed) within one `schema` version; the README documents
-//! every key. `totals` has exactly the keys of [`Totals`].
+//! added (never renamed or removed) within one `schema` version; `docs/report-json.md`
+//! documents every key. `totals` has exactly the keys of `aggregate::Totals`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
