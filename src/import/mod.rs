@@ -4,68 +4,42 @@
 //! Every transcript goes through the same [`Writer`] as the hooks, so a request is
 //! accounted identically whoever reads it first, and importing twice (or importing what
 //! the hooks already recorded) adds nothing: per-transcript cursors skip what was read,
-//! and the ledger's dedupe index drops anything seen through another path. Memory stays
-//! flat: one transcript chunk and one directory listing at a time. The ledger lock is
-//! released every few dozen milliseconds so running hooks are never held up for long.
+//! and the ledger's dedupe index drops anything seen through another path.
+//!
+//! Worker threads (`worker`) read and assemble transcripts without the lock; this thread
+//! records them in discovery order (`discover` hands a session's subagents over first).
+//! Memory stays flat: a few transcripts in flight, one directory listing at a time. The
+//! ledger lock is released every 50 ms so running hooks are never held up for long.
 
 pub mod discover;
 pub mod progress;
+pub mod summary;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use chrono::Utc;
 
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::ingest::{Flush, HOOK_READ, Origin, Prepared, ReadOpts, Writer, prepare};
+use crate::ingest::Writer;
 use crate::paths::Paths;
-use crate::report::term::{count, thousands};
-use discover::{Found, Role, Transcript};
-use progress::{Progress, human_bytes};
+use discover::Found;
+use progress::Progress;
+use summary::Report;
+pub use summary::Summary;
+use worker::{Job, Outcome, Parsed, parse};
 
 /// Longest time one batch of transcripts holds the ledger lock before letting others in.
 const BATCH: Duration = Duration::from_millis(50);
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
-
-/// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    /// Transcripts looked at.
-    pub files: u64,
-    /// Of those, with nothing new since the last import or hook.
-    pub unchanged_files: u64,
-    /// Transcript bytes read this time.
-    pub bytes: u64,
-    /// Records the transcripts produced (requests, side totals).
-    pub records: u64,
-    /// Of those, new to the ledger.
-    pub appended: u64,
-    pub garbage_lines: u64,
-    pub non_utf8_lines: u64,
-    /// Files or folders that could not be read.
-    pub unreadable: u64,
-    /// Finished transcripts whose last line was cut off.
-    pub truncated_files: u64,
-    /// The first read error, to show.
-    pub first_error: Option<String>,
-}
-
-impl Summary {
-    /// Records already in the ledger (read through another path, or by the hooks).
-    pub fn duplicates(&self) -> u64 {
-        self.records - self.appended
-    }
-}
 
 pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
@@ -212,31 +186,6 @@ fn measure(roots: &[PathBuf]) -> (u64, u64) {
     (files, bytes)
 }
 
-/// One transcript for a worker, numbered in discovery order.
-struct Job {
-    seq: u64,
-    transcript: Transcript,
-}
-
-/// What a worker found out about one transcript.
-struct Parsed {
-    seq: u64,
-    path: PathBuf,
-    outcome: Outcome,
-}
-
-enum Outcome {
-    Unreadable(String),
-    Read {
-        origin: Origin,
-        opts: ReadOpts,
-        len: u64,
-        /// A finished transcript whose last line was cut off.
-        truncated: bool,
-        prepared: std::io::Result<Option<Box<Prepared>>>,
-    },
-}
-
 /// Results put back in discovery order.
 struct Queue {
     next_seq: u64,
@@ -255,56 +204,6 @@ impl Queue {
             self.next_apply += 1;
             apply(next);
         }
-    }
-}
-
-/// The worker's part: open, look, and read the transcript without the ledger lock.
-fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
-    let Job { seq, transcript: t } = job;
-    let opened = File::open(&t.path).and_then(|f| {
-        let meta = f.metadata()?;
-        Ok((f, meta))
-    });
-    let outcome = match opened {
-        Err(e) => Outcome::Unreadable(e.to_string()),
-        Ok((_, meta)) if !meta.is_file() => Outcome::Unreadable("not a regular file".into()),
-        Ok((file, meta)) => {
-            let stale = Duration::from_secs(config.inflight_stale_secs);
-            let finished = meta
-                .modified()
-                .ok()
-                .and_then(|m| SystemTime::now().duration_since(m).ok())
-                .is_some_and(|age| age >= stale);
-            let (session, agent) = match &t.role {
-                Role::Main { session } => (session.clone(), None),
-                Role::Subagent { session, agent } => (session.clone(), Some(agent.clone())),
-            };
-            let origin = Origin {
-                session: Some(session),
-                agent,
-                project: first_cwd(&file),
-            };
-            // A live session's open request must not be closed early. Transcripts are
-            // only ever appended to, so mapping them is safe (see `transcript::tail`).
-            let opts = ReadOpts {
-                drain: true,
-                flush: if finished { Flush::All } else { Flush::No },
-                map: true,
-                ..HOOK_READ
-            };
-            Outcome::Read {
-                truncated: finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()),
-                prepared: prepare(paths, &t.path, opts).map(|p| p.map(Box::new)),
-                origin,
-                opts,
-                len: meta.len(),
-            }
-        }
-    };
-    Parsed {
-        seq,
-        path: t.path,
-        outcome,
     }
 }
 
@@ -405,165 +304,5 @@ impl<'a> Importer<'a> {
         {
             self.fatal.get_or_insert(e);
         }
-    }
-}
-
-fn ends_with_newline(file: &File, len: u64) -> bool {
-    let mut last = [0u8; 1];
-    file.read_exact_at(&mut last, len - 1).is_ok() && last[0] == b'\n'
-}
-
-/// The working directory the transcript's first entries name (`"cwd":"..."`), read from
-/// the first few KiB only; it labels records whose own lines carry none.
-fn first_cwd(file: &File) -> Option<String> {
-    const NEEDLE: &[u8] = b"\"cwd\":\"";
-    let mut buf = Vec::new();
-    for limit in [16 << 10, 256 << 10] {
-        buf.clear();
-        file.take(limit).read_to_end(&mut buf).ok()?;
-        // `take` on a shared handle reads from the current position: rewind for the retry.
-        let mut rewind = file;
-        let _ = std::io::Seek::rewind(&mut rewind);
-        if let Some(at) = memchr::memmem::find(&buf, NEEDLE) {
-            let start = at + NEEDLE.len() - 1;
-            let end = string_end(&buf[start + 1..])? + start + 1;
-            return serde_json::from_slice::<String>(&buf[start..=end])
-                .ok()
-                .filter(|cwd| !cwd.is_empty());
-        }
-        if (buf.len() as u64) < limit {
-            return None;
-        }
-    }
-    None
-}
-
-/// Index of the quote closing a JSON string whose body starts at `body[0]`.
-fn string_end(body: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i),
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// The summary printed at the end.
-struct Report<'s>(&'s Summary, Duration);
-
-impl fmt::Display for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Report(s, elapsed) = self;
-        writeln!(
-            f,
-            "Imported {} ({} read) in {:.2}s: {} found, {} new in the ledger.",
-            count(s.files, "transcript", "transcripts"),
-            human_bytes(s.bytes),
-            elapsed.as_secs_f64(),
-            count(s.records, "record", "records"),
-            thousands(s.appended)
-        )?;
-        if s.unchanged_files > 0 {
-            writeln!(
-                f,
-                "{} nothing new since {} last read.",
-                count(s.unchanged_files, "transcript had", "transcripts had"),
-                if s.unchanged_files == 1 {
-                    "it was"
-                } else {
-                    "they were"
-                }
-            )?;
-        }
-        let mut skipped = Vec::new();
-        let mut skip = |n: u64, one: &str, many: &str| {
-            if n > 0 {
-                skipped.push(count(n, one, many));
-            }
-        };
-        skip(s.garbage_lines, "garbage line", "garbage lines");
-        skip(
-            s.non_utf8_lines,
-            "line with non-UTF-8 bytes",
-            "lines with non-UTF-8 bytes",
-        );
-        skip(s.unreadable, "unreadable file", "unreadable files");
-        skip(
-            s.truncated_files,
-            "file with a cut-off last line",
-            "files with a cut-off last line",
-        );
-        skip(
-            s.duplicates(),
-            "duplicate record (already in the ledger)",
-            "duplicate records (already in the ledger)",
-        );
-        if skipped.is_empty() {
-            writeln!(f, "Skipped: nothing.")?;
-        } else {
-            writeln!(f, "Skipped: {}.", skipped.join(", "))?;
-        }
-        if let Some(error) = &s.first_error {
-            writeln!(f, "First unreadable: {}", crate::report::term::clean(error))?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(bytes).unwrap();
-        let handle = File::open(f.path()).unwrap();
-        (f, handle)
-    }
-
-    #[test]
-    fn first_cwd_decodes_the_json_string() {
-        let (_f, file) = file_with(
-            b"{\"type\":\"queue-operation\"}\n{\"type\":\"user\",\"cwd\":\"/home/dev/my \\\"proj\\\"\"}\n",
-        );
-        assert_eq!(first_cwd(&file).as_deref(), Some("/home/dev/my \"proj\""));
-        let (_g, none) = file_with(b"{\"type\":\"user\"}\n");
-        assert_eq!(first_cwd(&none), None);
-    }
-
-    #[test]
-    fn first_cwd_looks_past_a_large_first_line() {
-        let mut text = format!("{{\"x\":\"{}\"}}\n", "a".repeat(40 << 10)).into_bytes();
-        text.extend_from_slice(b"{\"cwd\":\"/p\"}\n");
-        let (_f, file) = file_with(&text);
-        assert_eq!(first_cwd(&file).as_deref(), Some("/p"));
-    }
-
-    #[test]
-    fn summary_names_every_skip() {
-        let s = Summary {
-            files: 3,
-            records: 10,
-            appended: 7,
-            garbage_lines: 2,
-            non_utf8_lines: 1,
-            unreadable: 1,
-            truncated_files: 1,
-            ..Summary::default()
-        };
-        let text = Report(&s, Duration::from_millis(1500)).to_string();
-        assert!(text.contains("10 records found, 7 new"), "{text}");
-        assert!(text.contains("Imported 3 transcripts"), "{text}");
-        assert!(
-            text.contains(
-                "Skipped: 2 garbage lines, 1 line with non-UTF-8 bytes, 1 unreadable file, \
-                 1 file with a cut-off last line, 3 duplicate records (already in the ledger)."
-            ),
-            "{text}"
-        );
     }
 }
