@@ -49,7 +49,7 @@ pub struct ReportArgs {
     /// Only this session (a unique prefix is enough). Alone, it searches the whole ledger.
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
-    /// Print the report as JSON (schema in the README).
+    /// Print the report as JSON (schema: docs/report-json.md).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// Print one CSV row per ledger record instead.

@@ -9,7 +9,8 @@
 //! Worker threads (`worker`) read and assemble transcripts without the lock; this thread
 //! records them in discovery order (`discover` hands a session's subagents over first).
 //! Memory stays flat: a few transcripts in flight, one directory listing at a time. The
-//! ledger lock is released every 50 ms so running hooks are never held up for long.
+//! ledger lock is released every 200 ms so running hooks (which wait up to 3 s) are
+//! never held up for long.
 
 pub mod discover;
 pub mod progress;
@@ -37,7 +38,7 @@ pub use summary::Summary;
 use worker::{Job, Outcome, Parsed, parse};
 
 /// Longest time one batch of transcripts holds the ledger lock before letting others in.
-const BATCH: Duration = Duration::from_millis(50);
+const BATCH: Duration = Duration::from_millis(200);
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
