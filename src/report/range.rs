@@ -104,6 +104,14 @@ impl Selection {
         }
         let first = self.start.date_naive();
         let last = (self.end - Duration::milliseconds(1)).date_naive();
+        if (last - first).num_days() > 62 {
+            // A long span: list the day files that exist rather than try every date.
+            let days = ledger.days().context("listing the ledger's day files")?;
+            return Ok(days
+                .into_iter()
+                .filter(|d| (first..=last).contains(d))
+                .collect());
+        }
         let mut days = Vec::new();
         let mut day = first;
         while day <= last {
@@ -230,6 +238,30 @@ mod tests {
         let s = Selection::resolve(&req, DayBoundary::Utc, now).unwrap();
         assert_eq!(s.start, at("2026-11-20T08:00:00Z"));
         assert_eq!(s.end, now);
+    }
+
+    #[test]
+    fn long_spans_list_the_existing_day_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger_dir = dir.path().join("ledger");
+        std::fs::create_dir_all(&ledger_dir).unwrap();
+        for day in ["2019-12-31", "2020-06-01", "2026-11-01", "2026-11-30"] {
+            std::fs::write(ledger_dir.join(format!("{day}.jsonl")), b"").unwrap();
+        }
+        let ledger = Ledger::new(&crate::paths::Paths::at(dir.path()));
+        let req = Request {
+            since: Some("0001-01-01"),
+            until: Some("2026-11-22"),
+            ..Request::default()
+        };
+        let s = Selection::resolve(&req, DayBoundary::Utc, at("2026-11-22T00:00:00Z")).unwrap();
+        let days: Vec<String> = s
+            .utc_days(&ledger)
+            .unwrap()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(days, ["2019-12-31", "2020-06-01", "2026-11-01"]);
     }
 
     #[test]
