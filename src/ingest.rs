@@ -26,6 +26,9 @@ pub struct ReadOpts {
     pub unanswered_before: Option<DateTime<Utc>>,
     /// Keep reading until the file is consumed (import), instead of one budget's worth.
     pub drain: bool,
+    /// Map the file instead of copying it (import of finished transcripts only: see
+    /// `transcript::tail`).
+    pub map: bool,
 }
 
 /// Hook: up to 64 MiB per transcript per call; lines over 64 MiB are tool output.
@@ -36,6 +39,7 @@ pub const HOOK_READ: ReadOpts = ReadOpts {
     },
     unanswered_before: None,
     drain: false,
+    map: false,
 };
 
 /// Status line: a small budget so a burst of new bytes never slows a render.
@@ -46,6 +50,7 @@ pub const STATUSLINE_READ: ReadOpts = ReadOpts {
     },
     unanswered_before: None,
     drain: false,
+    map: false,
 };
 
 /// What one transcript contributed.
@@ -54,6 +59,114 @@ pub struct Ingested {
     pub records: usize,
     pub appended: usize,
     pub bytes: u64,
+    /// Lines that are not a JSON object, or request/response/totals lines that do not
+    /// parse (torn writes, corruption).
+    pub garbage_lines: usize,
+    /// Malformed lines holding bytes that are not UTF-8 (not in `garbage_lines`).
+    pub non_utf8_lines: usize,
+}
+
+impl Ingested {
+    pub fn add(&mut self, other: &Ingested) {
+        self.records += other.records;
+        self.appended += other.appended;
+        self.bytes += other.bytes;
+        self.garbage_lines += other.garbage_lines;
+        self.non_utf8_lines += other.non_utf8_lines;
+    }
+}
+
+/// Most assembled items [`prepare`] holds before handing over (bounds its memory on a
+/// huge transcript; the rest is read under the lock).
+const PREPARE_MAX_ITEMS: usize = 20_000;
+
+/// A transcript read and assembled without the ledger lock, for [`Writer::apply`]: lets
+/// `import` parse transcripts on several threads while one thread records.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The cursor it started from (compared again under the lock).
+    start: Cursor,
+    end: Cursor,
+    assembled: Vec<Assembled>,
+    counts: Ingested,
+    /// Whether the whole transcript was read.
+    complete: bool,
+}
+
+/// Read `transcript` from its saved cursor as far as `opts` allows, without recording.
+/// `Ok(None)` if it does not exist.
+pub fn prepare(paths: &Paths, transcript: &Path, opts: ReadOpts) -> io::Result<Option<Prepared>> {
+    let start = Cursor::load(paths, transcript);
+    let mut cursor = start.clone();
+    let mut counts = Ingested::default();
+    let mut assembled = Vec::new();
+    loop {
+        let Some((mut items, last_pass)) = read_pass(transcript, &mut cursor, opts, &mut counts)?
+        else {
+            return Ok(None);
+        };
+        assembled.append(&mut items);
+        if last_pass || assembled.len() >= PREPARE_MAX_ITEMS {
+            return Ok(Some(Prepared {
+                start,
+                end: cursor,
+                assembled,
+                counts,
+                complete: last_pass,
+            }));
+        }
+    }
+}
+
+/// One read of what `transcript` gained: its lines classified and assembled, flushed as
+/// `opts` says on the last pass. `None` if the file does not exist; the flag says whether
+/// this was the last pass.
+fn read_pass(
+    transcript: &Path,
+    cursor: &mut Cursor,
+    opts: ReadOpts,
+    total: &mut Ingested,
+) -> io::Result<Option<(Vec<Assembled>, bool)>> {
+    let before = cursor.offset;
+    let how = if opts.map {
+        transcript::Read::Mapped
+    } else {
+        transcript::Read::Copied
+    };
+    let new = match transcript::read_new_with(transcript, cursor, opts.limits, how) {
+        Ok(new) => new,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    total.bytes += cursor.offset.saturating_sub(before);
+    let mut assembled = Vec::new();
+    let mut rest: &[u8] = &new.bytes;
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or_default();
+        if line.is_empty() {
+            continue;
+        }
+        let entry = transcript::wire::classify(line);
+        if matches!(entry, transcript::wire::Entry::Malformed) {
+            // Told apart only for lines that matter: UTF-8 is never checked on the
+            // megabytes of tool output the classifier skips.
+            if std::str::from_utf8(line).is_err() {
+                total.non_utf8_lines += 1;
+            } else {
+                total.garbage_lines += 1;
+            }
+        }
+        cursor.assembler.feed(entry, &mut assembled);
+    }
+    let last_pass = !(opts.drain && new.more);
+    if let Some(cutoff) = opts.unanswered_before
+        && last_pass
+    {
+        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
+    }
+    Ok(Some((assembled, last_pass)))
 }
 
 /// Facts about the transcript being read that its lines may not carry.
@@ -119,66 +232,106 @@ impl<'a> Writer<'a> {
         let mut total = Ingested::default();
         loop {
             let unchanged = cursor.clone();
-            let before = cursor.offset;
-            let new = match transcript::read_new(transcript, &mut cursor, opts.limits) {
-                Ok(new) => new,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(total),
-                Err(e) => return Err(e),
+            let Some((assembled, last_pass)) =
+                read_pass(transcript, &mut cursor, opts, &mut total)?
+            else {
+                return Ok(total);
             };
-            total.bytes += cursor.offset.saturating_sub(before);
-            let mut assembled = Vec::new();
-            for line in new.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                cursor
-                    .assembler
-                    .feed(transcript::wire::classify(line), &mut assembled);
-            }
-            let last_pass = !(opts.drain && new.more);
-            if let Some(cutoff) = opts.unanswered_before
-                && last_pass
-            {
-                cursor.assembler.flush_unanswered(cutoff, &mut assembled);
-            }
-            let mut records = Vec::new();
-            for item in assembled {
-                match item {
-                    Assembled::Answered { sent, response } => {
-                        let record = self.request_record(sent.as_ref(), &response, origin);
-                        cursor
-                            .emitted
-                            .entry(record.model_norm.clone())
-                            .or_default()
-                            .add(&record.usage());
-                        records.push(record);
-                    }
-                    Assembled::Unanswered(sent) => {
-                        records.push(self.unanswered_record(&sent, origin))
-                    }
-                    Assembled::CostState { session, by_model } => {
-                        // Subagent requests must be in before the difference is taken.
-                        let session = session
-                            .or_else(|| origin.session.clone())
-                            .unwrap_or_default();
-                        self.ingest_subagents(transcript, &session, origin)?;
-                        records.extend(self.side_records(
-                            transcript,
-                            &mut cursor,
-                            &session,
-                            &by_model,
-                            origin,
-                        ));
-                    }
-                }
-            }
-            total.records += records.len();
-            total.appended += self.append(&records)?;
-            // Saved only after the append: a crash in between re-reads, and dedupe holds.
-            if cursor != unchanged {
-                cursor.save(self.paths, transcript)?;
-            }
+            self.record_pass(
+                transcript,
+                origin,
+                &mut cursor,
+                assembled,
+                &unchanged,
+                &mut total,
+            )?;
             if last_pass {
                 return Ok(total);
             }
         }
+    }
+
+    /// Record what [`prepare`] read without the lock. If the transcript's cursor moved
+    /// since (a hook read it meanwhile), the preparation is dropped and the transcript
+    /// read again under the lock; dedupe makes either way count each request once.
+    pub fn apply(
+        &mut self,
+        transcript: &Path,
+        origin: &Origin,
+        opts: ReadOpts,
+        prepared: Prepared,
+    ) -> io::Result<Ingested> {
+        if Cursor::load(self.paths, transcript) != prepared.start {
+            return self.ingest(transcript, origin, opts);
+        }
+        let mut total = prepared.counts;
+        let mut cursor = prepared.end;
+        self.record_pass(
+            transcript,
+            origin,
+            &mut cursor,
+            prepared.assembled,
+            &prepared.start,
+            &mut total,
+        )?;
+        if !prepared.complete {
+            let rest = self.ingest(transcript, origin, opts)?;
+            total.add(&rest);
+        }
+        Ok(total)
+    }
+
+    /// Turn one pass's assembled items into records, append them, save the cursor.
+    fn record_pass(
+        &mut self,
+        transcript: &Path,
+        origin: &Origin,
+        cursor: &mut Cursor,
+        assembled: Vec<Assembled>,
+        unchanged: &Cursor,
+        total: &mut Ingested,
+    ) -> io::Result<()> {
+        let mut records = Vec::new();
+        // What this transcript's subagents recorded, read at the first cost-state of the
+        // pass and reused for the others (a pass reads one snapshot of the files).
+        let mut subagent_usage: Option<BTreeMap<String, Usage>> = None;
+        for item in assembled {
+            match item {
+                Assembled::Answered { sent, response } => {
+                    let record = self.request_record(sent.as_ref(), &response, origin);
+                    cursor
+                        .emitted
+                        .entry(record.model_norm.clone())
+                        .or_default()
+                        .add(&record.usage());
+                    records.push(record);
+                }
+                Assembled::Unanswered(sent) => records.push(self.unanswered_record(&sent, origin)),
+                Assembled::CostState { session, by_model } => {
+                    // Subagent requests must be in before the difference is taken.
+                    let session = session
+                        .or_else(|| origin.session.clone())
+                        .unwrap_or_default();
+                    let subagents = match subagent_usage.take() {
+                        Some(usage) => usage,
+                        None => {
+                            self.ingest_subagents(transcript, &session, origin)?;
+                            self.subagent_usage(transcript)
+                        }
+                    };
+                    records
+                        .extend(self.side_records(cursor, &session, &by_model, &subagents, origin));
+                    subagent_usage = Some(subagents);
+                }
+            }
+        }
+        total.records += records.len();
+        total.appended += self.append(&records)?;
+        // Saved only after the append: a crash in between re-reads, and dedupe holds.
+        if cursor != unchanged {
+            cursor.save(self.paths, transcript)?;
+        }
+        Ok(())
     }
 
     /// Append records, count the new ones in the live state; returns how many were new.
@@ -228,20 +381,30 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Side requests: what `cost-state` says the session used beyond its request records.
-    fn side_records(
-        &self,
-        main: &Path,
-        cursor: &mut Cursor,
-        session: &str,
-        cost_state: &BTreeMap<String, Usage>,
-        origin: &Origin,
-    ) -> Vec<Record> {
-        let mut recorded = cursor.emitted.clone();
+    /// Usage of the requests recorded from `main`'s subagent transcripts, by model.
+    fn subagent_usage(&self, main: &Path) -> BTreeMap<String, Usage> {
+        let mut recorded: BTreeMap<String, Usage> = BTreeMap::new();
         for path in subagent_files(main) {
             for (model, usage) in Cursor::load(self.paths, &path).emitted {
                 recorded.entry(model).or_default().add(&usage);
             }
+        }
+        recorded
+    }
+
+    /// Side requests: what `cost-state` says the session used beyond its request records
+    /// (those of the main transcript, in `cursor`, and of its subagents).
+    fn side_records(
+        &self,
+        cursor: &mut Cursor,
+        session: &str,
+        cost_state: &BTreeMap<String, Usage>,
+        subagents: &BTreeMap<String, Usage>,
+        origin: &Origin,
+    ) -> Vec<Record> {
+        let mut recorded = cursor.emitted.clone();
+        for (model, usage) in subagents {
+            recorded.entry(model.clone()).or_default().add(usage);
         }
         let ts = cursor
             .assembler
@@ -435,4 +598,101 @@ pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Paths, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::at(&dir.path().join("data"));
+        let main = dir.path().join("s.jsonl");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/samples/transcript-main.jsonl"
+            ),
+            &main,
+        )
+        .unwrap();
+        (dir, paths, main)
+    }
+
+    const IMPORT: ReadOpts = ReadOpts {
+        unanswered_before: Some(DateTime::<Utc>::MAX_UTC),
+        drain: true,
+        map: true,
+        ..HOOK_READ
+    };
+
+    fn writer<'a>(paths: &'a Paths, config: &'a Config) -> Writer<'a> {
+        Writer::begin(paths, config, Utc::now(), Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn prepared_then_applied_equals_ingested() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let mut w = writer(&paths, &config);
+        let done = w
+            .apply(&main, &Origin::default(), IMPORT, prepared)
+            .unwrap();
+        w.finish().unwrap();
+        // Four requests, and the subagent's usage as a side record (no subagent here).
+        assert_eq!((done.records, done.appended), (5, 5));
+        let mut w = writer(&paths, &config);
+        let again = w.ingest(&main, &Origin::default(), IMPORT).unwrap();
+        assert_eq!((again.records, again.bytes), (0, 0));
+    }
+
+    #[test]
+    fn stale_preparation_is_read_again_and_counted_once() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        // Prepared without the lock, then a hook reads the transcript first.
+        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let mut hook = writer(&paths, &config);
+        let by_hook = hook.ingest(&main, &Origin::default(), IMPORT).unwrap();
+        hook.finish().unwrap();
+        assert_eq!(by_hook.appended, 5);
+        let mut w = writer(&paths, &config);
+        let late = w
+            .apply(&main, &Origin::default(), IMPORT, prepared)
+            .unwrap();
+        assert_eq!((late.records, late.appended), (0, 0));
+        let ledger = Ledger::new(&paths);
+        let day = "2026-11-22".parse().unwrap();
+        assert_eq!(ledger.read_day(day).unwrap().0.len(), 5);
+    }
+
+    #[test]
+    fn huge_transcripts_are_prepared_in_bounded_pieces() {
+        let (_dir, paths, main) = setup();
+        let config = Config::default();
+        // Many small requests: more than one preparation's worth.
+        let mut text = String::new();
+        for i in 0..(2 * PREPARE_MAX_ITEMS) {
+            text.push_str(&format!(
+                "{{\"type\":\"assistant\",\"requestId\":\"r{i}\",\"timestamp\":\"2026-11-22T01:00:00Z\",\"message\":{{\"id\":\"m{i}\",\"model\":\"claude-sonnet-4-5\",\"usage\":{{\"input_tokens\":1,\"output_tokens\":1}}}}}}\n"
+            ));
+        }
+        std::fs::write(&main, text).unwrap();
+        let small = ReadOpts {
+            limits: Limits {
+                budget: 64 << 10,
+                max_line: 1 << 20,
+            },
+            ..IMPORT
+        };
+        let prepared = prepare(&paths, &main, small).unwrap().unwrap();
+        assert!(!prepared.complete, "{} items", prepared.assembled.len());
+        assert!(prepared.assembled.len() < PREPARE_MAX_ITEMS + 1000);
+        let mut w = writer(&paths, &config);
+        let done = w.apply(&main, &Origin::default(), small, prepared).unwrap();
+        assert_eq!(done.appended, 2 * PREPARE_MAX_ITEMS);
+    }
 }

@@ -14,11 +14,13 @@ pub mod doctor;
 pub mod files;
 pub mod guard;
 pub mod hook;
+pub mod import;
 pub mod ingest;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
 pub mod quota_setup;
+pub mod report;
 pub mod settings;
 pub mod status;
 pub mod transcript;
@@ -75,6 +77,8 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             hook::catch_up::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report(args) => report::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Config => {
             let paths = paths::Paths::from_env()?;
             let config = config::Config::load(paths.config_file.as_deref());

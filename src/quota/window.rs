@@ -40,7 +40,8 @@ impl DayBoundary {
         Some(DayBoundary::Offset(sign * (hours * 3600 + minutes * 60)))
     }
 
-    fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
+    /// The UTC offset of the boundary's clock at `at` (local time may change with DST).
+    pub fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
         match self {
             DayBoundary::Utc => FixedOffset::east_opt(0).expect("zero offset"),
             DayBoundary::Local => Local.offset_from_utc_datetime(&at.naive_utc()).fix(),

@@ -98,7 +98,7 @@ impl Assembler {
             Entry::ApiRequest(line) => self.sent(line, out),
             Entry::Assistant(line) => self.assistant(line, out),
             Entry::CostState(line) => out.push(cost_state(line)),
-            Entry::UserTurn | Entry::Other => {}
+            Entry::UserTurn | Entry::Other | Entry::Malformed => {}
         }
     }
 

@@ -119,41 +119,267 @@ pub enum Entry {
     CostState(CostStateLine),
     /// A user turn or tool result: whatever response came before is complete.
     UserTurn,
-    /// Anything else (attachments, metadata, garbage).
+    /// Anything else (attachments, metadata, lines of kinds we do not read).
     Other,
+    /// Not a JSON object, or a line of a kind we read that does not parse (torn,
+    /// corrupted, not UTF-8).
+    Malformed,
 }
 
-/// Classify one line, parsing only the kinds we use. Cheap substring checks first, so a
-/// multi-megabyte tool result is never parsed.
+/// Classify one line, parsing only the kinds we use. The line's top-level keys are
+/// walked and their values skipped without being decoded: a user line's `type` comes
+/// before its (possibly multi-megabyte) content, so tool results are never scanned past
+/// it; an assistant line yields its ids, model and usage without its content being
+/// decoded. The small `api-request` and `cost-state` lines are parsed whole.
 pub fn classify(line: &[u8]) -> Entry {
-    use memchr::memmem;
-    if memmem::find(line, b"\"api-request\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<ApiRequestLine>(line)
-            && parsed.kind.as_deref() == Some("api-request")
-        {
-            return Entry::ApiRequest(parsed);
+    let start = skip_ws(line, 0);
+    if line.get(start) != Some(&b'{') {
+        return Entry::Malformed;
+    }
+    let mut kind: Option<&[u8]> = None;
+    let mut fields = AssistantFields::default();
+    let walked = walk_object(line, start, &mut |key, value| {
+        match key {
+            b"type" => {
+                kind = Some(value);
+                // Only an assistant line needs the keys that follow its type.
+                return value == b"\"assistant\"";
+            }
+            b"message" => fields.message = Some(value),
+            b"requestId" => fields.request_id = Some(value),
+            b"requestRef" => fields.request_ref = Some(value),
+            b"timestamp" => fields.timestamp = Some(value),
+            b"sessionId" => fields.session_id = Some(value),
+            b"agentId" => fields.agent_id = Some(value),
+            b"isApiErrorMessage" => fields.is_api_error_message = Some(value),
+            b"cwd" => fields.cwd = Some(value),
+            _ => {}
         }
-        return Entry::Other;
+        true
+    });
+    match kind.map(|k| k.strip_prefix(b"\"").and_then(|k| k.strip_suffix(b"\""))) {
+        Some(Some(b"user")) => Entry::UserTurn,
+        Some(Some(b"assistant")) if walked.is_some() => match fields.line() {
+            Some(parsed) => Entry::Assistant(parsed),
+            None => Entry::Malformed,
+        },
+        Some(Some(b"api-request")) => match serde_json::from_slice::<ApiRequestLine>(line) {
+            Ok(parsed) if parsed.kind.as_deref() == Some("api-request") => {
+                Entry::ApiRequest(parsed)
+            }
+            _ => Entry::Malformed,
+        },
+        Some(Some(b"cost-state")) => match serde_json::from_slice::<CostStateLine>(line) {
+            Ok(parsed) if parsed.kind.as_deref() == Some("cost-state") => Entry::CostState(parsed),
+            _ => Entry::Malformed,
+        },
+        Some(Some(b"assistant")) | None if walked.is_none() => Entry::Malformed,
+        // No top-level string `type`, or one we do not read: merely foreign.
+        _ => Entry::Other,
     }
-    // A user line can mention "assistant" too: then fall through to the user check.
-    if memmem::find(line, b"\"assistant\"").is_some()
-        && let Ok(parsed) = serde_json::from_slice::<AssistantLine>(line)
-        && parsed.kind.as_deref() == Some("assistant")
-    {
-        return Entry::Assistant(parsed);
+}
+
+/// Where an assistant line's fields are (raw JSON values).
+#[derive(Default)]
+struct AssistantFields<'a> {
+    message: Option<&'a [u8]>,
+    request_id: Option<&'a [u8]>,
+    request_ref: Option<&'a [u8]>,
+    timestamp: Option<&'a [u8]>,
+    session_id: Option<&'a [u8]>,
+    agent_id: Option<&'a [u8]>,
+    is_api_error_message: Option<&'a [u8]>,
+    cwd: Option<&'a [u8]>,
+}
+
+impl AssistantFields<'_> {
+    /// The line's fields decoded; `None` if one of them is a string that does not decode
+    /// (bad UTF-8, bad escape) or the message is not a well-formed object.
+    fn line(&self) -> Option<AssistantLine> {
+        let text = |v: Option<&[u8]>| -> Result<Option<String>, ()> {
+            match v {
+                Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some).ok_or(()),
+                _ => Ok(None),
+            }
+        };
+        let message = match self.message {
+            Some(raw) if raw.first() == Some(&b'{') => Some(message_fields(raw)?),
+            _ => None,
+        };
+        Some(AssistantLine {
+            kind: Some("assistant".to_string()),
+            request_id: text(self.request_id).ok()?,
+            request_ref: text(self.request_ref).ok()?,
+            timestamp: text(self.timestamp).ok()?,
+            session_id: text(self.session_id).ok()?,
+            agent_id: text(self.agent_id).ok()?,
+            is_api_error_message: match self.is_api_error_message {
+                Some(b"true") => Some(true),
+                Some(b"false") => Some(false),
+                _ => None,
+            },
+            cwd: text(self.cwd).ok()?,
+            message,
+        })
     }
-    if memmem::find(line, b"\"cost-state\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<CostStateLine>(line)
-            && parsed.kind.as_deref() == Some("cost-state")
-        {
-            return Entry::CostState(parsed);
+}
+
+/// `message.id`, `message.model` and `message.usage`, skipping the content.
+fn message_fields(value: &[u8]) -> Option<AssistantMessage> {
+    let mut message = AssistantMessage {
+        id: None,
+        model: None,
+        usage: None,
+    };
+    let mut bad = false;
+    walk_object(value, 0, &mut |key, field| {
+        let decoded = |field: &[u8]| match field.first() {
+            Some(b'"') => json_string(field).map(Some),
+            _ => Some(None),
+        };
+        match key {
+            b"id" => match decoded(field) {
+                Some(id) => message.id = id,
+                None => bad = true,
+            },
+            b"model" => match decoded(field) {
+                Some(model) => message.model = model,
+                None => bad = true,
+            },
+            b"usage" => message.usage = serde_json::from_slice::<WireUsage>(field).ok(),
+            _ => {}
         }
-        return Entry::Other;
+        !bad
+    })?;
+    (!bad).then_some(message)
+}
+
+/// A JSON string value decoded; `None` for anything else (null, numbers, bad escapes).
+fn json_string(value: &[u8]) -> Option<String> {
+    let inner = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !inner.contains(&b'\\') {
+        return std::str::from_utf8(inner).ok().map(str::to_string);
     }
-    if memmem::find(line, b"\"type\":\"user\"").is_some() {
-        return Entry::UserTurn;
+    serde_json::from_slice::<String>(value).ok()
+}
+
+/// Walk the fields of the object whose `{` is at `at`, handing each key (raw, without
+/// quotes) and value (raw JSON) to `visit`, which returns false to stop there. Returns
+/// the index past the object (or where it stopped); `None` if the object is malformed
+/// before that.
+fn walk_object<'a>(
+    buf: &'a [u8],
+    at: usize,
+    visit: &mut dyn FnMut(&'a [u8], &'a [u8]) -> bool,
+) -> Option<usize> {
+    let mut at = at + 1;
+    at = skip_ws(buf, at);
+    if buf.get(at) == Some(&b'}') {
+        return Some(at + 1);
     }
-    Entry::Other
+    loop {
+        at = skip_ws(buf, at);
+        if buf.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(buf, at + 1)?;
+        let key = &buf[at + 1..key_end];
+        at = skip_ws(buf, key_end + 1);
+        if buf.get(at) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(buf, at + 1);
+        let value_end = skip_value(buf, value_start)?;
+        if !visit(key, &buf[value_start..value_end]) {
+            return Some(value_end);
+        }
+        at = skip_ws(buf, value_end);
+        match buf.get(at) {
+            Some(b',') => at += 1,
+            Some(b'}') => return Some(at + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// The raw value of the top-level `"type"` key of a JSON object line, if it is a string
+/// without escapes. Values before it are skipped, not decoded. `None` for anything that
+/// is not an object with such a key (garbage, a torn line).
+pub fn top_level_type(line: &[u8]) -> Option<&[u8]> {
+    let start = skip_ws(line, 0);
+    if line.get(start) != Some(&b'{') {
+        return None;
+    }
+    let mut found = None;
+    walk_object(line, start, &mut |key, value| {
+        if key == b"type" {
+            found = Some(value);
+            return false;
+        }
+        true
+    })?;
+    let inner = found?.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    (!inner.contains(&b'\\')).then_some(inner)
+}
+
+fn skip_ws(line: &[u8], mut at: usize) -> usize {
+    while matches!(line.get(at), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        at += 1;
+    }
+    at
+}
+
+/// Index of the quote closing the string whose body starts at `from`.
+fn string_end(line: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let found = from + memchr::memchr2(b'"', b'\\', line.get(from..)?)?;
+        if line[found] == b'"' {
+            return Some(found);
+        }
+        from = found + 2;
+    }
+}
+
+/// Index just past the JSON value starting at `at`.
+fn skip_value(line: &[u8], at: usize) -> Option<usize> {
+    match *line.get(at)? {
+        b'"' => string_end(line, at + 1).map(|end| end + 1),
+        b'{' => skip_nested(line, at, b'{', b'}'),
+        b'[' => skip_nested(line, at, b'[', b']'),
+        _ => {
+            // A number, true, false or null: up to the next delimiter.
+            let rest = line.get(at..)?;
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(rest.len());
+            (len > 0).then_some(at + len)
+        }
+    }
+}
+
+/// Past the object or array at `at`: only its own kind of bracket changes the depth
+/// (the other kind is balanced inside it), and brackets inside strings do not count.
+fn skip_nested(line: &[u8], at: usize, open: u8, close: u8) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut from = at;
+    loop {
+        let found = from + memchr::memchr3(b'"', open, close, line.get(from..)?)?;
+        match line[found] {
+            b'"' => from = string_end(line, found + 1)? + 1,
+            b if b == open => {
+                depth += 1;
+                from = found + 1;
+            }
+            _ => {
+                depth -= 1;
+                from = found + 1;
+                if depth == 0 {
+                    return Some(from);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +393,7 @@ mod tests {
             "/tests/fixtures/samples/transcript-main.jsonl"
         );
         let text = std::fs::read_to_string(samples).unwrap();
-        let mut counts = [0usize; 5];
+        let mut counts = [0usize; 6];
         for line in text.lines() {
             let slot = match classify(line.as_bytes()) {
                 Entry::ApiRequest(_) => 0,
@@ -175,12 +401,14 @@ mod tests {
                 Entry::CostState(_) => 2,
                 Entry::UserTurn => 3,
                 Entry::Other => 4,
+                Entry::Malformed => 5,
             };
             counts[slot] += 1;
         }
         assert_eq!(counts[0], 4, "api-request lines");
         assert_eq!(counts[1], 4, "assistant lines");
         assert_eq!(counts[2], 1, "cost-state lines");
+        assert_eq!(counts[5], 0, "malformed lines");
     }
 
     #[test]
@@ -197,6 +425,74 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_top_level_type_past_other_values() {
+        let line = br#"{"parentUuid":null,"n":-1.5e3,"ok":true,"message":{"type":"message","content":[{"type":"text","text":"a \"}{[ b"}],"x":{}},"arr":[[1],{"a":"]"}],"type":"assistant"}"#;
+        assert_eq!(top_level_type(line), Some(&b"assistant"[..]));
+        assert_eq!(
+            top_level_type(b" { \"type\" : \"user\" } "),
+            Some(&b"user"[..])
+        );
+        assert_eq!(
+            top_level_type(br#"{"a":"x\\","type":"user"}"#),
+            Some(&b"user"[..])
+        );
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{",
+            b"{\"type\"",
+            b"{\"type\":1}",
+            b"{\"a\":{\"type\":\"user\"}}",
+            b"{\"a\":\"unterminated",
+            b"{\"a\" 1}",
+            b"{\"type\":\"us\\u0065r\"}",
+        ] {
+            assert_eq!(
+                top_level_type(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn assistant_fields_match_a_full_parse() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
+        let mut lines: Vec<String> = Vec::new();
+        for file in [
+            "transcript-main.jsonl",
+            "transcript-subagent-agent-aa784e05b3e2adbb4.jsonl",
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains("\"type\":\"assistant\""))
+                    .map(str::to_string),
+            );
+        }
+        lines.push(
+            r#"{"message":{"content":[{"type":"text","text":"say \"}\" {"}],"id":"m\u00e9","model":null,"usage":{"input_tokens":3}},"requestId":"r\"1","isApiErrorMessage":true,"type":"assistant","agentId":null,"cwd":"/p\\q"}"#
+                .to_string(),
+        );
+        lines.push(r#"{"type":"assistant","message":null,"timestamp":"t"}"#.to_string());
+        assert!(lines.len() >= 8);
+        for line in &lines {
+            let full: AssistantLine = serde_json::from_str(line).unwrap();
+            let Entry::Assistant(fast) = classify(line.as_bytes()) else {
+                panic!("not an assistant line: {line}");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn nested_user_type_is_not_a_user_turn() {
+        let line = br#"{"type":"attachment","attachment":{"type":"user"}}"#;
+        assert!(matches!(classify(line), Entry::Other));
+    }
+
+    #[test]
     fn garbage_is_other() {
         for line in [
             &b""[..],
@@ -207,6 +503,15 @@ mod tests {
         ] {
             let _ = classify(line);
         }
-        assert!(matches!(classify(b"{\"type\":\"assistant\""), Entry::Other));
+        assert!(matches!(
+            classify(b"{\"type\":\"assistant\""),
+            Entry::Malformed
+        ));
+        assert!(matches!(classify(b"\xff\xfe"), Entry::Malformed));
+        assert!(matches!(classify(b"{\"no_type\":1}"), Entry::Other));
+        assert!(matches!(
+            classify(b"{\"type\":\"assistant\",\"requestId\":\"\xff\"}"),
+            Entry::Malformed
+        ));
     }
 }

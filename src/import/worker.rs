@@ -1,0 +1,169 @@
+//! The worker side of `import`: open one transcript, find what its path and first lines
+//! say about it (session, subagent, project, whether it is finished), and read and
+//! assemble it without the ledger lock ([`prepare`]). Runs on several threads at once.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::discover::{Role, Transcript};
+use crate::config::Config;
+use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, prepare};
+use crate::paths::Paths;
+
+/// One transcript for a worker, numbered in discovery order.
+pub struct Job {
+    pub seq: u64,
+    pub transcript: Transcript,
+}
+
+/// What a worker found out about one transcript.
+pub struct Parsed {
+    pub seq: u64,
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+pub enum Outcome {
+    Unreadable(String),
+    Read {
+        origin: Origin,
+        opts: ReadOpts,
+        len: u64,
+        /// A finished transcript whose last line was cut off.
+        truncated: bool,
+        prepared: std::io::Result<Option<Box<Prepared>>>,
+    },
+}
+
+/// The worker's part: open, look, and read the transcript without the ledger lock.
+pub fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
+    let Job { seq, transcript: t } = job;
+    let opened = File::open(&t.path).and_then(|f| {
+        let meta = f.metadata()?;
+        Ok((f, meta))
+    });
+    let outcome = match opened {
+        Err(e) => Outcome::Unreadable(e.to_string()),
+        Ok((_, meta)) if !meta.is_file() => Outcome::Unreadable("not a regular file".into()),
+        Ok((file, meta)) => {
+            let stale = Duration::from_secs(config.inflight_stale_secs);
+            let finished = meta
+                .modified()
+                .ok()
+                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .is_some_and(|age| age >= stale);
+            let (session, agent) = match &t.role {
+                Role::Main { session } => (session.clone(), None),
+                Role::Subagent { session, agent } => (session.clone(), Some(agent.clone())),
+            };
+            let origin = Origin {
+                session: Some(session),
+                agent,
+                project: first_cwd(&file),
+            };
+            // A live session's open request must not be closed early; in a finished one,
+            // a request still unanswered at the last write never got its response.
+            // Transcripts are only ever appended to, so mapping them is safe (see
+            // `transcript::tail`).
+            let last_write = meta
+                .modified()
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from);
+            let opts = ReadOpts {
+                drain: true,
+                unanswered_before: if finished { last_write } else { None },
+                map: true,
+                ..HOOK_READ
+            };
+            Outcome::Read {
+                truncated: finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()),
+                prepared: prepare(paths, &t.path, opts).map(|p| p.map(Box::new)),
+                origin,
+                opts,
+                len: meta.len(),
+            }
+        }
+    };
+    Parsed {
+        seq,
+        path: t.path,
+        outcome,
+    }
+}
+
+fn ends_with_newline(file: &File, len: u64) -> bool {
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1).is_ok() && last[0] == b'\n'
+}
+
+/// The working directory the transcript's first entries name (`"cwd":"..."`), read from
+/// the first few KiB only; it labels records whose own lines carry none.
+fn first_cwd(file: &File) -> Option<String> {
+    const NEEDLE: &[u8] = b"\"cwd\":\"";
+    let mut buf = Vec::new();
+    for limit in [16 << 10, 256 << 10] {
+        buf.clear();
+        file.take(limit).read_to_end(&mut buf).ok()?;
+        // `take` on a shared handle reads from the current position: rewind for the retry.
+        let mut rewind = file;
+        let _ = std::io::Seek::rewind(&mut rewind);
+        if let Some(at) = memchr::memmem::find(&buf, NEEDLE) {
+            let start = at + NEEDLE.len() - 1;
+            let end = string_end(&buf[start + 1..])? + start + 1;
+            return serde_json::from_slice::<String>(&buf[start..=end])
+                .ok()
+                .filter(|cwd| !cwd.is_empty());
+        }
+        if (buf.len() as u64) < limit {
+            return None;
+        }
+    }
+    None
+}
+
+/// Index of the quote closing a JSON string whose body starts at `body[0]`.
+fn string_end(body: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(bytes).unwrap();
+        let handle = File::open(f.path()).unwrap();
+        (f, handle)
+    }
+
+    #[test]
+    fn first_cwd_decodes_the_json_string() {
+        let (_f, file) = file_with(
+            b"{\"type\":\"queue-operation\"}\n{\"type\":\"user\",\"cwd\":\"/home/dev/my \\\"proj\\\"\"}\n",
+        );
+        assert_eq!(first_cwd(&file).as_deref(), Some("/home/dev/my \"proj\""));
+        let (_g, none) = file_with(b"{\"type\":\"user\"}\n");
+        assert_eq!(first_cwd(&none), None);
+    }
+
+    #[test]
+    fn first_cwd_looks_past_a_large_first_line() {
+        let mut text = format!("{{\"x\":\"{}\"}}\n", "a".repeat(40 << 10)).into_bytes();
+        text.extend_from_slice(b"{\"cwd\":\"/p\"}\n");
+        let (_f, file) = file_with(&text);
+        assert_eq!(first_cwd(&file).as_deref(), Some("/p"));
+    }
+}

@@ -1,0 +1,144 @@
+//! The `--json` document: a stable schema for scripts and dashboards. Keys are only ever
+//! added (never renamed or removed) within one `schema` version; `docs/report-json.md`
+//! documents every key. `totals` has exactly the keys of `aggregate::Totals`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::aggregate::Report;
+use super::range::Selection;
+use crate::config::Quotas;
+
+/// Bumped only on an incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Document<'a> {
+    pub schema: u32,
+    pub range: RangeInfo,
+    /// The account-default quotas the report compares with (from the config).
+    pub quotas: QuotaInfo,
+    /// Ledger lines that could not be read (torn or foreign lines).
+    pub ledger_lines_skipped: usize,
+    #[serde(flatten)]
+    pub report: &'a Report,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RangeInfo {
+    /// First instant covered; null for a whole-history session report.
+    pub start: Option<DateTime<Utc>>,
+    /// First instant not covered; null for a whole-history session report.
+    pub end: Option<DateTime<Utc>>,
+    pub label: String,
+    /// The TPD day boundary: `utc`, `local` or an offset like `+09:00`.
+    pub day_boundary: String,
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QuotaInfo {
+    pub tpd: Option<u64>,
+    pub tpm: Option<u64>,
+    pub rpm: Option<u64>,
+}
+
+pub fn document<'a>(
+    report: &'a Report,
+    selection: &Selection,
+    day_boundary: String,
+    quotas: Quotas,
+    skipped: usize,
+) -> Document<'a> {
+    Document {
+        schema: SCHEMA_VERSION,
+        range: RangeInfo {
+            start: (!selection.whole_history).then_some(selection.start),
+            end: (!selection.whole_history).then_some(selection.end),
+            label: selection.label.clone(),
+            day_boundary,
+            session: selection.session.clone(),
+        },
+        quotas: QuotaInfo {
+            tpd: quotas.tpd,
+            tpm: quotas.tpm,
+            rpm: quotas.rpm,
+        },
+        ledger_lines_skipped: skipped,
+        report,
+    }
+}
+
+pub fn to_string(document: &Document<'_>) -> String {
+    serde_json::to_string_pretty(document).expect("reports always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quota::{DayBoundary, ReservationRule};
+    use crate::report::aggregate::{Params, aggregate};
+
+    #[test]
+    fn top_level_and_totals_keys() {
+        let selection = Selection::day("2026-11-22".parse().unwrap(), DayBoundary::Utc, None);
+        let params = Params {
+            timeline_start: selection.start,
+            timeline_end: selection.end,
+            bucket_secs: 3600,
+            top: 10,
+            quotas: Quotas::default(),
+            rule: ReservationRule::default(),
+            headroom_percent: 25,
+        };
+        let report = aggregate(&[], &params);
+        let doc = document(&report, &selection, "utc".into(), Quotas::default(), 0);
+        let value: serde_json::Value = serde_json::from_str(&to_string(&doc)).unwrap();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "ledger_lines_skipped",
+                "models",
+                "output",
+                "peaks",
+                "quotas",
+                "range",
+                "schema",
+                "sessions",
+                "side",
+                "throttles",
+                "timeline",
+                "totals",
+                "unanswered"
+            ]
+        );
+        let mut totals: Vec<&str> = value["totals"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        totals.sort_unstable();
+        assert_eq!(
+            totals,
+            [
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "input_tokens",
+                "output_tokens",
+                "quota_tokens",
+                "requests",
+                "reserved_tokens",
+                "throttles"
+            ]
+        );
+        assert_eq!(value["range"]["start"], "2026-11-22T00:00:00Z");
+    }
+}

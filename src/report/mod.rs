@@ -1,0 +1,155 @@
+//! `bedrock-hook report`: what was reserved, what was burned, and what to change
+//! tomorrow. The data flow is one file each: `range` picks the ledger day files and
+//! records, `aggregate` reduces them to a [`Report`] (pure), and `text` (with `table`,
+//! `chart`, `term`), `json` or `csv` prints it.
+
+pub mod aggregate;
+pub mod chart;
+pub mod csv;
+pub mod json;
+pub mod range;
+pub mod table;
+pub mod term;
+pub mod text;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+
+pub use aggregate::{Params, Report, Totals, aggregate};
+pub use range::Selection;
+
+use crate::cli::{ColorChoice, ReportArgs};
+use crate::config::Config;
+use crate::ledger::{Ledger, Record};
+use crate::paths::Paths;
+use crate::quota::DayBoundary;
+
+pub fn run(args: &ReportArgs) -> Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let config = Config::load(paths.config_file.as_deref());
+    for problem in &config.problems {
+        eprintln!("bedrock-hook: config: {problem}");
+    }
+    let now = Utc::now();
+    let request = range::Request {
+        date: args.date.as_deref(),
+        since: args.since.as_deref(),
+        until: args.until.as_deref(),
+        session: args.session.as_deref(),
+    };
+    let selection = Selection::resolve(&request, config.day_boundary, now)?;
+    let ledger = Ledger::new(&paths);
+    let (records, skipped) = range::load(&ledger, &selection)?;
+    let output = if args.csv {
+        csv::render(&records)
+    } else {
+        let params = params_for(&selection, &records, &config, now, args);
+        let report = aggregate(&records, &params);
+        if args.json {
+            let doc = json::document(
+                &report,
+                &selection,
+                config.day_boundary.describe(),
+                config.quotas,
+                skipped,
+            );
+            let mut text = json::to_string(&doc);
+            text.push('\n');
+            text
+        } else {
+            let style = match args.color {
+                ColorChoice::Always => term::Style { color: true },
+                ColorChoice::Never => term::Style { color: false },
+                ColorChoice::Auto => term::Style::auto(
+                    term::stdout_is_terminal(),
+                    std::env::var_os("NO_COLOR").as_deref(),
+                ),
+            };
+            let ctx = text::Context {
+                selection: &selection,
+                boundary: config.day_boundary,
+                quotas: config.quotas,
+                floor: config.reservation.floor,
+                skipped_lines: skipped,
+                width: term::width(),
+                style,
+            };
+            text::render(&report, &ctx)
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // `report | head` closing the pipe early is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("writing the report"),
+    }
+}
+
+/// Timeline span and bucket width for a selection: per hour up to two days, else per
+/// day; never past `now`, and for a whole-history session report, the session's span.
+pub fn params_for(
+    selection: &Selection,
+    records: &[Record],
+    config: &Config,
+    now: DateTime<Utc>,
+    args: &ReportArgs,
+) -> Params {
+    let (start, end) = if selection.whole_history {
+        let first = records.iter().map(|r| r.ts).min().unwrap_or(now);
+        let last = records.iter().map(Record::settled_at).max().unwrap_or(now);
+        (first, last + Duration::seconds(1))
+    } else {
+        (selection.start, selection.end.min(now).max(selection.start))
+    };
+    let bucket_secs = if end - start <= Duration::hours(48) {
+        3600
+    } else {
+        86_400
+    };
+    Params {
+        timeline_start: align(start, bucket_secs, config.day_boundary),
+        timeline_end: end,
+        bucket_secs,
+        top: args.top,
+        quotas: config.quotas,
+        rule: config.reservation,
+        headroom_percent: args.headroom,
+    }
+}
+
+/// Round `at` down to a bucket edge on the boundary's clock.
+fn align(at: DateTime<Utc>, bucket_secs: i64, boundary: DayBoundary) -> DateTime<Utc> {
+    let day_start = boundary.day_start(boundary.day_of(at));
+    let into = (at - day_start).num_seconds().max(0);
+    day_start + Duration::seconds(into - into % bucket_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns_to_the_boundary_clock() {
+        let at: DateTime<Utc> = "2026-11-22T10:47:12Z".parse().unwrap();
+        assert_eq!(
+            align(at, 3600, DayBoundary::Utc),
+            "2026-11-22T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let india = DayBoundary::Offset(5 * 3600 + 1800);
+        assert_eq!(
+            align(at, 3600, india),
+            "2026-11-22T10:30:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            align(at, 86_400, india),
+            "2026-11-21T18:30:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+}

@@ -1,0 +1,540 @@
+//! The report as people read it at the end of the day: totals, per model, top sessions,
+//! the timeline chart, peaks, throttles, side requests and the max_tokens advice. Times
+//! are shown on the clock of the configured TPD day boundary.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use super::aggregate::{Bucket, Report, Spread, Totals};
+use super::chart;
+use super::range::Selection;
+use super::table::{self, Column};
+use super::term::{self, Style, count, percent, thousands, wrap};
+use crate::config::{Quotas, pretty_tokens};
+use crate::quota::DayBoundary;
+
+/// What the text needs besides the report.
+pub struct Context<'a> {
+    pub selection: &'a Selection,
+    pub boundary: DayBoundary,
+    pub quotas: Quotas,
+    /// The reservation floor, for the advice's wording.
+    pub floor: u64,
+    pub skipped_lines: usize,
+    pub width: usize,
+    pub style: Style,
+}
+
+pub fn render(report: &Report, ctx: &Context<'_>) -> String {
+    let mut out = String::new();
+    header(&mut out, report, ctx);
+    if report.totals == Totals::default() {
+        out.push_str("\n  Nothing recorded in this range.\n");
+        if ctx.selection.session.is_none() {
+            out.push_str("  Import what Claude Code already wrote with `bedrock-hook import`.\n");
+        }
+        return out;
+    }
+    totals(&mut out, report, ctx);
+    models(&mut out, report, ctx);
+    sessions(&mut out, report, ctx);
+    timeline(&mut out, report, ctx);
+    peaks(&mut out, report, ctx);
+    throttles(&mut out, report, ctx);
+    side(&mut out, report, ctx);
+    output_advice(&mut out, report, ctx);
+    out
+}
+
+fn section(out: &mut String, ctx: &Context<'_>, title: &str) {
+    let title = term::fit(title, ctx.width);
+    let _ = writeln!(out, "\n{}", ctx.style.paint(term::BOLD, &title));
+}
+
+fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
+    at.with_timezone(&ctx.boundary.offset_at(at))
+        .format(format)
+        .to_string()
+}
+
+/// `09:00`, or with the date when the range spans several days.
+fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
+    let span = ctx.selection.end - ctx.selection.start;
+    if ctx.selection.whole_history || span > chrono::Duration::hours(24) {
+        clock(ctx, at, "%m-%d %H:%M")
+    } else {
+        clock(ctx, at, "%H:%M")
+    }
+}
+
+fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let mut title = format!(
+        "Bedrock quota report · {}",
+        term::clean(&ctx.selection.label)
+    );
+    if !ctx.selection.whole_history && ctx.selection.label.len() == 10 {
+        let _ = write!(
+            title,
+            " (TPD day from {} {})",
+            clock(ctx, ctx.selection.start, "%H:%M"),
+            ctx.boundary.describe()
+        );
+    }
+    if let Some(session) = &ctx.selection.session {
+        let _ = write!(title, " · session {}", term::clean(session));
+    }
+    let title = term::fit(&title, ctx.width);
+    let _ = writeln!(out, "{}", ctx.style.paint(term::BOLD, &title));
+    let mut quotas = Vec::new();
+    if let Some(tpd) = ctx.quotas.tpd {
+        quotas.push(format!("TPD {}", pretty_tokens(tpd)));
+    }
+    if let Some(tpm) = ctx.quotas.tpm {
+        quotas.push(format!("TPM {}", pretty_tokens(tpm)));
+    }
+    if let Some(rpm) = ctx.quotas.rpm {
+        quotas.push(format!("RPM {rpm}"));
+    }
+    let line = if quotas.is_empty() {
+        "No quota configured: set `tpd` and `tpm` to see the pace and the share used.".to_string()
+    } else {
+        format!("Quotas: {} (account default)", quotas.join(" · "))
+    };
+    out.push_str(&wrap(&ctx.style.paint(term::DIM, &line), ctx.width, ""));
+    if ctx.skipped_lines > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            ctx.style.paint(
+                term::YELLOW,
+                &format!(
+                    "{} skipped",
+                    count(
+                        ctx.skipped_lines as u64,
+                        "unreadable ledger line",
+                        "unreadable ledger lines"
+                    )
+                )
+            )
+        );
+    }
+    let _ = report;
+}
+
+fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    section(out, ctx, "Totals");
+    let t = &report.totals;
+    let mut requests_note = Vec::new();
+    if report.unanswered > 0 {
+        requests_note.push(format!("{} unanswered", thousands(report.unanswered)));
+    }
+    requests_note.push(count(report.sessions.count, "session", "sessions"));
+    if report.side.records > 0 {
+        requests_note.push(count(report.side.records, "side record", "side records"));
+    }
+    let settled_note = match ctx.quotas.tpd {
+        Some(tpd) if ctx.selection.label.len() == 10 => {
+            format!(
+                "{} of TPD {}",
+                percent(t.quota_tokens, tpd),
+                pretty_tokens(tpd)
+            )
+        }
+        _ => "input + cache write + output × burndown".to_string(),
+    };
+    let ratio = if t.quota_tokens > 0 {
+        format!(
+            "{:.1}× what settled",
+            t.reserved_tokens as f64 / t.quota_tokens as f64
+        )
+    } else {
+        String::new()
+    };
+    let rows: Vec<(&str, String, String)> = vec![
+        ("requests", thousands(t.requests), requests_note.join(", ")),
+        ("input", pretty_tokens(t.input_tokens), String::new()),
+        (
+            "cache write",
+            pretty_tokens(t.cache_write_tokens),
+            String::new(),
+        ),
+        (
+            "cache read",
+            pretty_tokens(t.cache_read_tokens),
+            "not charged".to_string(),
+        ),
+        ("output", pretty_tokens(t.output_tokens), String::new()),
+        ("settled", pretty_tokens(t.quota_tokens), settled_note),
+        ("reserved", pretty_tokens(t.reserved_tokens), ratio),
+        ("throttles", thousands(t.throttles), String::new()),
+    ];
+    let value_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let note_w = ctx.width.saturating_sub(2 + 12 + 1 + value_w + 2);
+    for (name, value, note) in rows {
+        let note = term::fit(&note, note_w);
+        let value = if name == "throttles" && t.throttles > 0 {
+            ctx.style
+                .paint(term::RED, &term::pad(&value, value_w, true))
+        } else {
+            term::pad(&value, value_w, true)
+        };
+        let line = format!(
+            "  {name:<12} {value}  {}",
+            ctx.style.paint(term::DIM, &note)
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    section(out, ctx, "By model");
+    let columns = [
+        Column::flexible("model"),
+        Column::number("requests"),
+        Column::number("input").optional(),
+        Column::number("cache wr").optional(),
+        Column::number("cache rd").optional(),
+        Column::number("output").optional(),
+        Column::number("burn").optional(),
+        Column::number("settled"),
+        Column::number("reserved"),
+        Column::number("throttles").optional(),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .models
+        .iter()
+        .map(|m| {
+            vec![
+                m.model.clone(),
+                thousands(m.totals.requests),
+                pretty_tokens(m.totals.input_tokens),
+                pretty_tokens(m.totals.cache_write_tokens),
+                pretty_tokens(m.totals.cache_read_tokens),
+                pretty_tokens(m.totals.output_tokens),
+                format!(
+                    "{}{}",
+                    m.burndown,
+                    if m.burndown_assumed { "?" } else { "" }
+                ),
+                pretty_tokens(m.totals.quota_tokens),
+                pretty_tokens(m.totals.reserved_tokens),
+                thousands(m.totals.throttles),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+    if report.models.iter().any(|m| m.burndown_assumed) {
+        out.push_str(
+            "  ? unknown model: burndown assumed; set it under [burndown] in the config\n",
+        );
+    }
+}
+
+fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let shown = report.sessions.top.len() as u64;
+    let title = if shown < report.sessions.count {
+        format!("Top sessions ({shown} of {})", report.sessions.count)
+    } else {
+        "Sessions".to_string()
+    };
+    section(out, ctx, &title);
+    let columns = [
+        Column::text("session"),
+        Column::flexible("project"),
+        Column::number("requests"),
+        Column::number("agents").optional(),
+        Column::number("settled"),
+        Column::number("reserved"),
+        Column::text("active").optional(),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .sessions
+        .top
+        .iter()
+        .map(|s| {
+            vec![
+                s.session.chars().take(8).collect(),
+                s.project.clone().unwrap_or_else(|| "?".to_string()),
+                thousands(s.totals.requests),
+                thousands(s.agents),
+                pretty_tokens(s.totals.quota_tokens),
+                pretty_tokens(s.totals.reserved_tokens),
+                format!("{}–{}", time_of_day(ctx, s.first), time_of_day(ctx, s.last)),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+}
+
+fn timeline(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let t = &report.timeline;
+    let per = if t.bucket_seconds == 3600 {
+        "hour"
+    } else {
+        "day"
+    };
+    let mut title = format!("By {per}: settled █ inside reserved ░");
+    if let Some(pace) = t.tpd_pace_per_bucket {
+        let _ = write!(
+            title,
+            ", │ even TPD pace {}/{}",
+            pretty_tokens(pace),
+            &per[..1]
+        );
+    }
+    section(out, ctx, &title);
+    let daily = t.bucket_seconds >= 86_400;
+    let label = |b: &Bucket| {
+        if daily {
+            clock(ctx, b.start, "%Y-%m-%d")
+        } else {
+            time_of_day(ctx, b.start)
+        }
+    };
+    out.push_str(&chart::render(t, ctx.width, &ctx.style, &label));
+}
+
+fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let p = &report.peaks;
+    if p.tpm_minute.is_none() && p.in_flight.is_none() {
+        return;
+    }
+    section(out, ctx, "Peaks");
+    if let Some(m) = &p.tpm_minute {
+        let share = ctx
+            .quotas
+            .tpm
+            .map(|tpm| format!(" ({} of TPM)", percent(m.quota_tokens, tpm)))
+            .unwrap_or_default();
+        let line = format!(
+            "busiest minute   {}  {} settled by {} requests{share}",
+            time_of_day(ctx, m.start),
+            pretty_tokens(m.quota_tokens),
+            thousands(m.requests)
+        );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+    }
+    if let Some(f) = &p.in_flight {
+        let line = format!(
+            "most in flight   {} requests at {}, holding {}",
+            f.requests,
+            clock(ctx, f.at, "%H:%M:%S"),
+            pretty_tokens(f.reserved_tokens)
+        );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+    }
+    if let Some(f) = &p.reserved_in_flight
+        && Some(f) != p.in_flight.as_ref()
+    {
+        let line = format!(
+            "most held        {} at {} by {} requests",
+            pretty_tokens(f.reserved_tokens),
+            clock(ctx, f.at, "%H:%M:%S"),
+            f.requests
+        );
+        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+    }
+}
+
+fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    if report.throttles.is_empty() {
+        return;
+    }
+    section(
+        out,
+        ctx,
+        "Throttles (with what bedrock-hook estimated at the time)",
+    );
+    let columns = [
+        Column::text("time"),
+        Column::flexible("model"),
+        Column::text("limit"),
+        Column::number("day used"),
+        Column::number("of TPD"),
+        Column::number("minute used").optional(),
+        Column::number("of TPM").optional(),
+        Column::number("req/min").optional(),
+    ];
+    let share = |used: Option<u64>, quota: Option<u64>| match (used, quota) {
+        (Some(u), Some(q)) => percent(u, q),
+        _ => "-".to_string(),
+    };
+    let opt = |n: Option<u64>| n.map(pretty_tokens).unwrap_or_else(|| "-".to_string());
+    let rows: Vec<Vec<String>> = report
+        .throttles
+        .iter()
+        .map(|t| {
+            vec![
+                clock(ctx, t.ts, "%H:%M:%S"),
+                t.model.clone(),
+                t.limit.clone(),
+                opt(t.day_used),
+                share(t.day_used, t.tpd),
+                opt(t.minute_used),
+                share(t.minute_used, t.tpm),
+                t.minute_requests
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+}
+
+fn side(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    if report.side.records == 0 {
+        return;
+    }
+    section(
+        out,
+        ctx,
+        "Side requests (only in session totals: titles, classifiers, probes)",
+    );
+    let columns = [
+        Column::flexible("model"),
+        Column::number("records"),
+        Column::number("input"),
+        Column::number("cache wr").optional(),
+        Column::number("output"),
+        Column::number("settled"),
+    ];
+    let rows: Vec<Vec<String>> = report
+        .side
+        .models
+        .iter()
+        .map(|m| {
+            vec![
+                m.model.clone(),
+                thousands(m.records),
+                pretty_tokens(m.input_tokens),
+                pretty_tokens(m.cache_write_tokens),
+                pretty_tokens(m.output_tokens),
+                pretty_tokens(m.quota_tokens),
+            ]
+        })
+        .collect();
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+}
+
+fn spread(s: &Spread) -> [String; 3] {
+    [
+        pretty_tokens(s.p50),
+        pretty_tokens(s.p99),
+        pretty_tokens(s.max),
+    ]
+}
+
+fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
+    let o = &report.output;
+    if o.requests == 0 {
+        return;
+    }
+    section(
+        out,
+        ctx,
+        &format!(
+            "Output tokens vs max_tokens ({} answered requests)",
+            thousands(o.requests)
+        ),
+    );
+    let columns = [
+        Column::flexible("model"),
+        Column::number("requests"),
+        Column::number("out p50").optional(),
+        Column::number("out p99"),
+        Column::number("out max"),
+        Column::number("asked p50").optional(),
+        Column::number("asked max"),
+        Column::number("suggest"),
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let row = |model: &str, requests: u64, output: &Spread, asked: &Spread, suggest: String| {
+        let [o50, o99, omax] = spread(output);
+        let [m50, _, mmax] = spread(asked);
+        vec![
+            model.to_string(),
+            thousands(requests),
+            o50,
+            o99,
+            omax,
+            m50,
+            mmax,
+            suggest,
+        ]
+    };
+    for m in &o.models {
+        rows.push(row(
+            &m.model,
+            m.requests,
+            &m.output_tokens,
+            &m.max_tokens,
+            thousands(m.suggested_max_tokens),
+        ));
+    }
+    if o.models.len() > 1 {
+        rows.push(row(
+            "all models",
+            o.requests,
+            &o.output_tokens,
+            &o.max_tokens,
+            o.suggested_max_tokens.map(thousands).unwrap_or_default(),
+        ));
+    }
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+    let mut notes = Vec::new();
+    if o.assumed_max_tokens > 0 {
+        notes.push(format!(
+            "{} without an api-request entry: their max_tokens is assumed.",
+            count(o.assumed_max_tokens, "request", "requests")
+        ));
+    }
+    if o.at_limit > 0 {
+        notes.push(format!(
+            "{} at their max_tokens: cut short, their real need is unknown.",
+            count(o.at_limit, "request stopped", "requests stopped")
+        ));
+    }
+    for note in notes {
+        out.push_str(&wrap(
+            &ctx.style.paint(term::YELLOW, &note),
+            ctx.width,
+            "  ",
+        ));
+    }
+    let Some(suggested) = o.suggested_max_tokens else {
+        return;
+    };
+    let mut advice = format!(
+        "max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
+        ctx.style.paint(term::BOLD, &thousands(suggested)),
+        thousands(o.output_tokens.max),
+        o.headroom_percent,
+        if suggested == ctx.floor && ctx.floor > 0 {
+            format!(", raised to the {} reservation floor", thousands(ctx.floor))
+        } else {
+            String::new()
+        }
+    );
+    let reserved = report.totals.reserved_tokens;
+    if o.reserved_savings_tokens == 0 {
+        advice.push_str(" Requests already asked for no more than that: nothing to save.");
+    } else {
+        let _ = write!(
+            advice,
+            " With it, {} would have been reserved instead of {} ({} less, −{}). \
+             Claude Code takes it from {}.",
+            pretty_tokens(o.counterfactual_reserved_tokens),
+            pretty_tokens(reserved),
+            ctx.style
+                .paint(term::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
+            percent(o.reserved_savings_tokens, reserved),
+            ctx.style.paint(
+                term::CYAN,
+                &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
+            )
+        );
+    }
+    out.push('\n');
+    out.push_str(&wrap(&advice, ctx.width, "  "));
+}

@@ -1,0 +1,352 @@
+//! `bedrock-hook import` driving the built binary: the real client's transcripts, the
+//! same records the hooks write for them, idempotence, and bad input.
+
+use std::fs::{self, FileTimes};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const SESSION: &str = "f546e1ba-4370-400a-a093-10e9c9557bd0";
+const AGENT: &str = "aa784e05b3e2adbb4";
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples")
+}
+
+/// `<root>/projects/-home-dev-proj/<session>.jsonl` and its subagent transcript, with
+/// the sample's own modification time (long finished).
+fn lay_out_samples(root: &Path) -> (PathBuf, PathBuf) {
+    let project = root.join("projects/-home-dev-proj");
+    let main = project.join(format!("{SESSION}.jsonl"));
+    let sub = project.join(format!("{SESSION}/subagents/agent-{AGENT}.jsonl"));
+    fs::create_dir_all(sub.parent().unwrap()).unwrap();
+    fs::copy(samples().join("transcript-main.jsonl"), &main).unwrap();
+    fs::copy(
+        samples().join(format!("transcript-subagent-agent-{AGENT}.jsonl")),
+        &sub,
+    )
+    .unwrap();
+    age(&main);
+    age(&sub);
+    (main, sub)
+}
+
+/// Mark a file as last written a day ago (a finished session).
+fn age(path: &Path) {
+    let day_ago = SystemTime::now() - Duration::from_secs(86_400);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_times(FileTimes::new().set_modified(day_ago))
+        .unwrap();
+}
+
+fn bin(data: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
+    cmd.env("BEDROCK_HOOK_DATA_DIR", data)
+        .env("BEDROCK_HOOK_CONFIG", data.join("absent.toml"))
+        .env_remove("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("BEDROCK_HOOK_INFLIGHT_STALE_SECS");
+    cmd
+}
+
+fn import(data: &Path, args: &[&Path]) -> String {
+    let out = bin(data).arg("import").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every ledger record, by kind then id.
+fn ledger(data: &Path) -> Vec<Value> {
+    let mut records = Vec::new();
+    let Ok(entries) = fs::read_dir(data.join("ledger")) else {
+        return records;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            for line in fs::read_to_string(&path).unwrap().lines() {
+                if let Ok(value) = serde_json::from_str::<Value>(line) {
+                    records.push(value);
+                }
+            }
+        }
+    }
+    records.sort_by_key(|r| (r["kind"].to_string(), r["id"].to_string()));
+    records
+}
+
+fn of_kind<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+#[test]
+fn imports_the_real_clients_transcripts_from_claude_config_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    lay_out_samples(&claude);
+    let data = dir.path().join("data");
+    let out = bin(&data)
+        .arg("import")
+        .env("CLAUDE_CONFIG_DIR", format!("{},", claude.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Imported 2 transcripts") && text.contains("7 records found, 7 new"),
+        "{text}"
+    );
+    assert!(text.contains("Skipped: nothing."), "{text}");
+    let records = ledger(&data);
+    let requests = of_kind(&records, "request");
+    assert_eq!(requests.len(), 7);
+    assert_eq!(
+        requests.iter().filter(|r| r["agent"] == AGENT).count(),
+        3,
+        "subagent requests carry the agent id"
+    );
+    assert!(requests.iter().all(|r| r["session"] == SESSION));
+    assert!(requests.iter().all(|r| r["project"] == "/home/dev/proj"));
+    assert!(requests.iter().all(|r| r["max_tokens"] == 128000));
+    // cost-state: 73,481 input and 163 output, all covered by the 7 requests.
+    let input: u64 = requests.iter().map(|r| r["input"].as_u64().unwrap()).sum();
+    let output: u64 = requests.iter().map(|r| r["output"].as_u64().unwrap()).sum();
+    assert_eq!((input, output), (73_481, 163));
+    assert!(of_kind(&records, "side").is_empty());
+}
+
+#[test]
+fn importing_twice_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    lay_out_samples(&claude);
+    let data = dir.path().join("data");
+    import(&data, &[&claude]);
+    let before = ledger(&data);
+    let again = import(&data, &[&claude]);
+    assert!(again.contains("0 records found, 0 new"), "{again}");
+    assert!(again.contains("2 transcripts had nothing new"), "{again}");
+    assert_eq!(ledger(&data), before);
+    // The same session copied elsewhere (another config dir, a backup): read again,
+    // recorded once.
+    let copy = dir.path().join("backup");
+    lay_out_samples(&copy);
+    let third = import(&data, &[&copy]);
+    assert!(third.contains("7 records found, 0 new"), "{third}");
+    assert!(
+        third.contains("7 duplicate records (already in the ledger)"),
+        "{third}"
+    );
+    assert_eq!(ledger(&data), before);
+}
+
+/// Run the hook binary with a sample payload pointed at `main`.
+fn hook(data: &Path, sample: &str, main: &Path) {
+    let mut payload: Value =
+        serde_json::from_slice(&fs::read(samples().join(sample)).unwrap()).unwrap();
+    payload["transcript_path"] = Value::String(main.display().to_string());
+    bin(data)
+        .arg("hook")
+        .write_stdin(payload.to_string())
+        .assert()
+        .success()
+        .stderr("");
+}
+
+#[test]
+fn import_records_exactly_what_the_hooks_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let (main, _) = lay_out_samples(&claude);
+    let hooked = dir.path().join("hooked");
+    for sample in [
+        "hook-SessionStart.json",
+        "hook-UserPromptSubmit.json",
+        "hook-PreToolUse.json",
+        "hook-PostToolUse.json",
+        "hook-PreToolUse-subagent.json",
+        "hook-PostToolUse-subagent.json",
+        "hook-Stop.json",
+    ] {
+        hook(&hooked, sample, &main);
+    }
+    let imported = dir.path().join("imported");
+    import(&imported, &[&claude]);
+    let from_hooks = ledger(&hooked);
+    let from_import = ledger(&imported);
+    assert_eq!(of_kind(&from_hooks, "request").len(), 7);
+    assert_eq!(
+        of_kind(&from_import, "request"),
+        of_kind(&from_hooks, "request")
+    );
+    assert_eq!(of_kind(&from_import, "side"), of_kind(&from_hooks, "side"));
+    // And importing what the hooks already recorded adds nothing.
+    let after_hooks = import(&hooked, &[&claude]);
+    assert!(after_hooks.contains(", 0 new"), "{after_hooks}");
+    assert_eq!(ledger(&hooked), from_hooks);
+}
+
+#[test]
+fn side_requests_are_recorded_the_same_way_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let (main, _) = lay_out_samples(&claude);
+    // Session totals beyond the request entries: a title request on Haiku and more
+    // Opus input than the requests account for.
+    let text = fs::read_to_string(&main).unwrap();
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut value: Value = serde_json::from_str(line).unwrap();
+        if value["type"] == "cost-state" {
+            let usage = &mut value["modelUsage"];
+            usage["us.anthropic.claude-opus-5-5"]["inputTokens"] = Value::from(74_481);
+            usage["us.anthropic.claude-haiku-4-5-20251001-v1:0"] = serde_json::json!({
+                "inputTokens": 300, "outputTokens": 12,
+                "cacheReadInputTokens": 0, "cacheCreationInputTokens": 0
+            });
+            lines.push(value.to_string());
+        } else {
+            lines.push(line.to_string());
+        }
+    }
+    fs::write(&main, lines.join("\n") + "\n").unwrap();
+    age(&main);
+    let hooked = dir.path().join("hooked");
+    for sample in ["hook-UserPromptSubmit.json", "hook-Stop.json"] {
+        hook(&hooked, sample, &main);
+    }
+    let imported = dir.path().join("imported");
+    import(&imported, &[&claude]);
+    let from_hooks = ledger(&hooked);
+    let side = of_kind(&from_hooks, "side");
+    assert_eq!(side.len(), 2, "{side:?}");
+    assert!(
+        side.iter()
+            .any(|r| r["model_norm"] == "claude-opus-5-5" && r["input"] == 1000)
+    );
+    assert!(
+        side.iter()
+            .any(|r| r["model_norm"] == "claude-haiku-4-5" && r["output"] == 12)
+    );
+    assert_eq!(from_hooks, ledger(&imported));
+}
+
+#[test]
+fn explicit_files_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let (main, sub) = lay_out_samples(&claude);
+    let data = dir.path().join("data");
+    let out = import(&data, &[&sub]);
+    assert!(out.contains("3 records found, 3 new"), "{out}");
+    let records = ledger(&data);
+    assert!(
+        of_kind(&records, "request")
+            .iter()
+            .all(|r| r["agent"] == AGENT && r["session"] == SESSION)
+    );
+    let out = import(&data, &[&main, &claude.join("projects")]);
+    assert!(out.contains("4 new"), "{out}");
+}
+
+#[test]
+fn a_live_transcripts_open_request_is_left_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let project = claude.join("projects/-p");
+    fs::create_dir_all(&project).unwrap();
+    // Just written: its last request may still be streaming.
+    let api = r#"{"type":"api-request","sessionId":"live","id":"r1","timestamp":"2026-11-12T01:00:00.000Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#;
+    fs::write(project.join("live.jsonl"), format!("{api}\n")).unwrap();
+    let data = dir.path().join("data");
+    let out = import(&data, &[&claude]);
+    assert!(out.contains("0 records found"), "{out}");
+    // Once it is old, the request that never got an answer is recorded as such.
+    age(&project.join("live.jsonl"));
+    let out = import(&data, &[&claude]);
+    assert!(out.contains("1 record found, 1 new"), "{out}");
+    let records = ledger(&data);
+    assert_eq!(records[0]["outcome"], "no-response");
+}
+
+#[test]
+fn bad_input_is_counted_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let (main, _) = lay_out_samples(&claude);
+    let project = main.parent().unwrap();
+    // Garbage text, a torn line and an api-request with a byte that is not UTF-8, around
+    // one whole request; the file ends in the middle of a line.
+    let api = r#"{"type":"api-request","sessionId":"bad","id":"rb","timestamp":"2026-11-12T01:00:00.000Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":64000}}"#;
+    let answer = r#"{"type":"assistant","requestId":"req-bad","requestRef":"rb","sessionId":"bad","timestamp":"2026-11-12T01:00:01.000Z","message":{"id":"m","model":"us.anthropic.claude-opus-5-5","usage":{"input_tokens":10,"output_tokens":2}}}"#;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"this is not json\n");
+    bytes.extend_from_slice(b"{\"type\":\"assistant\",\"requestId\":\"torn\n");
+    bytes.extend_from_slice(b"{\"type\":\"api-request\",\"id\":\"\xff\xfe\"}\n");
+    bytes.extend_from_slice(format!("{api}\n{answer}\n").as_bytes());
+    bytes.extend_from_slice(b"{\"type\":\"user\",\"mess");
+    let bad = project.join("bad.jsonl");
+    fs::write(&bad, bytes).unwrap();
+    age(&bad);
+    // An empty transcript and a binary one.
+    fs::write(project.join("empty.jsonl"), b"").unwrap();
+    fs::write(
+        project.join("binary.jsonl"),
+        [0u8, 159, 146, 150, 10, 0, 0, 10],
+    )
+    .unwrap();
+    age(&project.join("binary.jsonl"));
+    let data = dir.path().join("data");
+    let missing = dir.path().join("no-such-dir");
+    let out = bin(&data)
+        .arg("import")
+        .arg(&claude)
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Imported 5 transcripts"), "{text}");
+    assert!(text.contains("8 records found, 8 new"), "{text}");
+    assert!(
+        text.contains(
+            "Skipped: 3 garbage lines, 2 lines with non-UTF-8 bytes, 1 unreadable file, \
+             1 file with a cut-off last line."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("no-such-dir"), "{text}");
+    let records = ledger(&data);
+    assert!(
+        of_kind(&records, "request")
+            .iter()
+            .any(|r| r["id"] == "req-bad" && r["max_tokens"] == 64000)
+    );
+}
+
+#[test]
+fn nothing_to_import_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    bin(&data)
+        .arg("import")
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("No transcripts found in"))
+        .stdout(predicates::str::contains(".claude/projects"));
+}

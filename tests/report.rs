@@ -1,0 +1,443 @@
+//! `bedrock-hook report` over the hand-made ledger in `tests/fixtures/ledgers/basic`
+//! (its README has the hand-computed figures), driving the built binary.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+struct Env {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+}
+
+fn fixture_ledger() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ledger = data.join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledgers/basic");
+    for entry in std::fs::read_dir(fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            std::fs::copy(&path, ledger.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    Env { _dir: dir, data }
+}
+
+fn report(env: &Env, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
+    cmd.arg("report")
+        .args(args)
+        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
+        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
+        .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .env_remove("BEDROCK_HOOK_DAY_BOUNDARY");
+    for key in ["BEDROCK_HOOK_TPD", "BEDROCK_HOOK_TPM", "BEDROCK_HOOK_RPM"] {
+        cmd.env_remove(key);
+    }
+    cmd
+}
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = report(env, &all).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn totals_match_the_hand_computed_figures() {
+    let env = fixture_ledger();
+    let doc = json(&env, &["--date", "2026-11-12"]);
+    let totals = &doc["totals"];
+    assert_eq!(
+        totals,
+        &serde_json::json!({
+            "requests": 4,
+            "input_tokens": 3570,
+            "cache_write_tokens": 300,
+            "cache_read_tokens": 5000,
+            "output_tokens": 850,
+            "quota_tokens": 12120,
+            "reserved_tokens": 2584400,
+            "throttles": 1
+        })
+    );
+    assert_eq!(doc["unanswered"], 1);
+    assert_eq!(doc["ledger_lines_skipped"], 1);
+    assert_eq!(doc["range"]["start"], "2026-11-12T00:00:00Z");
+    assert_eq!(doc["range"]["end"], "2026-11-13T00:00:00Z");
+}
+
+#[test]
+fn json_schema_keys_are_stable() {
+    let env = fixture_ledger();
+    let doc = json(&env, &["--date", "2026-11-12"]);
+    assert_eq!(doc["schema"], 1);
+    let keys = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    };
+    assert_eq!(
+        keys(&doc["totals"]),
+        [
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "input_tokens",
+            "output_tokens",
+            "quota_tokens",
+            "requests",
+            "reserved_tokens",
+            "throttles"
+        ]
+    );
+    assert_eq!(
+        keys(&doc),
+        [
+            "ledger_lines_skipped",
+            "models",
+            "output",
+            "peaks",
+            "quotas",
+            "range",
+            "schema",
+            "sessions",
+            "side",
+            "throttles",
+            "timeline",
+            "totals",
+            "unanswered"
+        ]
+    );
+    let model = &doc["models"][0];
+    for key in ["model", "ids", "burndown", "burndown_assumed", "requests"] {
+        assert!(model.get(key).is_some(), "models[0].{key}");
+    }
+    let session = &doc["sessions"]["top"][0];
+    for key in [
+        "session",
+        "project",
+        "agents",
+        "first",
+        "last",
+        "quota_tokens",
+    ] {
+        assert!(session.get(key).is_some(), "sessions.top[0].{key}");
+    }
+    for key in [
+        "requests",
+        "output_tokens",
+        "max_tokens",
+        "assumed_max_tokens",
+        "at_limit",
+        "headroom_percent",
+        "suggested_max_tokens",
+        "counterfactual_reserved_tokens",
+        "reserved_savings_tokens",
+        "models",
+    ] {
+        assert!(doc["output"].get(key).is_some(), "output.{key}");
+    }
+}
+
+#[test]
+fn per_model_sessions_peaks_and_advice() {
+    let env = fixture_ledger();
+    let doc = json(&env, &["--date", "2026-11-12"]);
+    let models = doc["models"].as_array().unwrap();
+    let names: Vec<&str> = models
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["claude-opus-5-5", "claude-sonnet-4-5", "claude-haiku-4-5"]
+    );
+    assert_eq!(models[0]["quota_tokens"], 11200);
+    assert_eq!(models[1]["throttles"], 1);
+    let sessions = &doc["sessions"];
+    assert_eq!(sessions["count"], 2);
+    assert_eq!(sessions["top"][0]["session"], "s-alpha-0001");
+    assert_eq!(sessions["top"][0]["project"], "/home/dev/alpha");
+    assert_eq!(sessions["top"][0]["agents"], 1);
+    assert_eq!(sessions["top"][0]["quota_tokens"], 11320);
+    let peaks = &doc["peaks"];
+    assert_eq!(peaks["tpm_minute"]["start"], "2026-11-12T09:00:00Z");
+    assert_eq!(peaks["tpm_minute"]["quota_tokens"], 11200);
+    assert_eq!(peaks["in_flight"]["requests"], 2);
+    assert_eq!(peaks["in_flight"]["at"], "2026-11-12T09:00:10Z");
+    assert_eq!(peaks["in_flight"]["reserved_tokens"], 2563200);
+    let throttle = &doc["throttles"][0];
+    assert_eq!(throttle["limit"], "tokens-per-day");
+    assert_eq!(throttle["day_used"], 2000000);
+    assert_eq!(doc["side"]["records"], 1);
+    let output = &doc["output"];
+    assert_eq!(output["requests"], 3);
+    assert_eq!(output["output_tokens"]["max"], 500);
+    assert_eq!(output["output_tokens"]["p50"], 300);
+    assert_eq!(output["suggested_max_tokens"], 4096);
+    // req-a1 and req-a2 would hold (128000 - 4096) x 10 less each; req-b1 asked 4096.
+    assert_eq!(output["reserved_savings_tokens"], 2 * 1239040);
+    assert_eq!(
+        output["counterfactual_reserved_tokens"],
+        2584400 - 2 * 1239040
+    );
+    let hours = doc["timeline"]["buckets"].as_array().unwrap();
+    assert_eq!(doc["timeline"]["bucket_seconds"], 3600);
+    assert_eq!(hours.len(), 24);
+    assert_eq!(hours[9]["quota_tokens"], 11320);
+    assert_eq!(hours[14]["quota_tokens"], 800);
+    assert_eq!(hours[14]["throttles"], 1);
+    assert_eq!(hours[23]["cumulative_quota_tokens"], 12120);
+}
+
+#[test]
+fn ranges_dates_sessions_and_boundaries() {
+    let env = fixture_ledger();
+    let day_before = json(&env, &["--date", "2026-11-11"]);
+    assert_eq!(day_before["totals"]["requests"], 1);
+    let both = json(&env, &["--since", "2026-11-11", "--until", "2026-11-12"]);
+    assert_eq!(both["totals"]["requests"], 5);
+    assert_eq!(both["totals"]["quota_tokens"], 12120 + 170);
+    let beta = json(&env, &["--session", "s-beta"]);
+    assert_eq!(beta["range"]["start"], Value::Null);
+    assert_eq!(beta["totals"]["requests"], 3);
+    assert_eq!(beta["totals"]["throttles"], 1);
+    let instant = json(
+        &env,
+        &[
+            "--since",
+            "2026-11-12T09:00:05Z",
+            "--until",
+            "2026-11-12T14:30:00Z",
+        ],
+    );
+    assert_eq!(instant["totals"]["requests"], 1);
+    // At +09:00 the TPD day 2026-11-12 runs from 2026-11-11T15:00Z: req-z0 is in, the
+    // afternoon requests (after 15:00Z) are not.
+    let tokyo = json_with(&env, &["--date", "2026-11-12"], "+09:00");
+    assert_eq!(tokyo["totals"]["requests"], 5);
+    assert_eq!(tokyo["range"]["day_boundary"], "+09:00");
+}
+
+fn json_with(env: &Env, args: &[&str], boundary: &str) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = report(env, &all)
+        .env("BEDROCK_HOOK_DAY_BOUNDARY", boundary)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn ambiguous_session_prefix_is_an_error() {
+    let env = fixture_ledger();
+    report(&env, &["--session", "s-"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("matches 2 sessions"));
+}
+
+#[test]
+fn csv_has_a_header_and_one_row_per_record() {
+    let env = fixture_ledger();
+    let out = report(&env, &["--csv", "--date", "2026-11-12"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "kind,id,ts,end_ts,session,agent,project,model,model_norm,burndown,input_tokens,\
+cache_write_tokens,cache_read_tokens,output_tokens,max_tokens,max_tokens_source,\
+reserved_tokens,quota_tokens,outcome,query_source,throttle_limit"
+    );
+    assert_eq!(lines.len(), 1 + 6);
+    assert!(lines[1].starts_with("request,req-a1,2026-11-12T09:00:00.000Z,"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("throttle,thr-b3,") && l.ends_with(",tokens-per-day"))
+    );
+}
+
+#[test]
+fn text_report_names_what_matters() {
+    let env = fixture_ledger();
+    let out = report(&env, &["--date", "2026-11-12"])
+        .env("BEDROCK_HOOK_TPD", "2.4M")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "Bedrock quota report · 2026-11-12",
+        "TPD 2.4M",
+        "settled      12.1k  <1% of TPD 2.4M",
+        "claude-opus-5-5",
+        "s-alpha-",
+        "/home/dev/alpha",
+        "│ even TPD pace 100k/h",
+        "busiest minute   09:00  11.2k settled by 2 requests",
+        "most in flight   2 requests at 09:00:10",
+        "tokens-per-day",
+        "Side requests",
+        "max_tokens 4,096 covers every output seen",
+        "CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains('\x1b'), "no colour into a pipe");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+}
+
+#[test]
+fn empty_day_says_so() {
+    let env = fixture_ledger();
+    report(&env, &["--date", "2020-01-01"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Nothing recorded in this range."));
+}
+
+#[test]
+fn hostile_names_are_cleaned_and_layout_fits_the_width() {
+    let env = fixture_ledger();
+    let hostile = format!(
+        r#"{{"v":1,"kind":"request","id":"evil","ts":"2026-11-12T10:00:00Z","session":"s-evil\u001b[2J","model":"x\u001b]0;pwned\u0007\n","model_norm":"evil\u001b[31m-model-{}","burndown":5.0,"burndown_assumed":true,"input":1,"cache_write":0,"cache_read":0,"output":1,"max_tokens":4096,"max_tokens_source":"api-request","reserved":20481,"settled":6,"outcome":"ok","project":"/home/dev/\u202e{}"}}"#,
+        "m".repeat(150),
+        "p".repeat(150)
+    );
+    let day = env.data.join("ledger/2026-11-12.jsonl");
+    let mut text = std::fs::read_to_string(&day).unwrap();
+    text.push_str(&hostile);
+    text.push('\n');
+    std::fs::write(&day, text).unwrap();
+    for color in ["never", "always"] {
+        let out = report(&env, &["--date", "2026-11-12", "--color", color])
+            .env("COLUMNS", "80")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.contains("\x1b[2J") && !text.contains("\x1b]0") && !text.contains('\u{7}'));
+        assert!(!text.contains('\u{202e}'));
+        let plain = strip_sgr(&text);
+        assert!(!plain.contains('\x1b'), "only colour sequences of our own");
+        for line in plain.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert_eq!(color == "always", text.contains("\x1b[1m"));
+    }
+}
+
+/// Remove `ESC [ ... m` colour sequences.
+fn strip_sgr(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            let mut seq = String::new();
+            for d in chars.by_ref() {
+                seq.push(d);
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            if !seq.ends_with('m') {
+                out.push('\x1b');
+                out.push_str(&seq);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Run the report with stdout on a pseudo-terminal, as a user would see it.
+fn report_on_a_terminal(env: &Env, no_color: Option<&str>) -> String {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 50,
+        ws_col: 90,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    let bin = assert_cmd::cargo::cargo_bin("bedrock-hook");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["report", "--date", "2026-11-12"])
+        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
+        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::from(slave));
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut reader = std::fs::File::from(master);
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            // EIO once the child has closed the terminal.
+            Err(_) => break,
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let env = fixture_ledger();
+    let coloured = report_on_a_terminal(&env, None);
+    assert!(coloured.contains("\x1b[1mTotals"), "{coloured}");
+    // The terminal's 90 columns are used when COLUMNS is unset.
+    assert!(
+        strip_sgr(&coloured)
+            .lines()
+            .all(|l| l.trim_end_matches('\r').chars().count() <= 90)
+    );
+    let plain = report_on_a_terminal(&env, Some("1"));
+    assert!(plain.contains("Totals"));
+    assert!(!plain.contains('\x1b'), "{plain}");
+}
