@@ -125,30 +125,29 @@ pub enum Entry {
 
 /// Classify one line, parsing only the kinds we use. Cheap substring checks first, so a
 /// multi-megabyte tool result is never parsed.
+///
+/// Any line can hold another kind's name as a string value (a tool call such as
+/// `Grep {"pattern":"api-request"}`), so a check whose parse finds another `type` falls
+/// through to the next one instead of giving up on the line.
 pub fn classify(line: &[u8]) -> Entry {
     use memchr::memmem;
-    if memmem::find(line, b"\"api-request\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<ApiRequestLine>(line)
-            && parsed.kind.as_deref() == Some("api-request")
-        {
-            return Entry::ApiRequest(parsed);
-        }
-        return Entry::Other;
+    if memmem::find(line, b"\"api-request\"").is_some()
+        && let Ok(parsed) = serde_json::from_slice::<ApiRequestLine>(line)
+        && parsed.kind.as_deref() == Some("api-request")
+    {
+        return Entry::ApiRequest(parsed);
     }
-    // A user line can mention "assistant" too: then fall through to the user check.
     if memmem::find(line, b"\"assistant\"").is_some()
         && let Ok(parsed) = serde_json::from_slice::<AssistantLine>(line)
         && parsed.kind.as_deref() == Some("assistant")
     {
         return Entry::Assistant(parsed);
     }
-    if memmem::find(line, b"\"cost-state\"").is_some() {
-        if let Ok(parsed) = serde_json::from_slice::<CostStateLine>(line)
-            && parsed.kind.as_deref() == Some("cost-state")
-        {
-            return Entry::CostState(parsed);
-        }
-        return Entry::Other;
+    if memmem::find(line, b"\"cost-state\"").is_some()
+        && let Ok(parsed) = serde_json::from_slice::<CostStateLine>(line)
+        && parsed.kind.as_deref() == Some("cost-state")
+    {
+        return Entry::CostState(parsed);
     }
     if memmem::find(line, b"\"type\":\"user\"").is_some() {
         return Entry::UserTurn;
@@ -194,6 +193,23 @@ mod tests {
     fn user_line_mentioning_assistant_is_a_user_turn() {
         let line = br#"{"type":"user","message":{"role":"user","content":"the \"assistant\" said"},"x":"assistant"}"#;
         assert!(matches!(classify(line), Entry::UserTurn));
+    }
+
+    #[test]
+    fn response_whose_tool_input_names_a_line_type_is_still_a_response() {
+        // Regression: a Grep for "api-request" made the response line look like an
+        // api-request entry; the request was then recorded as never answered.
+        for value in ["api-request", "cost-state"] {
+            let line = format!(
+                r#"{{"type":"assistant","requestId":"req-1","message":{{"id":"m","content":[{{"type":"tool_use","name":"Grep","input":{{"pattern":"{value}"}}}}],"usage":{{"input_tokens":100,"output_tokens":20}}}}}}"#
+            );
+            let Entry::Assistant(parsed) = classify(line.as_bytes()) else {
+                panic!("{value}: {:?}", classify(line.as_bytes()))
+            };
+            assert_eq!(parsed.request_id.as_deref(), Some("req-1"));
+        }
+        let user = br#"{"type":"user","message":{"content":[{"type":"tool_result","content":"x"}]},"kind":"api-request"}"#;
+        assert!(matches!(classify(user), Entry::UserTurn));
     }
 
     #[test]
