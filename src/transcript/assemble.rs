@@ -151,11 +151,10 @@ impl Assembler {
             return;
         }
         let message_id = message.as_ref().and_then(|m| m.id.clone());
-        let Some(key) = line
-            .request_id
-            .clone()
-            .or(message_id)
-            .or(line.request_ref.clone())
+        let named = |id: Option<String>| id.filter(|id| !id.is_empty());
+        let Some(key) = named(line.request_id.clone())
+            .or(named(message_id))
+            .or(named(line.request_ref.clone()))
         else {
             return;
         };
@@ -306,6 +305,19 @@ mod tests {
         let out = run(&[&api("r1", T0), error], None);
         assert_eq!(out.len(), 1);
         assert!(matches!(&out[0], Assembled::Unanswered(s) if s.id == "r1"));
+    }
+
+    #[test]
+    fn empty_ids_do_not_name_a_response() {
+        // Regression (found by the property tests): `"id":""` made an empty group key.
+        let a = r#"{"type":"assistant","requestId":"","requestRef":"r1","message":{"id":"","usage":{"input_tokens":1}}}"#;
+        let out = run(&[a], None);
+        let Assembled::Answered { response, .. } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(response.key, "r1");
+        let nameless = r#"{"type":"assistant","requestId":"","message":{"id":""}}"#;
+        assert!(run(&[nameless], None).is_empty());
     }
 
     #[test]

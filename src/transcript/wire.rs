@@ -493,6 +493,23 @@ mod tests {
     }
 
     #[test]
+    fn response_whose_tool_input_names_a_line_type_is_still_a_response() {
+        // Regression: a Grep for "api-request" made the response line look like an
+        // api-request entry; the request was then recorded as never answered.
+        for value in ["api-request", "cost-state"] {
+            let line = format!(
+                r#"{{"type":"assistant","requestId":"req-1","message":{{"id":"m","content":[{{"type":"tool_use","name":"Grep","input":{{"pattern":"{value}"}}}}],"usage":{{"input_tokens":100,"output_tokens":20}}}}}}"#
+            );
+            let Entry::Assistant(parsed) = classify(line.as_bytes()) else {
+                panic!("{value}: {:?}", classify(line.as_bytes()))
+            };
+            assert_eq!(parsed.request_id.as_deref(), Some("req-1"));
+        }
+        let user = br#"{"type":"user","message":{"content":[{"type":"tool_result","content":"x"}]},"kind":"api-request"}"#;
+        assert!(matches!(classify(user), Entry::UserTurn));
+    }
+
+    #[test]
     fn garbage_is_other() {
         for line in [
             &b""[..],
