@@ -159,8 +159,9 @@ pub struct ReportArgs {
     /// How many sessions to list.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
-    /// Headroom above the largest output for the suggested max_tokens, in percent.
-    #[arg(long, value_name = "PERCENT", default_value_t = 25)]
+    /// Headroom above the largest output for the suggested max_tokens, in percent (the
+    /// same rule the guards and `doctor` use by default).
+    #[arg(long, value_name = "PERCENT", default_value_t = crate::quota::advice::HEADROOM_PERCENT)]
     pub headroom: u64,
     /// Colour: auto (a terminal and no NO_COLOR), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
