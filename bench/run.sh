@@ -9,6 +9,9 @@
 #   --quick        fewer rounds and runs (for trying the script, not for figures)
 #   --only GROUPS  comma-separated subset of: statusline,corpus,growing,hook,import,report,memory
 #
+# BENCH_BIN=/path/to/bedrock-hook measures another build of bedrock-hook (e.g. a branch
+# built elsewhere) with this tree's floor, generator and data.
+#
 # Installs what it needs itself (hyperfine with --input, GNU time, jq, ccusage pinned) into
 # bench/.cache; writes raw hyperfine JSON and results.md into bench/out/.
 set -euo pipefail
@@ -34,7 +37,8 @@ WORK="$CACHE/work"
 OUT="$ROOT/bench/out"
 RAW="$OUT/raw"
 # Rounds of hyperfine per group, runs per command per round (fast commands).
-if [ "$QUICK" = 1 ]; then ROUNDS=2; RUNS=40; GROW_RUNS=100; SLOW_RUNS=2; else ROUNDS=5; RUNS=60; GROW_RUNS=300; SLOW_RUNS=5; fi
+# Short rounds keep the floor and the command it is compared with close in time.
+if [ "$QUICK" = 1 ]; then ROUNDS=2; RUNS=40; GROW_RUNS=100; SLOW_RUNS=2; else ROUNDS=10; RUNS=30; GROW_RUNS=300; SLOW_RUNS=5; fi
 WARMUP=10
 
 step() { printf '\n== %s\n' "$*" >&2; }
@@ -85,7 +89,7 @@ echo "ccusage $CCUSAGE_VERSION: $CCUSAGE_KIND" >&2
 # ---------------------------------------------------------------- build
 step "build (release)"
 cargo build --release --quiet --bin bedrock-hook --example floor --example gen_corpus
-BIN="$ROOT/target/release/bedrock-hook"
+BIN="${BENCH_BIN:-$ROOT/target/release/bedrock-hook}"
 FLOOR="$ROOT/target/release/examples/floor"
 GEN="$ROOT/target/release/examples/gen_corpus"
 has_command() { "$BIN" "$1" --help >/dev/null 2>&1; }
@@ -220,14 +224,18 @@ if want growing; then
     --max-result 256K &
   WRITER=$!
   trap 'kill "$WRITER" 2>/dev/null || true' EXIT
-  BEDROCK_HOOK_DATA_DIR="$CORPUS_DATA" CLAUDE_CONFIG_DIR="$CORPUS" \
+  BEDROCK_HOOK_DATA_DIR="$CORPUS_DATA" \
     measure statusline-growing 1 "$GROW_RUNS" "$WARMUP" --input "$WORK/statusline.json" \
-    -n floor "$FLOOR" -n "bedrock-hook statusline" "$SL" \
-    -n "ccusage statusline --offline" "$CCUSAGE statusline --offline"
+    -n floor "$FLOOR" -n "bedrock-hook statusline" "$SL"
+  # ccusage re-reads the corpus whenever the transcript changed: fewer runs.
+  CLAUDE_CONFIG_DIR="$CORPUS" \
+    measure statusline-growing-ccusage 1 "$(( GROW_RUNS / 3 ))" 3 --input "$WORK/statusline.json" \
+    -n floor "$FLOOR" -n "ccusage statusline --offline" "$CCUSAGE statusline --offline"
   kill "$WRITER" 2>/dev/null || true
   wait "$WRITER" 2>/dev/null || true
   trap - EXIT
   summarize statusline-growing | tee -a "$RESULTS"
+  summarize statusline-growing-ccusage | tee -a "$RESULTS"
 fi
 
 if want hook; then
@@ -307,9 +315,14 @@ step "results"
   echo "# Benchmark run $NOW"
   echo
   echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- bedrock-hook $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (modified)'), ccusage $CCUSAGE_VERSION ($CCUSAGE_KIND), $("$HYPERFINE" --version)"
+  if [ -n "${BENCH_BIN:-}" ]; then
+    echo "- bedrock-hook: $BENCH_BIN ($("$BIN" --version)), floor and generator from $(git rev-parse --short HEAD)"
+  else
+    echo "- bedrock-hook $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (modified)')"
+  fi
+  echo "- ccusage $CCUSAGE_VERSION ($CCUSAGE_KIND), $("$HYPERFINE" --version)"
   echo "- corpus: $SIZE requested, $CORPUS_BYTES bytes in $CORPUS_FILES transcripts (seed 1, 30 days); bedrock-hook data for it: $CORPUS_DATA_HOW"
-  echo "- rounds x runs per command: $ROUNDS x $RUNS (growing: 1 x $GROW_RUNS; slow commands: $SLOW_RUNS runs)"
+  echo "- rounds x runs per command: $ROUNDS x $RUNS (growing: 1 x $GROW_RUNS, ccusage $(( GROW_RUNS / 3 )); slow commands: $SLOW_RUNS runs)"
   echo
   echo "| group | command | median ms | p99 ms | CPU ms (user+sys) | ratio to floor | runs |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
