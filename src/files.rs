@@ -122,11 +122,18 @@ impl LockGuard {
     }
 }
 
+/// Longest pause between two tries for a busy lock. The lock is held for a millisecond or
+/// two at a time; a long pause lets newcomers take it again and again while a waiter
+/// sleeps (with 20 ms, 45 % of 64 concurrent hooks gave up after 3 s).
+const MAX_LOCK_PAUSE: Duration = Duration::from_millis(2);
+
 /// Take the exclusive lock on `path`, waiting at most `wait`. `Ok(None)` if it stayed busy.
 pub fn lock_exclusive(path: &Path, wait: Duration) -> io::Result<Option<LockGuard>> {
     let file = open_rw(path)?;
     let deadline = Instant::now() + wait;
-    let mut pause = Duration::from_micros(200);
+    let mut pause = Duration::from_micros(100);
+    // Waiters started together must not retry in lockstep.
+    let jitter = u64::from(std::process::id() % 97);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Some(LockGuard { file })),
@@ -134,8 +141,8 @@ pub fn lock_exclusive(path: &Path, wait: Duration) -> io::Result<Option<LockGuar
                 if Instant::now() >= deadline {
                     return Ok(None);
                 }
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
+                std::thread::sleep(pause + Duration::from_micros(jitter));
+                pause = (pause * 2).min(MAX_LOCK_PAUSE);
             }
             Err(TryLockError::Error(e)) => return Err(e),
         }
