@@ -158,10 +158,7 @@ pub fn compute_with(
         .iter()
         .filter(|r| window::in_last_minute(r.at_ms, now_ms) && in_bucket(&r.model));
     let (minute_settled, minute_requests) = recent.fold((0, 0), |(tokens, requests), r| {
-        (
-            tokens + r.settled,
-            requests + u64::from(r.counts_as_request),
-        )
+        (tokens + r.settled, requests + r.requests)
     });
     Budget {
         quotas: config.quotas_for(&next.model_norm),
@@ -280,13 +277,13 @@ mod tests {
             at_ms: now().timestamp_millis() - 10_000,
             model: "claude-opus-5-5".into(),
             settled: 30_000,
-            counts_as_request: true,
+            requests: 1,
         });
         s.recent.push(Recent {
             at_ms: now().timestamp_millis() - 90_000,
             model: "claude-opus-5-5".into(),
             settled: 99_999,
-            counts_as_request: true,
+            requests: 1,
         });
         s.inflight.insert(
             "s/a".into(),

@@ -168,9 +168,9 @@ fn requests_free(
     let mut counted = budget.minute_requests;
     for entry in minute_entries(budget, state, config, now)
         .into_iter()
-        .filter(|r| r.counts_as_request)
+        .filter(|r| r.requests > 0)
     {
-        counted = counted.saturating_sub(1);
+        counted = counted.saturating_sub(entry.requests);
         if counted + budget.inflight as u64 + requests <= rpm {
             return minute_mark(entry.at_ms);
         }
@@ -229,7 +229,7 @@ pub(crate) mod tests {
                 at_ms: now().timestamp_millis() - ago_ms,
                 model: "claude-opus-5-5".into(),
                 settled,
-                counts_as_request: true,
+                requests: 1,
             });
         }
         s.streams.insert(

@@ -53,8 +53,7 @@ pub struct CatchUpArgs {
 /// Start the detached catch-up for this event. Its stdio is closed so Claude Code never
 /// waits on it, and it runs in its own session so the client cannot kill it with the hook.
 pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
-    let exe = std::env::current_exe().context("locating our own binary")?;
-    let mut command = Command::new(exe);
+    let mut command = Command::new(own_binary()?);
     command
         .arg("catch-up")
         .arg("--turn-end")
@@ -94,6 +93,17 @@ pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
     }
     command.spawn().context("starting the catch-up reader")?;
     Ok(())
+}
+
+/// The binary to start: the path Claude Code ran us by when it is absolute (the settings
+/// name it that way), so a binary replaced by a reinstall since this hook started is the
+/// one that runs; else the running executable.
+fn own_binary() -> Result<PathBuf> {
+    let invoked = std::env::args_os().next().map(PathBuf::from);
+    match invoked {
+        Some(path) if path.is_absolute() && path.is_file() => Ok(path),
+        _ => std::env::current_exe().context("locating our own binary"),
+    }
 }
 
 /// The catch-up process itself.

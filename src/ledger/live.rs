@@ -49,15 +49,17 @@ impl Totals {
     }
 }
 
-/// One request that settled recently.
+/// What settled in one second for one model. Kept per second, not per request, so the
+/// live state stays small however busy the minute (it is read and written on every hook).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recent {
+    /// The last millisecond of that second: the window keeps it while any part is inside.
     pub at_ms: i64,
     pub model: String,
     pub settled: u64,
-    /// Side totals are not single requests and do not count towards RPM.
+    /// Requests among them (side totals are not requests and do not count towards RPM).
     #[serde(default)]
-    pub counts_as_request: bool,
+    pub requests: u64,
 }
 
 /// A request believed to be on its way.
@@ -116,7 +118,7 @@ pub struct LiveState {
     pub warned: BTreeMap<String, i64>,
 }
 
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 impl LiveState {
     /// Read without a lock. `None` if missing or unreadable.
@@ -192,12 +194,24 @@ impl LiveState {
         }
         let at_ms = record.settled_at().timestamp_millis();
         if at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
-            self.recent.push(Recent {
-                at_ms,
-                model: record.model_norm.clone(),
-                settled: record.settled,
-                counts_as_request: record.kind == Kind::Request,
-            });
+            let second_end = at_ms - at_ms.rem_euclid(1000) + 999;
+            let requests = u64::from(record.kind == Kind::Request);
+            match self
+                .recent
+                .iter_mut()
+                .find(|r| r.at_ms == second_end && r.model == record.model_norm)
+            {
+                Some(bucket) => {
+                    bucket.settled += record.settled;
+                    bucket.requests += requests;
+                }
+                None => self.recent.push(Recent {
+                    at_ms: second_end,
+                    model: record.model_norm.clone(),
+                    settled: record.settled,
+                    requests,
+                }),
+            }
         }
         if record.kind != Kind::Request {
             return;
@@ -341,6 +355,34 @@ mod tests {
         throttled.cache_read = 0;
         state.add_record(&throttled, DayBoundary::Utc, now);
         assert_eq!(state.predict("s", "s").unwrap().context, 150);
+    }
+
+    #[test]
+    fn recent_requests_add_up_per_second_and_model() {
+        // The state is read and rewritten on every hook: a busy minute must not grow it
+        // by one entry per request.
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            v: STATE_VERSION,
+            day: Some(now.date_naive()),
+            ..Default::default()
+        };
+        for (id, ts) in [
+            ("a", "2026-11-22T11:59:30.100Z"),
+            ("b", "2026-11-22T11:59:30.900Z"),
+            ("c", "2026-11-22T11:59:31.000Z"),
+        ] {
+            state.add_record(&record(id, ts, 10), DayBoundary::Utc, now);
+        }
+        assert_eq!(state.recent.len(), 2);
+        assert_eq!((state.recent[0].settled, state.recent[0].requests), (20, 2));
+        assert_eq!(
+            state.recent[0].at_ms,
+            "2026-11-22T11:59:30.999Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+                .timestamp_millis()
+        );
     }
 
     #[test]
