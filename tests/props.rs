@@ -383,7 +383,7 @@ fn arb_transcript() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     /// Garbage in: exit 0, nothing on stdout (stdout is a decision to Claude Code), at most
     /// one line on stderr.
