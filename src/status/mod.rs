@@ -8,7 +8,8 @@ pub mod render;
 pub mod wire;
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -78,6 +79,7 @@ fn fresh_state(
     let transcript = input.transcript_path.as_deref().filter(|p| !p.is_empty());
     if config.statusline_ingest
         && let Some(transcript) = transcript
+        && transcript_grew(paths, Path::new(transcript))
         && let Ok(Some(mut writer)) = Writer::begin(paths, config, now, Duration::ZERO)
     {
         let origin = Origin {
@@ -91,4 +93,18 @@ fn fresh_state(
         return Some(state);
     }
     LiveState::read(&paths.state_file())
+}
+
+/// Whether the transcript has bytes its cursor has not consumed (or is another file now).
+/// Checked without the lock: most renders find nothing new and should not contend with
+/// the hooks for it.
+fn transcript_grew(paths: &Paths, transcript: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(transcript) else {
+        return false;
+    };
+    if !meta.is_file() {
+        return false;
+    }
+    let cursor = crate::transcript::Cursor::load(paths, transcript);
+    (meta.dev(), meta.ino()) != (cursor.dev, cursor.ino) || meta.len() != cursor.offset
 }
