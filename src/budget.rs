@@ -173,23 +173,11 @@ pub fn compute_with(
     }
 }
 
-/// Predict the next request from what the same stream sent last.
-pub fn next_request(
-    state: &LiveState,
-    config: &Config,
-    session: Option<&str>,
-    agent: Option<&str>,
-    model_hint: Option<&str>,
-) -> NextRequest {
-    let env = ClientEnv::from_process();
-    next_request_with(state, config, session, agent, model_hint, &env)
-}
-
 /// What Claude Code sends on Bedrock when nothing names a model (observed on 2.1.328):
 /// the forecast for a session's first request, before any transcript entry exists.
 pub const CLIENT_DEFAULT_MODEL: &str = "us.anthropic.claude-opus-5-5";
 
-/// [`next_request`] with the client's environment given.
+/// Predict the next request of a stream from what it sent last, with the client's environment.
 pub fn next_request_with(
     state: &LiveState,
     config: &Config,

@@ -205,10 +205,7 @@ impl<'a> Writer<'a> {
         let ledger = Ledger::new(paths);
         let (state, dirty) =
             LiveState::load_for_update(&paths.state_file(), &ledger, config.day_boundary, now);
-        let env_max_tokens = std::env::var("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|n| *n > 0);
+        let env_max_tokens = crate::claude::ClientEnv::from_process().max_output_tokens();
         Ok(Some(Writer {
             paths,
             config,

@@ -282,8 +282,3 @@ fn open_stream(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>, e
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
-
-/// Load config the way every hot path does (exposed for the guards and tests).
-pub fn load_config(paths: &Paths) -> Config {
-    Config::load(paths.config_file.as_deref())
-}

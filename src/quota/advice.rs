@@ -21,13 +21,17 @@ pub fn recommend_max_tokens(largest_output: u64, model_default: u64) -> u64 {
     if largest_output == 0 {
         return WITHOUT_HISTORY;
     }
-    let with_headroom = largest_output
-        .saturating_mul(100 + HEADROOM_PERCENT)
-        .div_ceil(100);
-    let rounded = with_headroom.div_ceil(ROUND_TO).saturating_mul(ROUND_TO);
-    rounded
+    with_headroom(largest_output, HEADROOM_PERCENT)
         .max(WITHOUT_HISTORY)
         .min(model_default.max(WITHOUT_HISTORY))
+}
+
+/// `largest_output` plus `headroom_percent`, rounded up to a multiple of [`ROUND_TO`] (at
+/// least one): the rule both the guards' advice and `report`'s suggestion apply.
+pub fn with_headroom(largest_output: u64, headroom_percent: u64) -> u64 {
+    let wanted = (u128::from(largest_output) * (u128::from(headroom_percent) + 100)).div_ceil(100);
+    let rounded = wanted.div_ceil(u128::from(ROUND_TO)).max(1) * u128::from(ROUND_TO);
+    rounded.min(u128::from(u64::MAX)) as u64
 }
 
 /// Where a recommendation comes from, for messages.

@@ -525,9 +525,7 @@ fn spread(values: &mut [u64]) -> Spread {
 /// The smallest "round" max_tokens (a multiple of 1024, at least the reservation floor)
 /// that covers `largest_output` plus `headroom_percent`.
 pub fn suggest_max_tokens(largest_output: u64, headroom_percent: u64, floor: u64) -> u64 {
-    let wanted = (largest_output as u128 * (100 + headroom_percent as u128)).div_ceil(100);
-    let rounded = wanted.div_ceil(1024).max(1) * 1024;
-    (rounded.min(u64::MAX as u128) as u64).max(floor)
+    quota::advice::with_headroom(largest_output, headroom_percent).max(floor)
 }
 
 /// How much less a request would have reserved asking for `suggested` instead of what it

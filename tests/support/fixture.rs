@@ -109,20 +109,25 @@ impl Fixture {
     }
 
     pub fn ledger(&self) -> Vec<Value> {
-        let mut records = Vec::new();
-        let Ok(entries) = std::fs::read_dir(self.data_dir().join("ledger")) else {
-            return records;
-        };
-        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        files.sort();
-        for file in files
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
-        {
-            for line in std::fs::read_to_string(file).unwrap().lines() {
-                records.push(serde_json::from_str(line).unwrap());
-            }
-        }
-        records
+        read_ledger(&self.data_dir())
     }
+}
+
+/// Every line of every ledger day file under `data_dir`, oldest day first, parsed.
+pub fn read_ledger(data_dir: &Path) -> Vec<Value> {
+    let mut records = Vec::new();
+    let Ok(entries) = std::fs::read_dir(data_dir.join("ledger")) else {
+        return records;
+    };
+    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    files.sort();
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
+    {
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            records.push(serde_json::from_str(line).expect("ledger lines are JSON"));
+        }
+    }
+    records
 }
