@@ -3,8 +3,10 @@
 //! live state in step. The hook, the status line and `import` all go through here, so a
 //! request is accounted the same way whoever sees it first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
 use std::io;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,9 +28,12 @@ pub struct ReadOpts {
     pub unanswered_before: Option<DateTime<Utc>>,
     /// Keep reading until the file is consumed (import), instead of one budget's worth.
     pub drain: bool,
-    /// Map the file instead of copying it (import of finished transcripts only: see
-    /// `transcript::tail`).
-    pub map: bool,
+    /// The transcript will not grow (import of a session whose last write is older than
+    /// the in-flight expiry). Once it is read to its end its cursor stays in memory: a
+    /// file nobody appends to is not read again, and if it is after all (a resumed
+    /// session), reading it from the start adds nothing the dedupe index has not seen.
+    /// Saves creating one file per transcript.
+    pub finished: bool,
 }
 
 /// Hook: up to 64 MiB per transcript per call; lines over 64 MiB are tool output.
@@ -39,7 +44,7 @@ pub const HOOK_READ: ReadOpts = ReadOpts {
     },
     unanswered_before: None,
     drain: false,
-    map: false,
+    finished: false,
 };
 
 /// Status line: a small budget so a burst of new bytes never slows a render.
@@ -50,7 +55,7 @@ pub const STATUSLINE_READ: ReadOpts = ReadOpts {
     },
     unanswered_before: None,
     drain: false,
-    map: false,
+    finished: false,
 };
 
 /// What one transcript contributed.
@@ -78,7 +83,7 @@ impl Ingested {
 
 /// Most assembled items [`prepare`] holds before handing over (bounds its memory on a
 /// huge transcript; the rest is read under the lock).
-const PREPARE_MAX_ITEMS: usize = 20_000;
+const PREPARE_MAX_ITEMS: usize = 2_000;
 
 /// A transcript read and assembled without the ledger lock, for [`Writer::apply`]: lets
 /// `import` parse transcripts on several threads while one thread records.
@@ -93,29 +98,48 @@ pub struct Prepared {
     complete: bool,
 }
 
-/// Read `transcript` from its saved cursor as far as `opts` allows, without recording.
-/// `Ok(None)` if it does not exist.
-pub fn prepare(paths: &Paths, transcript: &Path, opts: ReadOpts) -> io::Result<Option<Prepared>> {
+/// Read the already opened `transcript` from its saved cursor to its end, without
+/// recording, streaming it through `buf` (the caller's, reused across transcripts). Stops
+/// early, with `complete` false, once [`PREPARE_MAX_ITEMS`] items are assembled.
+pub fn prepare(
+    paths: &Paths,
+    transcript: &Path,
+    file: &File,
+    opts: ReadOpts,
+    buf: &mut Vec<u8>,
+) -> io::Result<Prepared> {
     let start = Cursor::load(paths, transcript);
     let mut cursor = start.clone();
     let mut counts = Ingested::default();
     let mut assembled = Vec::new();
-    loop {
-        let Some((mut items, last_pass)) = read_pass(transcript, &mut cursor, opts, &mut counts)?
-        else {
-            return Ok(None);
-        };
-        assembled.append(&mut items);
-        if last_pass || assembled.len() >= PREPARE_MAX_ITEMS {
-            return Ok(Some(Prepared {
-                start,
-                end: cursor,
-                assembled,
-                counts,
-                complete: last_pass,
-            }));
-        }
+    let streamed = transcript::stream_new(
+        file,
+        &mut cursor,
+        opts.limits.max_line,
+        buf,
+        &mut |block, cursor| {
+            consume_lines(block, cursor, &mut counts, &mut assembled);
+            if assembled.len() >= PREPARE_MAX_ITEMS {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
+    counts.bytes = streamed.bytes;
+    let stopped = streamed.stopped;
+    if let Some(cutoff) = opts.unanswered_before
+        && !stopped
+    {
+        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
     }
+    Ok(Prepared {
+        start,
+        end: cursor,
+        assembled,
+        counts,
+        complete: !stopped,
+    })
 }
 
 /// One read of what `transcript` gained: its lines classified and assembled, flushed as
@@ -128,19 +152,31 @@ fn read_pass(
     total: &mut Ingested,
 ) -> io::Result<Option<(Vec<Assembled>, bool)>> {
     let before = cursor.offset;
-    let how = if opts.map {
-        transcript::Read::Mapped
-    } else {
-        transcript::Read::Copied
-    };
-    let new = match transcript::read_new_with(transcript, cursor, opts.limits, how) {
+    let new = match transcript::read_new(transcript, cursor, opts.limits) {
         Ok(new) => new,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     total.bytes += cursor.offset.saturating_sub(before);
     let mut assembled = Vec::new();
-    let mut rest: &[u8] = &new.bytes;
+    consume_lines(&new.bytes, cursor, total, &mut assembled);
+    let last_pass = !(opts.drain && new.more);
+    if let Some(cutoff) = opts.unanswered_before
+        && last_pass
+    {
+        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
+    }
+    Ok(Some((assembled, last_pass)))
+}
+
+/// Classify whole lines and feed them to the cursor's assembler.
+fn consume_lines(
+    bytes: &[u8],
+    cursor: &mut Cursor,
+    total: &mut Ingested,
+    assembled: &mut Vec<Assembled>,
+) {
+    let mut rest = bytes;
     while !rest.is_empty() {
         let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
         let line = &rest[..end];
@@ -158,15 +194,8 @@ fn read_pass(
                 total.garbage_lines += 1;
             }
         }
-        cursor.assembler.feed(entry, &mut assembled);
+        cursor.assembler.feed(entry, assembled);
     }
-    let last_pass = !(opts.drain && new.more);
-    if let Some(cutoff) = opts.unanswered_before
-        && last_pass
-    {
-        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
-    }
-    Ok(Some((assembled, last_pass)))
 }
 
 /// Facts about the transcript being read that its lines may not carry.
@@ -185,6 +214,11 @@ pub struct Writer<'a> {
     pub state: LiveState,
     pub ledger: Ledger,
     lock: LedgerLock,
+    /// Cursors read or written under this lock (nobody else writes them meanwhile):
+    /// `import` looks at each subagent's cursor again when its session is recorded.
+    cursors: HashMap<PathBuf, Cursor>,
+    /// `finished` transcripts read to their end under this lock: nothing more to read.
+    read_to_end: HashSet<PathBuf>,
     /// Whether the live state changed and must be saved.
     dirty: bool,
     /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
@@ -213,6 +247,8 @@ impl<'a> Writer<'a> {
             state,
             ledger,
             lock,
+            cursors: HashMap::new(),
+            read_to_end: HashSet::new(),
             dirty,
             env_max_tokens,
         }))
@@ -225,7 +261,7 @@ impl<'a> Writer<'a> {
         origin: &Origin,
         opts: ReadOpts,
     ) -> io::Result<Ingested> {
-        let mut cursor = Cursor::load(self.paths, transcript);
+        let mut cursor = self.cursor(transcript);
         let mut total = Ingested::default();
         loop {
             let unchanged = cursor.clone();
@@ -234,6 +270,7 @@ impl<'a> Writer<'a> {
             else {
                 return Ok(total);
             };
+            let read_to_end = opts.drain && last_pass;
             self.record_pass(
                 transcript,
                 origin,
@@ -241,6 +278,7 @@ impl<'a> Writer<'a> {
                 assembled,
                 &unchanged,
                 &mut total,
+                opts.finished && read_to_end,
             )?;
             if last_pass {
                 return Ok(total);
@@ -258,7 +296,7 @@ impl<'a> Writer<'a> {
         opts: ReadOpts,
         prepared: Prepared,
     ) -> io::Result<Ingested> {
-        if Cursor::load(self.paths, transcript) != prepared.start {
+        if self.cursor(transcript) != prepared.start {
             return self.ingest(transcript, origin, opts);
         }
         let mut total = prepared.counts;
@@ -270,6 +308,7 @@ impl<'a> Writer<'a> {
             prepared.assembled,
             &prepared.start,
             &mut total,
+            opts.finished && prepared.complete,
         )?;
         if !prepared.complete {
             let rest = self.ingest(transcript, origin, opts)?;
@@ -278,7 +317,9 @@ impl<'a> Writer<'a> {
         Ok(total)
     }
 
-    /// Turn one pass's assembled items into records, append them, save the cursor.
+    /// Turn one pass's assembled items into records, append them, save the cursor (in
+    /// memory only if the pass read a `finished` transcript to its end).
+    #[allow(clippy::too_many_arguments)]
     fn record_pass(
         &mut self,
         transcript: &Path,
@@ -287,6 +328,7 @@ impl<'a> Writer<'a> {
         assembled: Vec<Assembled>,
         unchanged: &Cursor,
         total: &mut Ingested,
+        finished_and_read: bool,
     ) -> io::Result<()> {
         let mut records = Vec::new();
         // What this transcript's subagents recorded, read at the first cost-state of the
@@ -312,8 +354,9 @@ impl<'a> Writer<'a> {
                     let subagents = match subagent_usage.take() {
                         Some(usage) => usage,
                         None => {
-                            self.ingest_subagents(transcript, &session, origin)?;
-                            self.subagent_usage(transcript)
+                            let files = subagent_files(transcript);
+                            self.ingest_subagents(&files, &session, origin)?;
+                            self.subagent_usage(&files)
                         }
                     };
                     records
@@ -324,11 +367,28 @@ impl<'a> Writer<'a> {
         }
         total.records += records.len();
         total.appended += self.append(&records)?;
-        // Saved only after the append: a crash in between re-reads, and dedupe holds.
+        if finished_and_read {
+            self.read_to_end.insert(transcript.to_path_buf());
+        }
         if cursor != unchanged {
-            cursor.save(self.paths, transcript)?;
+            if !finished_and_read {
+                // Saved only once the records are on disk: a crash in between re-reads,
+                // and dedupe holds.
+                self.ledger.flush()?;
+                cursor.save(self.paths, transcript)?;
+            }
+            self.cursors
+                .insert(transcript.to_path_buf(), cursor.clone());
         }
         Ok(())
+    }
+
+    /// The saved cursor of `transcript`.
+    fn cursor(&mut self, transcript: &Path) -> Cursor {
+        self.cursors
+            .entry(transcript.to_path_buf())
+            .or_insert_with(|| Cursor::load(self.paths, transcript))
+            .clone()
     }
 
     /// Append records, count the new ones in the live state; returns how many were new.
@@ -349,6 +409,7 @@ impl<'a> Writer<'a> {
 
     /// Expire aged entries and save the live state if it changed; releases the lock.
     pub fn finish(mut self) -> io::Result<()> {
+        self.ledger.flush()?;
         let expired = self.state.expire(self.now, self.config.inflight_stale_secs);
         if !(self.dirty || expired) {
             return Ok(());
@@ -357,8 +418,16 @@ impl<'a> Writer<'a> {
         self.state.save(&self.paths.state_file())
     }
 
-    fn ingest_subagents(&mut self, main: &Path, session: &str, origin: &Origin) -> io::Result<()> {
-        for path in subagent_files(main) {
+    fn ingest_subagents(
+        &mut self,
+        files: &[PathBuf],
+        session: &str,
+        origin: &Origin,
+    ) -> io::Result<()> {
+        for path in files {
+            if self.read_to_end.contains(path) {
+                continue;
+            }
             let agent = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -373,16 +442,16 @@ impl<'a> Writer<'a> {
                 drain: true,
                 ..HOOK_READ
             };
-            self.ingest(&path, &sub_origin, opts)?;
+            self.ingest(path, &sub_origin, opts)?;
         }
         Ok(())
     }
 
-    /// Usage of the requests recorded from `main`'s subagent transcripts, by model.
-    fn subagent_usage(&self, main: &Path) -> BTreeMap<String, Usage> {
+    /// Usage of the requests recorded from a session's subagent transcripts, by model.
+    fn subagent_usage(&mut self, files: &[PathBuf]) -> BTreeMap<String, Usage> {
         let mut recorded: BTreeMap<String, Usage> = BTreeMap::new();
-        for path in subagent_files(main) {
-            for (model, usage) in Cursor::load(self.paths, &path).emitted {
+        for path in files {
+            for (model, usage) in self.cursor(path).emitted {
                 recorded.entry(model).or_default().add(&usage);
             }
         }
@@ -619,9 +688,14 @@ mod tests {
     const IMPORT: ReadOpts = ReadOpts {
         unanswered_before: Some(DateTime::<Utc>::MAX_UTC),
         drain: true,
-        map: true,
         ..HOOK_READ
     };
+
+    /// [`prepare`] as an import worker calls it.
+    fn prepare_file(paths: &Paths, transcript: &Path, opts: ReadOpts) -> Prepared {
+        let file = transcript::open_transcript(transcript).unwrap();
+        prepare(paths, transcript, &file, opts, &mut Vec::new()).unwrap()
+    }
 
     fn writer<'a>(paths: &'a Paths, config: &'a Config) -> Writer<'a> {
         Writer::begin(paths, config, Utc::now(), Duration::from_secs(5))
@@ -633,7 +707,7 @@ mod tests {
     fn prepared_then_applied_equals_ingested() {
         let (_dir, paths, main) = setup();
         let config = Config::default();
-        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let prepared = prepare_file(&paths, &main, IMPORT);
         let mut w = writer(&paths, &config);
         let done = w
             .apply(&main, &Origin::default(), IMPORT, prepared)
@@ -651,7 +725,7 @@ mod tests {
         let (_dir, paths, main) = setup();
         let config = Config::default();
         // Prepared without the lock, then a hook reads the transcript first.
-        let prepared = prepare(&paths, &main, IMPORT).unwrap().unwrap();
+        let prepared = prepare_file(&paths, &main, IMPORT);
         let mut hook = writer(&paths, &config);
         let by_hook = hook.ingest(&main, &Origin::default(), IMPORT).unwrap();
         hook.finish().unwrap();
@@ -685,9 +759,10 @@ mod tests {
             },
             ..IMPORT
         };
-        let prepared = prepare(&paths, &main, small).unwrap().unwrap();
+        let prepared = prepare_file(&paths, &main, small);
         assert!(!prepared.complete, "{} items", prepared.assembled.len());
-        assert!(prepared.assembled.len() < PREPARE_MAX_ITEMS + 1000);
+        // Stopped after the block that reached the bound.
+        assert!(prepared.assembled.len() < 2 * PREPARE_MAX_ITEMS);
         let mut w = writer(&paths, &config);
         let done = w.apply(&main, &Origin::default(), small, prepared).unwrap();
         assert_eq!(done.appended, 2 * PREPARE_MAX_ITEMS);

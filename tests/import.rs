@@ -132,9 +132,15 @@ fn importing_twice_adds_nothing() {
     let data = dir.path().join("data");
     import(&data, &[&claude]);
     let before = ledger(&data);
+    // Finished transcripts leave no cursor behind: they are read again, and every
+    // record is already in the ledger.
+    assert!(!data.join("cursors").exists());
     let again = import(&data, &[&claude]);
-    assert!(again.contains("0 records found, 0 new"), "{again}");
-    assert!(again.contains("2 transcripts had nothing new"), "{again}");
+    assert!(again.contains("7 records found, 0 new"), "{again}");
+    assert!(
+        again.contains("7 duplicate records (already in the ledger)"),
+        "{again}"
+    );
     assert_eq!(ledger(&data), before);
     // The same session copied elsewhere (another config dir, a backup): read again,
     // recorded once.
@@ -238,6 +244,41 @@ fn side_requests_are_recorded_the_same_way_too() {
             .any(|r| r["model_norm"] == "claude-haiku-4-5" && r["output"] == 12)
     );
     assert_eq!(from_hooks, ledger(&imported));
+}
+
+#[test]
+fn a_resumed_session_adds_only_its_new_requests() {
+    // Imported when finished, then resumed (`claude --resume` appends to the same file)
+    // and seen by the hooks, which find no cursor and read it from the start.
+    let dir = tempfile::tempdir().unwrap();
+    let claude = dir.path().join("claude");
+    let (main, _) = lay_out_samples(&claude);
+    let data = dir.path().join("data");
+    import(&data, &[&claude]);
+    let before = of_kind(&ledger(&data), "request").len();
+    let api = format!(
+        r#"{{"type":"api-request","sessionId":"{SESSION}","id":"resumed-1","timestamp":"2026-11-23T09:00:00.000Z","params":{{"model":"us.anthropic.claude-opus-5-5","max_tokens":32000}}}}"#
+    );
+    let answer = format!(
+        r#"{{"type":"assistant","requestId":"req-resumed-1","requestRef":"resumed-1","sessionId":"{SESSION}","timestamp":"2026-11-23T09:00:02.000Z","message":{{"id":"msg-resumed-1","model":"us.anthropic.claude-opus-5-5","usage":{{"input_tokens":50,"output_tokens":7}}}}}}"#
+    );
+    let mut file = fs::File::options().append(true).open(&main).unwrap();
+    std::io::Write::write_all(&mut file, format!("{api}\n{answer}\n").as_bytes()).unwrap();
+    drop(file);
+    hook(&data, "hook-Stop.json", &main);
+    let requests = of_kind(&ledger(&data), "request")
+        .into_iter()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(requests.len(), before + 1);
+    let new = requests
+        .iter()
+        .find(|r| r["id"] == "req-resumed-1")
+        .unwrap();
+    assert_eq!(
+        (new["max_tokens"].as_u64(), new["output"].as_u64()),
+        (Some(32000), Some(7))
+    );
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub fn write_ledger(
 ) -> Result<Written> {
     let paths = Paths::at(data_dir);
     let config = Config::default();
-    let ledger = Ledger::new(&paths);
+    let mut ledger = Ledger::new(&paths);
     let lock = LedgerLock::acquire(&paths, StdDuration::from_secs(5))
         .context("locking the ledger")?
         .context("ledger busy")?;

@@ -140,6 +140,15 @@ impl<'a> Stream<'a> {
         self.out.flush()
     }
 
+    /// Flush, and date the file at its last entry, as Claude Code's own files are: a
+    /// transcript of last week was last written last week.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.out
+            .get_ref()
+            .set_modified(std::time::SystemTime::from(self.clock))
+    }
+
     fn tick(&mut self, rng: &mut Rng, lo_ms: u64, hi_ms: u64) -> String {
         self.clock += Duration::milliseconds(rng.range(lo_ms, hi_ms) as i64);
         ts(self.clock)
@@ -524,8 +533,9 @@ pub fn write_session(
         }
         main.end_turn(rng, &totals, started_ms)?;
     }
-    main.flush()?;
-    written.bytes = main.bytes + sub_bytes;
+    let finished = main.bytes;
+    main.finish()?;
+    written.bytes = finished + sub_bytes;
     Ok(written)
 }
 
@@ -574,7 +584,8 @@ fn write_subagent(
         totals.entry(sent.model).or_default().add(&sent.usage);
         written.requests += 1;
     }
-    sub.flush()?;
     written.bytes = sub.bytes;
-    Ok((written, sub.clock))
+    let finished_at = sub.clock;
+    sub.finish()?;
+    Ok((written, finished_at))
 }

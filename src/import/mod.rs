@@ -8,7 +8,8 @@
 //!
 //! Worker threads (`worker`) read and assemble transcripts without the lock; this thread
 //! records them in discovery order (`discover` hands a session's subagents over first).
-//! Memory stays flat: a few transcripts in flight, one directory listing at a time. The
+//! Memory stays flat: at most 16 transcripts per worker in flight, each holding at most
+//! a couple of thousand requests (`ingest::prepare`), one directory listing at a time. The
 //! ledger lock is released every 200 ms so running hooks (which wait up to 3 s) are
 //! never held up for long.
 
@@ -39,6 +40,8 @@ use worker::{Job, Outcome, Parsed, parse};
 
 /// Longest time one batch of transcripts holds the ledger lock before letting others in.
 const BATCH: Duration = Duration::from_millis(200);
+/// Longest time a batch may run on to keep a session together (hooks wait up to 3 s).
+const MAX_BATCH: Duration = Duration::from_millis(1000);
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -81,7 +84,8 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
 ///
 /// Worker threads read and assemble transcripts without the lock ([`prepare`]); this
 /// thread records them in discovery order ([`Writer::apply`]), so a session's subagents
-/// are still recorded before the session itself. At most a few transcripts are in flight.
+/// are still recorded before the session itself. Enough transcripts are in flight that
+/// the workers never wait for this thread to hand out the next one.
 pub fn import(
     paths: &Paths,
     config: &Config,
@@ -93,7 +97,7 @@ pub fn import(
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    let window = workers * 4;
+    let window = workers * 16;
     let mut importer = Importer {
         paths,
         config,
@@ -106,22 +110,27 @@ pub fn import(
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(window);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Parsed>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
+    std::thread::scope(|scope| -> Result<()> {
+        for n in 0..workers {
             let done_tx = done_tx.clone();
             let job_rx = &job_rx;
-            scope.spawn(move || {
+            let worker = move || {
+                let mut buf = Vec::new();
                 loop {
                     let job = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    if done_tx.send(parse(paths, config, job)).is_err() {
+                    if done_tx.send(parse(paths, config, job, &mut buf)).is_err() {
                         return;
                     }
                 }
-            });
+            };
+            std::thread::Builder::new()
+                .name(format!("import-{n}"))
+                .spawn_scoped(scope, worker)
+                .map_err(|e| anyhow!("cannot start a reader thread: {e}"))?;
         }
         drop(done_tx);
         let mut queue = Queue {
@@ -165,7 +174,8 @@ pub fn import(
             let Ok(parsed) = done_rx.recv() else { break };
             queue.accept(parsed, &mut |p| on_ready(&mut importer, p));
         }
-    });
+        Ok(())
+    })?;
     importer.end_batch();
     match importer.fatal {
         Some(e) => Err(e),
@@ -234,6 +244,10 @@ impl<'a> Importer<'a> {
             return;
         }
         self.summary.files += 1;
+        // A batch ends between sessions: a session's subagents and its own transcript
+        // are recorded under one lock, with the cursors of finished subagents, which
+        // are kept in memory only (`ReadOpts::finished`), at hand.
+        let may_end_batch = !parsed.subagent;
         let Outcome::Read {
             origin,
             opts,
@@ -249,9 +263,7 @@ impl<'a> Importer<'a> {
         };
         self.seen_bytes += len;
         let prepared = match prepared {
-            Ok(Some(prepared)) => prepared,
-            // Gone since it was found: nothing to read.
-            Ok(None) => return,
+            Ok(prepared) => prepared,
             Err(e) => return self.unreadable(&parsed.path, &e),
         };
         let Some(writer) = self.writer() else { return };
@@ -268,7 +280,8 @@ impl<'a> Importer<'a> {
             Err(e) => self.unreadable(&parsed.path, &e),
         }
         self.summary.truncated_files += u64::from(truncated);
-        if self.batch_started.elapsed() >= BATCH {
+        let held = self.batch_started.elapsed();
+        if (may_end_batch && held >= BATCH) || held >= MAX_BATCH {
             self.end_batch();
         }
     }

@@ -1,9 +1,9 @@
 //! The worker side of `import`: open one transcript, find what its path and first lines
 //! say about it (session, subagent, project, whether it is finished), and read and
-//! assemble it without the ledger lock ([`prepare`]). Runs on several threads at once.
+//! assemble it without the ledger lock ([`prepare`]). Runs on several threads at once,
+//! each streaming its transcripts through one buffer of its own.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -23,6 +23,8 @@ pub struct Job {
 pub struct Parsed {
     pub seq: u64,
     pub path: PathBuf,
+    /// A subagent's transcript: its session's own transcript comes next.
+    pub subagent: bool,
     pub outcome: Outcome,
 }
 
@@ -34,14 +36,15 @@ pub enum Outcome {
         len: u64,
         /// A finished transcript whose last line was cut off.
         truncated: bool,
-        prepared: std::io::Result<Option<Box<Prepared>>>,
+        prepared: std::io::Result<Box<Prepared>>,
     },
 }
 
-/// The worker's part: open, look, and read the transcript without the ledger lock.
-pub fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
+/// The worker's part: open, look, and read the transcript without the ledger lock,
+/// through `buf` (the worker's, reused).
+pub fn parse(paths: &Paths, config: &Config, job: Job, buf: &mut Vec<u8>) -> Parsed {
     let Job { seq, transcript: t } = job;
-    let opened = File::open(&t.path).and_then(|f| {
+    let opened = crate::transcript::open_transcript(&t.path).and_then(|f| {
         let meta = f.metadata()?;
         Ok((f, meta))
     });
@@ -66,8 +69,6 @@ pub fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
             };
             // A live session's open request must not be closed early; in a finished one,
             // a request still unanswered at the last write never got its response.
-            // Transcripts are only ever appended to, so mapping them is safe (see
-            // `transcript::tail`).
             let last_write = meta
                 .modified()
                 .ok()
@@ -75,12 +76,12 @@ pub fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
             let opts = ReadOpts {
                 drain: true,
                 unanswered_before: if finished { last_write } else { None },
-                map: true,
+                finished,
                 ..HOOK_READ
             };
             Outcome::Read {
                 truncated: finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()),
-                prepared: prepare(paths, &t.path, opts).map(|p| p.map(Box::new)),
+                prepared: prepare(paths, &t.path, &file, opts, buf).map(Box::new),
                 origin,
                 opts,
                 len: meta.len(),
@@ -89,6 +90,7 @@ pub fn parse(paths: &Paths, config: &Config, job: Job) -> Parsed {
     };
     Parsed {
         seq,
+        subagent: matches!(t.role, Role::Subagent { .. }),
         path: t.path,
         outcome,
     }
@@ -103,13 +105,18 @@ fn ends_with_newline(file: &File, len: u64) -> bool {
 /// the first few KiB only; it labels records whose own lines carry none.
 fn first_cwd(file: &File) -> Option<String> {
     const NEEDLE: &[u8] = b"\"cwd\":\"";
-    let mut buf = Vec::new();
-    for limit in [16 << 10, 256 << 10] {
-        buf.clear();
-        file.take(limit).read_to_end(&mut buf).ok()?;
-        // `take` on a shared handle reads from the current position: rewind for the retry.
-        let mut rewind = file;
-        let _ = std::io::Seek::rewind(&mut rewind);
+    for limit in [16usize << 10, 256 << 10] {
+        let mut buf = vec![0u8; limit];
+        let mut filled = 0;
+        while filled < limit {
+            match file.read_at(&mut buf[filled..], filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        buf.truncate(filled);
         if let Some(at) = memchr::memmem::find(&buf, NEEDLE) {
             let start = at + NEEDLE.len() - 1;
             let end = string_end(&buf[start + 1..])? + start + 1;
@@ -117,7 +124,7 @@ fn first_cwd(file: &File) -> Option<String> {
                 .ok()
                 .filter(|cwd| !cwd.is_empty());
         }
-        if (buf.len() as u64) < limit {
+        if filled < limit {
             return None;
         }
     }

@@ -413,7 +413,7 @@ mod tests {
     fn rebuild_reads_the_ledger_and_rolls_over() {
         let dir = tempfile::tempdir().unwrap();
         let paths = Paths::at(dir.path());
-        let ledger = Ledger::new(&paths);
+        let mut ledger = Ledger::new(&paths);
         let lock = LedgerLock::acquire(&paths, Duration::ZERO)
             .unwrap()
             .unwrap();
@@ -426,6 +426,7 @@ mod tests {
                 ],
             )
             .unwrap();
+        ledger.flush().unwrap();
         let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
         let (state, _) =
             LiveState::load_for_update(&paths.state_file(), &ledger, DayBoundary::Utc, now);

@@ -153,9 +153,15 @@ impl Record {
     }
 
     pub fn to_line(&self) -> String {
-        let mut line = serde_json::to_string(self).expect("records always serialize");
-        line.push('\n');
-        line
+        let mut out = Vec::new();
+        self.write_line(&mut out);
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// Append the record's ledger line (with its newline) to `out`.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(&mut *out, self).expect("records always serialize");
+        out.push(b'\n');
     }
 }
 

@@ -11,7 +11,7 @@
 //! newline (readers skip the fragment as garbage) and indexes any whole lines the index
 //! missed. Existing lines are never rewritten.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,21 @@ impl LedgerLock {
 
 pub struct Ledger {
     dir: PathBuf,
+    /// Day files opened for appending by this holder of the lock, with their indexes
+    /// (a hook appends several times per event, `import` thousands of times).
+    open_days: HashMap<NaiveDate, DayIndex>,
+}
+
+/// Most day files kept open at once (two descriptors each).
+const MAX_OPEN_DAYS: usize = 16;
+/// Held-back lines of one day written once they reach this size.
+const FLUSH_AT: usize = 1 << 20;
+
+impl Drop for Ledger {
+    /// A safety net: writers flush explicitly, and see the errors.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
 }
 
 const INDEX_ENTRY: usize = 16;
@@ -58,6 +73,7 @@ impl Ledger {
     pub fn new(paths: &Paths) -> Ledger {
         Ledger {
             dir: paths.ledger_dir(),
+            open_days: HashMap::new(),
         }
     }
 
@@ -69,16 +85,45 @@ impl Ledger {
         self.dir.join(format!("{day}.idx"))
     }
 
+    /// Write what [`Ledger::append`] holds back. Call before anything that says the
+    /// records are recorded (a cursor saved, the live state saved).
+    pub fn flush(&mut self) -> io::Result<()> {
+        let days: Vec<NaiveDate> = self.open_days.keys().copied().collect();
+        for day in days {
+            self.flush_day(day)?;
+        }
+        Ok(())
+    }
+
+    fn flush_day(&mut self, day: NaiveDate) -> io::Result<()> {
+        let Some(index) = self.open_days.get_mut(&day) else {
+            return Ok(());
+        };
+        if index.pending.is_empty() {
+            return Ok(());
+        }
+        // One write for the whole batch: whole lines or, if killed, one torn tail.
+        let written = index
+            .data
+            .write_all(&index.pending)
+            .and_then(|()| index.push_entries());
+        if written.is_err() {
+            // What is on disk is unknown now: the next append opens and repairs it.
+            self.open_days.remove(&day);
+        }
+        written
+    }
+
     /// Append the records whose dedupe key is not in the ledger yet; return those appended.
+    /// They are held in memory until [`Ledger::flush`] (or a megabyte has gathered).
     pub fn append<'r>(
-        &self,
+        &mut self,
         _lock: &LedgerLock,
         records: &'r [Record],
     ) -> io::Result<Vec<&'r Record>> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        files::ensure_private_dir(&self.dir)?;
         let mut by_day: BTreeMap<NaiveDate, Vec<&Record>> = BTreeMap::new();
         for record in records {
             by_day
@@ -88,25 +133,29 @@ impl Ledger {
         }
         let mut appended = Vec::new();
         for (day, day_records) in by_day {
-            let mut index = DayIndex::open(&self.day_file(day), &self.index_file(day))?;
-            let mut lines = Vec::new();
-            let mut entries = Vec::new();
-            let mut end = index.data_len;
+            if !self.open_days.contains_key(&day) {
+                if self.open_days.len() >= MAX_OPEN_DAYS {
+                    self.flush()?;
+                    self.open_days.clear();
+                }
+                files::ensure_private_dir(&self.dir)?;
+                let opened = DayIndex::open(&self.day_file(day), &self.index_file(day))?;
+                self.open_days.insert(day, opened);
+            }
+            let index = self.open_days.get_mut(&day).expect("opened above");
             for record in day_records {
                 let hash = key_hash(&record.dedupe_key());
                 if !index.seen.insert(hash) {
                     continue;
                 }
-                let line = record.to_line();
-                end += line.len() as u64;
-                lines.extend_from_slice(line.as_bytes());
-                entries.push((hash, end));
+                record.write_line(&mut index.pending);
+                index.data_len += index.pending.len() as u64 - index.pending_len;
+                index.pending_len = index.pending.len() as u64;
+                index.pending_entries.push((hash, index.data_len));
                 appended.push(record);
             }
-            if !lines.is_empty() {
-                // One write for the whole batch: whole lines or, if killed, one torn tail.
-                index.data.write_all(&lines)?;
-                index.push_entries(&entries)?;
+            if index.pending.len() >= FLUSH_AT {
+                self.flush_day(day)?;
             }
         }
         Ok(appended)
@@ -169,8 +218,13 @@ pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
 struct DayIndex {
     data: File,
     index: File,
+    /// Length of the day file once `pending` is written.
     data_len: u64,
     seen: HashSet<u64>,
+    /// Lines appended but not written yet, and their index entries.
+    pending: Vec<u8>,
+    pending_len: u64,
+    pending_entries: Vec<(u64, u64)>,
 }
 
 impl DayIndex {
@@ -205,6 +259,9 @@ impl DayIndex {
             index,
             data_len,
             seen,
+            pending: Vec::new(),
+            pending_len: 0,
+            pending_entries: Vec::new(),
         };
         if data_len > indexed_len {
             let repaired = day.index_tail(data_path, indexed_len)?;
@@ -244,17 +301,23 @@ impl DayIndex {
             entries.push((NO_RECORD, offset));
         }
         self.index.seek(SeekFrom::End(0))?;
-        self.push_entries(&entries)?;
+        self.pending_entries = entries;
+        self.push_entries()?;
         Ok(offset)
     }
 
-    fn push_entries(&mut self, entries: &[(u64, u64)]) -> io::Result<()> {
-        let mut bytes = Vec::with_capacity(entries.len() * INDEX_ENTRY);
-        for (hash, end) in entries {
+    /// Write the held-back index entries (their lines are written) and forget the lines.
+    fn push_entries(&mut self) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(self.pending_entries.len() * INDEX_ENTRY);
+        for (hash, end) in &self.pending_entries {
             bytes.extend_from_slice(&hash.to_le_bytes());
             bytes.extend_from_slice(&end.to_le_bytes());
         }
-        self.index.write_all(&bytes)
+        self.index.write_all(&bytes)?;
+        self.pending.clear();
+        self.pending_len = 0;
+        self.pending_entries.clear();
+        Ok(())
     }
 }
 
@@ -298,6 +361,20 @@ mod tests {
         (dir, paths, ledger)
     }
 
+    /// Append as one command does: a fresh holder of the lock, flushed at the end.
+    /// Returns the ids appended.
+    fn append_once(paths: &Paths, lock: &LedgerLock, records: &[Record]) -> Vec<String> {
+        let mut ledger = Ledger::new(paths);
+        let ids = ledger
+            .append(lock, records)
+            .unwrap()
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        ledger.flush().unwrap();
+        ids
+    }
+
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()
     }
@@ -314,9 +391,9 @@ mod tests {
             record("a", "2026-11-22T01:00:00Z"),
             record("c", "2026-11-21T23:59:59Z"),
         ];
-        let appended = ledger.append(&lock, &batch).unwrap();
+        let appended = append_once(&paths, &lock, &batch);
         assert_eq!(appended.len(), 3);
-        let again = ledger.append(&lock, &batch).unwrap();
+        let again = append_once(&paths, &lock, &batch);
         assert!(again.is_empty());
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 2);
         assert_eq!(ledger.read_day(day("2026-11-21")).unwrap().0.len(), 1);
@@ -332,9 +409,7 @@ mod tests {
         let lock = LedgerLock::acquire(&paths, Duration::ZERO)
             .unwrap()
             .unwrap();
-        ledger
-            .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
-            .unwrap();
+        append_once(&paths, &lock, &[record("a", "2026-11-22T01:00:00Z")]);
         // Simulate a writer killed halfway through the line for "b".
         let line_b = record("b", "2026-11-22T01:00:01Z").to_line();
         let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
@@ -344,7 +419,7 @@ mod tests {
             record("a", "2026-11-22T01:00:00Z"),
             record("b", "2026-11-22T01:00:01Z"),
         ];
-        let appended = ledger.append(&lock, &batch).unwrap();
+        let appended = append_once(&paths, &lock, &batch);
         assert_eq!(appended.len(), 1);
         let (records, skipped) = ledger.read_day(day("2026-11-22")).unwrap();
         assert_eq!(
@@ -361,15 +436,13 @@ mod tests {
         let lock = LedgerLock::acquire(&paths, Duration::ZERO)
             .unwrap()
             .unwrap();
-        ledger
-            .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
-            .unwrap();
+        append_once(&paths, &lock, &[record("a", "2026-11-22T01:00:00Z")]);
         let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
         f.write_all(record("b", "2026-11-22T01:00:01Z").to_line().as_bytes())
             .unwrap();
         drop(f);
         let batch = [record("b", "2026-11-22T01:00:01Z")];
-        assert!(ledger.append(&lock, &batch).unwrap().is_empty());
+        assert!(append_once(&paths, &lock, &batch).is_empty());
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 2);
     }
 
@@ -379,15 +452,14 @@ mod tests {
         let lock = LedgerLock::acquire(&paths, Duration::ZERO)
             .unwrap()
             .unwrap();
-        ledger
-            .append(
-                &lock,
-                &[
-                    record("a", "2026-11-22T01:00:00Z"),
-                    record("b", "2026-11-22T01:00:00Z"),
-                ],
-            )
-            .unwrap();
+        append_once(
+            &paths,
+            &lock,
+            &[
+                record("a", "2026-11-22T01:00:00Z"),
+                record("b", "2026-11-22T01:00:00Z"),
+            ],
+        );
         let idx = ledger.index_file(day("2026-11-22"));
         let len = std::fs::metadata(&idx).unwrap().len();
         File::options()
@@ -396,24 +468,11 @@ mod tests {
             .unwrap()
             .set_len(len - 5)
             .unwrap();
-        assert!(
-            ledger
-                .append(&lock, &[record("b", "2026-11-22T01:00:00Z")])
-                .unwrap()
-                .is_empty()
-        );
+        assert!(append_once(&paths, &lock, &[record("b", "2026-11-22T01:00:00Z")]).is_empty());
         std::fs::remove_file(&idx).unwrap();
-        assert!(
-            ledger
-                .append(&lock, &[record("a", "2026-11-22T01:00:00Z")])
-                .unwrap()
-                .is_empty()
-        );
+        assert!(append_once(&paths, &lock, &[record("a", "2026-11-22T01:00:00Z")]).is_empty());
         assert_eq!(
-            ledger
-                .append(&lock, &[record("c", "2026-11-22T01:00:00Z")])
-                .unwrap()
-                .len(),
+            append_once(&paths, &lock, &[record("c", "2026-11-22T01:00:00Z")]).len(),
             1
         );
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 3);

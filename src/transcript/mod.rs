@@ -8,7 +8,7 @@ pub mod wire;
 
 pub use assemble::{Assembled, Assembler, Response, SentRequest};
 pub use cursor::Cursor;
-pub use tail::{Limits, Read, read_new, read_new_with};
+pub use tail::{Limits, open_transcript, read_new, stream_new};
 
 use std::path::{Path, PathBuf};
 

@@ -5,15 +5,13 @@
 //! whole. Non-regular files (a FIFO, `/dev/zero`) are refused before any read, and the
 //! open is non-blocking so a FIFO cannot hang us.
 //!
-//! `import` reads finished transcripts by mapping them ([`Read::Mapped`]) instead of
-//! copying: on a gigabyte of history that is several times faster. The hot paths copy
-//! (a mapped file truncated under us would kill the process with SIGBUS; Claude Code
-//! only ever appends, but a hook must not bet on it).
+//! `import` streams whole transcripts through one reusable buffer per thread
+//! ([`stream_new`]): a block of whole lines at a time, so a gigabyte of history costs one
+//! copy out of the page cache and no allocation per file.
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::ops::Deref;
-use std::os::fd::AsRawFd;
+use std::ops::ControlFlow;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -28,128 +26,17 @@ pub struct Limits {
     pub max_line: u64,
 }
 
-/// How the bytes are brought in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Read {
-    /// Copied into memory (hot paths).
-    Copied,
-    /// Mapped read-only (import of finished transcripts).
-    Mapped,
-}
-
 /// Complete new lines (each ending in `\n`), and whether more bytes remain unread.
 #[derive(Debug, Default)]
 pub struct NewLines {
-    pub bytes: Chunk,
+    pub bytes: Vec<u8>,
     pub more: bool,
 }
 
-/// Bytes read from a transcript, copied or mapped.
-#[derive(Debug)]
-pub enum Chunk {
-    Owned(Vec<u8>),
-    Mapped(Mapping),
-}
-
-impl Default for Chunk {
-    fn default() -> Self {
-        Chunk::Owned(Vec::new())
-    }
-}
-
-impl Deref for Chunk {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Chunk::Owned(bytes) => bytes,
-            Chunk::Mapped(mapping) => mapping.bytes(),
-        }
-    }
-}
-
-/// A read-only private mapping of part of a file, unmapped on drop.
-#[derive(Debug)]
-pub struct Mapping {
-    base: *mut libc::c_void,
-    mapped_len: usize,
-    /// Where the requested bytes start inside the mapping (offsets are page-aligned).
-    start: usize,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(file: &File, offset: u64, len: usize) -> io::Result<Mapping> {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-        let aligned = offset - offset % page;
-        let start = (offset - aligned) as usize;
-        let mapped_len = start + len;
-        // SAFETY: a fresh read-only private mapping of a file we hold open; the kernel picks
-        // the address. Failure is reported as MAP_FAILED.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped_len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_POPULATE,
-                file.as_raw_fd(),
-                aligned as libc::off_t,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mapping {
-            base,
-            mapped_len,
-            start,
-            len,
-        })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping covers `start + len` readable bytes and lives as long as self.
-        unsafe { std::slice::from_raw_parts((self.base as *const u8).add(self.start), self.len) }
-    }
-
-    fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly what `new` mapped.
-        unsafe {
-            libc::munmap(self.base, self.mapped_len);
-        }
-    }
-}
-
-/// Read what `path` gained since `cursor`, copying the bytes.
+/// Read what `path` gained since `cursor` (at most `limits.budget` bytes).
 pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<NewLines> {
-    read_new_with(path, cursor, limits, Read::Copied)
-}
-
-/// Read what `path` gained since `cursor`, copied or mapped.
-pub fn read_new_with(
-    path: &Path,
-    cursor: &mut Cursor,
-    limits: Limits,
-    how: Read,
-) -> io::Result<NewLines> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(io::Error::other("transcript is not a regular file"));
-    }
-    if (meta.dev(), meta.ino()) != (cursor.dev, cursor.ino) || meta.len() < cursor.offset {
-        cursor.reset(meta.dev(), meta.ino());
-    }
-    let len = meta.len();
+    let file = open_transcript(path)?;
+    let len = resume(&file, cursor)?;
     let mut out = NewLines::default();
     if cursor.skipping && !skip_long_line(&file, cursor, len, limits)? {
         out.more = cursor.offset < len;
@@ -159,17 +46,11 @@ pub fn read_new_with(
         return Ok(out);
     }
     let want = (len - cursor.offset).min(limits.budget.max(1));
-    let mut chunk = match how {
-        Read::Copied => Chunk::Owned(read_at(&file, cursor.offset, want)?),
-        Read::Mapped => Chunk::Mapped(Mapping::new(&file, cursor.offset, want as usize)?),
-    };
+    let mut chunk = read_at(&file, cursor.offset, want)?;
     match memchr::memrchr(b'\n', &chunk) {
         Some(at) => {
             cursor.offset += at as u64 + 1;
-            match &mut chunk {
-                Chunk::Owned(bytes) => bytes.truncate(at + 1),
-                Chunk::Mapped(mapping) => mapping.truncate(at + 1),
-            }
+            chunk.truncate(at + 1);
             out.bytes = chunk;
             out.more = cursor.offset < len;
         }
@@ -182,6 +63,123 @@ pub fn read_new_with(
         None => {}
     }
     Ok(out)
+}
+
+/// Open a transcript for reading without ever blocking on it (a FIFO in its place).
+pub fn open_transcript(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Check that `file` is a regular file and point `cursor` at it: a different file (same
+/// path, new inode) or one shorter than the cursor starts over. Returns its length.
+fn resume(file: &File, cursor: &mut Cursor) -> io::Result<u64> {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(io::Error::other("transcript is not a regular file"));
+    }
+    if (meta.dev(), meta.ino()) != (cursor.dev, cursor.ino) || meta.len() < cursor.offset {
+        cursor.reset(meta.dev(), meta.ino());
+    }
+    Ok(meta.len())
+}
+
+/// What one [`stream_new`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streamed {
+    /// `on_block` stopped it before the end.
+    pub stopped: bool,
+    /// How far the cursor moved (lines handed over and lines skipped).
+    pub bytes: u64,
+}
+
+/// Bytes `stream_new` reads at a time: small enough to stay in cache while its lines are
+/// classified.
+const STREAM_BLOCK: usize = 256 << 10;
+/// Alignment of every read's destination: copying out of the page cache into memory not
+/// aligned to a cache line is several times slower (measured: 0.5 s instead of 0.12 s per
+/// GB on a 16-byte offset).
+const READ_ALIGN: usize = 64;
+
+/// Hand everything `file` gained since `cursor` to `on_block`, a block of whole lines at
+/// a time, through `buf` (kept by the caller and reused: it grows only for a line longer
+/// than a block, and not much past `max_line`). Each block is passed with the cursor
+/// already moved past it. A line of `max_line` bytes or more is skipped; a last line
+/// without its newline is left for next time.
+pub fn stream_new(
+    file: &File,
+    cursor: &mut Cursor,
+    max_line: u64,
+    buf: &mut Vec<u8>,
+    on_block: &mut dyn FnMut(&[u8], &mut Cursor) -> ControlFlow<()>,
+) -> io::Result<Streamed> {
+    let len = resume(file, cursor)?;
+    let from = cursor.offset;
+    let done = |cursor: &Cursor, stopped| Streamed {
+        stopped,
+        bytes: cursor.offset - from,
+    };
+    let max_line = usize::try_from(max_line).unwrap_or(usize::MAX).max(1);
+    // `buf[lo..hi]` holds the file's bytes from `cursor.offset` on: the start of a line
+    // whose end has not been read yet.
+    let (mut lo, mut hi) = (0usize, 0usize);
+    loop {
+        if hi - lo >= max_line {
+            cursor.offset += (hi - lo) as u64;
+            cursor.skipping = true;
+            (lo, hi) = (0, 0);
+        }
+        let at = cursor.offset + (hi - lo) as u64;
+        if at >= len {
+            return Ok(done(cursor, false));
+        }
+        let room = STREAM_BLOCK.min(usize::try_from(len - at).unwrap_or(usize::MAX));
+        let aligned = (buf.as_ptr() as usize + hi).is_multiple_of(READ_ALIGN);
+        if !aligned || hi + room > buf.len() {
+            // Move the pending bytes so that they end where an aligned read can begin.
+            let pending = hi - lo;
+            let need = READ_ALIGN + pending.next_multiple_of(READ_ALIGN) + STREAM_BLOCK;
+            if buf.len() < need {
+                buf.resize(need.max(buf.len().saturating_mul(2)), 0);
+            }
+            let read_from =
+                buf.as_ptr().align_offset(READ_ALIGN) + pending.next_multiple_of(READ_ALIGN);
+            buf.copy_within(lo..hi, read_from - pending);
+            (lo, hi) = (read_from - pending, read_from);
+        }
+        let n = match file.read_at(&mut buf[hi..hi + room], at) {
+            Ok(0) => return Ok(done(cursor, false)),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        // Bytes before `hi` hold no line end: only the ones just read are searched.
+        let mut new_from = hi;
+        hi += n;
+        if cursor.skipping {
+            // The buffer holds nothing but the over-long line's bytes.
+            let Some(end) = memchr::memchr(b'\n', &buf[lo..hi]).map(|e| e + lo) else {
+                cursor.offset += (hi - lo) as u64;
+                (lo, hi) = (0, 0);
+                continue;
+            };
+            cursor.offset += (end + 1 - lo) as u64;
+            cursor.skipping = false;
+            lo = end + 1;
+            new_from = lo;
+        }
+        let Some(end) = memchr::memrchr(b'\n', &buf[new_from..hi]).map(|e| e + new_from) else {
+            continue;
+        };
+        cursor.offset += (end + 1 - lo) as u64;
+        let flow = on_block(&buf[lo..=end], cursor);
+        lo = end + 1;
+        if flow.is_break() {
+            return Ok(done(cursor, cursor.offset < len));
+        }
+    }
 }
 
 /// Scan past the rest of an over-long line without buffering it. Returns false if the
@@ -261,27 +259,107 @@ mod tests {
         );
     }
 
+    /// Every line `stream_new` hands over, stopping after `stop_after` blocks.
+    fn stream_lines(
+        path: &Path,
+        cursor: &mut Cursor,
+        max_line: u64,
+        stop_after: usize,
+    ) -> (Vec<Vec<u8>>, bool) {
+        let start = cursor.offset;
+        let file = open_transcript(path).unwrap();
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        let mut blocks = 0;
+        let stopped = stream_new(&file, cursor, max_line, &mut buf, &mut |block, _| {
+            assert_eq!(block.last(), Some(&b'\n'));
+            seen.extend(
+                block
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(<[u8]>::to_vec),
+            );
+            blocks += 1;
+            if blocks == stop_after {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!(stopped.bytes, cursor.offset - start);
+        (seen, stopped.stopped)
+    }
+
     #[test]
-    fn mapped_reads_match_copied_reads() {
+    fn stream_hands_over_whole_lines_across_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        // Past a page, so the second read starts at an unaligned offset.
-        let mut content = format!("{}\n", "a".repeat(5000)).into_bytes();
-        content.extend_from_slice(b"two\nthr");
-        std::fs::write(&path, &content).unwrap();
-        let small = Limits {
-            budget: 5001,
-            max_line: 1 << 20,
-        };
-        let (mut copied, mut mapped) = (Cursor::default(), Cursor::default());
-        for _ in 0..3 {
-            let a = read_new(&path, &mut copied, small).unwrap();
-            let b = read_new_with(&path, &mut mapped, small, Read::Mapped).unwrap();
-            assert_eq!(&*a.bytes, &*b.bytes);
-            assert_eq!(a.more, b.more);
-            assert_eq!(copied.offset, mapped.offset);
+        // Short lines, one spanning several blocks (the buffer grows), one over the line
+        // limit (skipped), and a last line still being written.
+        let mut content = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..40_000 {
+            let line = format!("line {i} {}", "x".repeat(i % 97));
+            content.extend_from_slice(line.as_bytes());
+            content.push(b'\n');
+            expected.push(line.into_bytes());
+            if i == 20_000 {
+                let long = vec![b'l'; (STREAM_BLOCK * 5) / 2];
+                content.extend_from_slice(&long);
+                content.push(b'\n');
+                expected.push(long);
+                content.extend_from_slice(&vec![b'o'; 8 * STREAM_BLOCK]);
+                content.push(b'\n');
+            }
         }
-        assert_eq!(mapped.offset, 5005);
+        let whole = content.len() as u64;
+        content.extend_from_slice(b"{\"torn");
+        std::fs::write(&path, &content).unwrap();
+        let mut cursor = Cursor::default();
+        let (seen, stopped) = stream_lines(&path, &mut cursor, 4 * STREAM_BLOCK as u64, 0);
+        assert!(!stopped);
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen == expected, "lines differ");
+        assert_eq!(cursor.offset, whole);
+        assert!(!cursor.skipping);
+        // Nothing new: nothing handed over.
+        assert_eq!(stream_lines(&path, &mut cursor, 1 << 30, 0).0.len(), 0);
+    }
+
+    #[test]
+    fn stream_stopped_early_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let line = format!("{}\n", "y".repeat(1000));
+        std::fs::write(&path, line.repeat(3000)).unwrap();
+        let mut cursor = Cursor::default();
+        let (first, stopped) = stream_lines(&path, &mut cursor, 1 << 30, 1);
+        assert!(stopped);
+        assert!(!first.is_empty() && first.len() < 3000);
+        assert_eq!(cursor.offset, first.len() as u64 * 1001);
+        let (rest, stopped) = stream_lines(&path, &mut cursor, 1 << 30, 0);
+        assert!(!stopped);
+        assert_eq!(first.len() + rest.len(), 3000);
+    }
+
+    #[test]
+    fn stream_finishes_a_skip_begun_by_an_earlier_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut content = vec![b'x'; 100];
+        content.extend_from_slice(b"\nok\n");
+        std::fs::write(&path, &content).unwrap();
+        let mut cursor = Cursor::default();
+        let limits = Limits {
+            budget: 30,
+            max_line: 30,
+        };
+        read_new(&path, &mut cursor, limits).unwrap();
+        assert!(cursor.skipping);
+        let (seen, _) = stream_lines(&path, &mut cursor, 30, 0);
+        assert_eq!(seen, vec![b"ok".to_vec()]);
+        assert_eq!(cursor.offset, content.len() as u64);
     }
 
     #[test]

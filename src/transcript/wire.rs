@@ -138,24 +138,53 @@ pub fn classify(line: &[u8]) -> Entry {
     }
     let mut kind: Option<&[u8]> = None;
     let mut fields = AssistantFields::default();
-    let walked = walk_object(line, start, &mut |key, value| {
+    let walked = walk_fields(line, start, &mut |key, value_start| {
+        let raw = |end| &line[value_start..end];
         match key {
             b"type" => {
-                kind = Some(value);
+                let end = skip_value(line, value_start)?;
+                kind = Some(raw(end));
                 // Only an assistant line needs the keys that follow its type.
-                return value == b"\"assistant\"";
+                return Some(if raw(end) == b"\"assistant\"" {
+                    Field::Next(end)
+                } else {
+                    Field::Stop(end)
+                });
             }
-            b"message" => fields.message = Some(value),
-            b"requestId" => fields.request_id = Some(value),
-            b"requestRef" => fields.request_ref = Some(value),
-            b"timestamp" => fields.timestamp = Some(value),
-            b"sessionId" => fields.session_id = Some(value),
-            b"agentId" => fields.agent_id = Some(value),
-            b"isApiErrorMessage" => fields.is_api_error_message = Some(value),
-            b"cwd" => fields.cwd = Some(value),
+            // Read while it is skipped: its content is scanned once, not twice.
+            b"message" if line.get(value_start) == Some(&b'{') => {
+                let mut message = MessageFields::default();
+                let walked = walk_object(line, value_start, &mut |key, value| {
+                    match key {
+                        b"id" => message.id = Some(value),
+                        b"model" => message.model = Some(value),
+                        b"usage" => message.usage = Some(value),
+                        _ => {}
+                    }
+                    true
+                });
+                fields.message = Some(walked.map(|_| message));
+                let end = match walked {
+                    Some(end) => end,
+                    None => skip_value(line, value_start)?,
+                };
+                return Some(Field::Next(end));
+            }
             _ => {}
         }
-        true
+        let end = skip_value(line, value_start)?;
+        let slot = match key {
+            b"requestId" => &mut fields.request_id,
+            b"requestRef" => &mut fields.request_ref,
+            b"timestamp" => &mut fields.timestamp,
+            b"sessionId" => &mut fields.session_id,
+            b"agentId" => &mut fields.agent_id,
+            b"isApiErrorMessage" => &mut fields.is_api_error_message,
+            b"cwd" => &mut fields.cwd,
+            _ => return Some(Field::Next(end)),
+        };
+        *slot = Some(raw(end));
+        Some(Field::Next(end))
     });
     match kind.map(|k| k.strip_prefix(b"\"").and_then(|k| k.strip_suffix(b"\""))) {
         Some(Some(b"user")) => Entry::UserTurn,
@@ -182,7 +211,8 @@ pub fn classify(line: &[u8]) -> Entry {
 /// Where an assistant line's fields are (raw JSON values).
 #[derive(Default)]
 struct AssistantFields<'a> {
-    message: Option<&'a [u8]>,
+    /// `None` inside if the message object is malformed.
+    message: Option<Option<MessageFields<'a>>>,
     request_id: Option<&'a [u8]>,
     request_ref: Option<&'a [u8]>,
     timestamp: Option<&'a [u8]>,
@@ -202,9 +232,10 @@ impl AssistantFields<'_> {
                 _ => Ok(None),
             }
         };
-        let message = match self.message {
-            Some(raw) if raw.first() == Some(&b'{') => Some(message_fields(raw)?),
-            _ => None,
+        let message = match &self.message {
+            Some(Some(raw)) => Some(raw.decode()?),
+            Some(None) => return None,
+            None => None,
         };
         Some(AssistantLine {
             kind: Some("assistant".to_string()),
@@ -224,34 +255,29 @@ impl AssistantFields<'_> {
     }
 }
 
-/// `message.id`, `message.model` and `message.usage`, skipping the content.
-fn message_fields(value: &[u8]) -> Option<AssistantMessage> {
-    let mut message = AssistantMessage {
-        id: None,
-        model: None,
-        usage: None,
-    };
-    let mut bad = false;
-    walk_object(value, 0, &mut |key, field| {
-        let decoded = |field: &[u8]| match field.first() {
-            Some(b'"') => json_string(field).map(Some),
+/// Where `message.id`, `message.model` and `message.usage` are (raw JSON values).
+#[derive(Default)]
+struct MessageFields<'a> {
+    id: Option<&'a [u8]>,
+    model: Option<&'a [u8]>,
+    usage: Option<&'a [u8]>,
+}
+
+impl MessageFields<'_> {
+    /// `None` if the id or model is a string that does not decode.
+    fn decode(&self) -> Option<AssistantMessage> {
+        let text = |field: Option<&[u8]>| match field {
+            Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some),
             _ => Some(None),
         };
-        match key {
-            b"id" => match decoded(field) {
-                Some(id) => message.id = id,
-                None => bad = true,
-            },
-            b"model" => match decoded(field) {
-                Some(model) => message.model = model,
-                None => bad = true,
-            },
-            b"usage" => message.usage = serde_json::from_slice::<WireUsage>(field).ok(),
-            _ => {}
-        }
-        !bad
-    })?;
-    (!bad).then_some(message)
+        Some(AssistantMessage {
+            id: text(self.id)?,
+            model: text(self.model)?,
+            usage: self
+                .usage
+                .and_then(|raw| serde_json::from_slice::<WireUsage>(raw).ok()),
+        })
+    }
 }
 
 /// A JSON string value decoded; `None` for anything else (null, numbers, bad escapes).
@@ -272,6 +298,34 @@ fn walk_object<'a>(
     at: usize,
     visit: &mut dyn FnMut(&'a [u8], &'a [u8]) -> bool,
 ) -> Option<usize> {
+    walk_fields(buf, at, &mut |key, value_start| {
+        let end = skip_value(buf, value_start)?;
+        Some(if visit(key, &buf[value_start..end]) {
+            Field::Next(end)
+        } else {
+            Field::Stop(end)
+        })
+    })
+}
+
+/// What a [`walk_fields`] visitor did with a value.
+enum Field {
+    /// The value ends at this index; go on with the next field.
+    Next(usize),
+    /// The value ends at this index; stop the walk there.
+    Stop(usize),
+}
+
+/// Walk the fields of the object whose `{` is at `at`, handing each key (raw, without
+/// quotes) and the index where its value starts to `visit`, which finds the value's end
+/// itself (by skipping or by reading it) and returns `None` if the value is malformed.
+/// Returns the index past the object (or where it stopped); `None` if the object is
+/// malformed before that.
+fn walk_fields<'a>(
+    buf: &'a [u8],
+    at: usize,
+    visit: &mut dyn FnMut(&'a [u8], usize) -> Option<Field>,
+) -> Option<usize> {
     let mut at = at + 1;
     at = skip_ws(buf, at);
     if buf.get(at) == Some(&b'}') {
@@ -289,10 +343,10 @@ fn walk_object<'a>(
             return None;
         }
         let value_start = skip_ws(buf, at + 1);
-        let value_end = skip_value(buf, value_start)?;
-        if !visit(key, &buf[value_start..value_end]) {
-            return Some(value_end);
-        }
+        let value_end = match visit(key, value_start)? {
+            Field::Next(end) => end,
+            Field::Stop(end) => return Some(end),
+        };
         at = skip_ws(buf, value_end);
         match buf.get(at) {
             Some(b',') => at += 1,
