@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::ledger::record::SCHEMA_VERSION;
-use crate::ledger::{Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record};
+use crate::ledger::{Entry, Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record};
 use crate::paths::Paths;
 use crate::quota::{self, Usage};
 use crate::transcript::{self, Assembled, Cursor, Limits, Response, SentRequest};
@@ -92,18 +92,21 @@ pub struct Prepared {
     /// The cursor it started from (compared again under the lock).
     start: Cursor,
     end: Cursor,
-    assembled: Vec<Assembled>,
+    items: Vec<Item>,
     counts: Ingested,
     /// Whether the whole transcript was read.
     complete: bool,
 }
 
-/// Read the already opened `transcript` from its saved cursor to its end, without
-/// recording, streaming it through `buf` (the caller's, reused across transcripts). Stops
-/// early, with `complete` false, once [`PREPARE_MAX_ITEMS`] items are assembled.
+/// Read the already opened `transcript` from its saved cursor to its end and make its
+/// records, without recording them, streaming it through `buf` (the caller's, reused
+/// across transcripts). Stops early, with `complete` false, once [`PREPARE_MAX_ITEMS`]
+/// items are assembled.
 pub fn prepare(
     paths: &Paths,
+    maker: &RecordMaker<'_>,
     transcript: &Path,
+    origin: &Origin,
     file: &File,
     opts: ReadOpts,
     buf: &mut Vec<u8>,
@@ -136,7 +139,7 @@ pub fn prepare(
     Ok(Prepared {
         start,
         end: cursor,
-        assembled,
+        items: maker.items(assembled, origin),
         counts,
         complete: !stopped,
     })
@@ -221,8 +224,7 @@ pub struct Writer<'a> {
     read_to_end: HashSet<PathBuf>,
     /// Whether the live state changed and must be saved.
     dirty: bool,
-    /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
-    env_max_tokens: Option<u64>,
+    maker: RecordMaker<'a>,
 }
 
 impl<'a> Writer<'a> {
@@ -239,7 +241,6 @@ impl<'a> Writer<'a> {
         let ledger = Ledger::new(paths);
         let (state, dirty) =
             LiveState::load_for_update(&paths.state_file(), &ledger, config.day_boundary, now);
-        let env_max_tokens = crate::claude::ClientEnv::from_process().max_output_tokens();
         Ok(Some(Writer {
             paths,
             config,
@@ -250,7 +251,7 @@ impl<'a> Writer<'a> {
             cursors: HashMap::new(),
             read_to_end: HashSet::new(),
             dirty,
-            env_max_tokens,
+            maker: RecordMaker::new(config, now),
         }))
     }
 
@@ -271,11 +272,12 @@ impl<'a> Writer<'a> {
                 return Ok(total);
             };
             let read_to_end = opts.drain && last_pass;
+            let items = self.maker.items(assembled, origin);
             self.record_pass(
                 transcript,
                 origin,
                 &mut cursor,
-                assembled,
+                items,
                 &unchanged,
                 &mut total,
                 opts.finished && read_to_end,
@@ -305,7 +307,7 @@ impl<'a> Writer<'a> {
             transcript,
             origin,
             &mut cursor,
-            prepared.assembled,
+            prepared.items,
             &prepared.start,
             &mut total,
             opts.finished && prepared.complete,
@@ -325,28 +327,31 @@ impl<'a> Writer<'a> {
         transcript: &Path,
         origin: &Origin,
         cursor: &mut Cursor,
-        assembled: Vec<Assembled>,
+        items: Vec<Item>,
         unchanged: &Cursor,
         total: &mut Ingested,
         finished_and_read: bool,
     ) -> io::Result<()> {
-        let mut records = Vec::new();
+        let mut entries = Vec::with_capacity(items.len());
         // What this transcript's subagents recorded, read at the first cost-state of the
         // pass and reused for the others (a pass reads one snapshot of the files).
         let mut subagent_usage: Option<BTreeMap<String, Usage>> = None;
-        for item in assembled {
+        for item in items {
             match item {
-                Assembled::Answered { sent, response } => {
-                    let record = self.request_record(sent.as_ref(), &response, origin);
-                    cursor
-                        .emitted
-                        .entry(record.model_norm.clone())
-                        .or_default()
-                        .add(&record.usage());
-                    records.push(record);
+                Item::Answered(entry) => {
+                    let record = &entry.record;
+                    match cursor.emitted.get_mut(&record.model_norm) {
+                        Some(usage) => usage.add(&record.usage()),
+                        None => {
+                            cursor
+                                .emitted
+                                .insert(record.model_norm.clone(), record.usage());
+                        }
+                    }
+                    entries.push(entry);
                 }
-                Assembled::Unanswered(sent) => records.push(self.unanswered_record(&sent, origin)),
-                Assembled::CostState { session, by_model } => {
+                Item::Unanswered(entry) => entries.push(entry),
+                Item::CostState { session, by_model } => {
                     // Subagent requests must be in before the difference is taken.
                     let session = session
                         .or_else(|| origin.session.clone())
@@ -359,14 +364,14 @@ impl<'a> Writer<'a> {
                             self.subagent_usage(&files)
                         }
                     };
-                    records
-                        .extend(self.side_records(cursor, &session, &by_model, &subagents, origin));
+                    let side = self.side_records(cursor, &session, &by_model, &subagents, origin);
+                    entries.extend(side.into_iter().map(Entry::new));
                     subagent_usage = Some(subagents);
                 }
             }
         }
-        total.records += records.len();
-        total.appended += self.append(&records)?;
+        total.records += entries.len();
+        total.appended += self.append_entries(entries)?;
         if finished_and_read {
             self.read_to_end.insert(transcript.to_path_buf());
         }
@@ -393,11 +398,15 @@ impl<'a> Writer<'a> {
 
     /// Append records, count the new ones in the live state; returns how many were new.
     pub fn append(&mut self, records: &[Record]) -> io::Result<usize> {
-        let appended = self.ledger.append(&self.lock, records)?;
+        self.append_entries(records.iter().cloned().map(Entry::new).collect())
+    }
+
+    fn append_entries(&mut self, entries: Vec<Entry>) -> io::Result<usize> {
+        let appended = self.ledger.append(&self.lock, entries)?;
         self.dirty |= !appended.is_empty();
-        for record in &appended {
+        for entry in &appended {
             self.state
-                .add_record(record, self.config.day_boundary, self.now);
+                .add_record(&entry.record, self.config.day_boundary, self.now);
         }
         Ok(appended.len())
     }
@@ -528,13 +537,56 @@ impl<'a> Writer<'a> {
         }
         records
     }
+}
 
-    fn request_record(
-        &self,
-        sent: Option<&SentRequest>,
-        response: &Response,
-        origin: &Origin,
-    ) -> Record {
+/// Turns what the assembler found into ledger records: the one place where a request's
+/// model, max_tokens, reservation and settled cost are decided, for every command.
+pub struct RecordMaker<'a> {
+    config: &'a Config,
+    /// Stands in for a timestamp a line does not carry.
+    now: DateTime<Utc>,
+    /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
+    env_max_tokens: Option<u64>,
+}
+
+/// An assembled item with its record made.
+#[derive(Debug)]
+pub enum Item {
+    Answered(Entry),
+    Unanswered(Entry),
+    /// Session totals: their side records need the lock (see `Writer::side_records`).
+    CostState {
+        session: Option<String>,
+        by_model: BTreeMap<String, Usage>,
+    },
+}
+
+impl<'a> RecordMaker<'a> {
+    pub fn new(config: &'a Config, now: DateTime<Utc>) -> RecordMaker<'a> {
+        RecordMaker {
+            config,
+            now,
+            env_max_tokens: crate::claude::ClientEnv::from_process().max_output_tokens(),
+        }
+    }
+
+    /// Make the records of `assembled`, read from a transcript of `origin`.
+    pub fn items(&self, assembled: Vec<Assembled>, origin: &Origin) -> Vec<Item> {
+        assembled
+            .into_iter()
+            .map(|item| match item {
+                Assembled::Answered { sent, response } => {
+                    Item::Answered(Entry::new(self.request(sent.as_ref(), &response, origin)))
+                }
+                Assembled::Unanswered(sent) => {
+                    Item::Unanswered(Entry::new(self.unanswered(&sent, origin)))
+                }
+                Assembled::CostState { session, by_model } => Item::CostState { session, by_model },
+            })
+            .collect()
+    }
+
+    fn request(&self, sent: Option<&SentRequest>, response: &Response, origin: &Origin) -> Record {
         let model = sent
             .and_then(|s| s.model.clone())
             .or_else(|| response.model.clone())
@@ -592,7 +644,7 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn unanswered_record(&self, sent: &SentRequest, origin: &Origin) -> Record {
+    fn unanswered(&self, sent: &SentRequest, origin: &Origin) -> Record {
         let model = sent.model.clone().unwrap_or_else(|| "unknown".to_string());
         let name = quota::normalize(&model, &self.config.profiles);
         let burndown = quota::burndown_for(&name, &self.config.burndown);
@@ -694,7 +746,19 @@ mod tests {
     /// [`prepare`] as an import worker calls it.
     fn prepare_file(paths: &Paths, transcript: &Path, opts: ReadOpts) -> Prepared {
         let file = transcript::open_transcript(transcript).unwrap();
-        prepare(paths, transcript, &file, opts, &mut Vec::new()).unwrap()
+        let config = Config::default();
+        let maker = RecordMaker::new(&config, Utc::now());
+        let origin = Origin::default();
+        prepare(
+            paths,
+            &maker,
+            transcript,
+            &origin,
+            &file,
+            opts,
+            &mut Vec::new(),
+        )
+        .unwrap()
     }
 
     fn writer<'a>(paths: &'a Paths, config: &'a Config) -> Writer<'a> {
@@ -760,9 +824,9 @@ mod tests {
             ..IMPORT
         };
         let prepared = prepare_file(&paths, &main, small);
-        assert!(!prepared.complete, "{} items", prepared.assembled.len());
+        assert!(!prepared.complete, "{} items", prepared.items.len());
         // Stopped after the block that reached the bound.
-        assert!(prepared.assembled.len() < 2 * PREPARE_MAX_ITEMS);
+        assert!(prepared.items.len() < 2 * PREPARE_MAX_ITEMS);
         let mut w = writer(&paths, &config);
         let done = w.apply(&main, &Origin::default(), small, prepared).unwrap();
         assert_eq!(done.appended, 2 * PREPARE_MAX_ITEMS);

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use bedrock_hook::config::Config;
 use bedrock_hook::ledger::record::SCHEMA_VERSION;
 use bedrock_hook::ledger::{
-    Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record, ThrottleInfo,
+    Entry, Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record, ThrottleInfo,
 };
 use bedrock_hook::paths::Paths;
 use bedrock_hook::quota::{self, Usage};
@@ -66,10 +66,12 @@ pub fn write_ledger(
         };
         let count = requests_on(day, per_day, rng);
         let records = day_records(&config, start, end, count, rng);
+        let entries = records.into_iter().map(Entry::new).collect();
         written.records += ledger
-            .append(&lock, &records)
+            .append(&lock, entries)
             .context("appending records")?
             .len() as u64;
+        ledger.flush().context("writing records")?;
         written.days += 1;
         written.bytes += std::fs::metadata(ledger.day_file(day))
             .map(|m| m.len())

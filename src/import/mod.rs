@@ -30,7 +30,7 @@ use chrono::Utc;
 
 use crate::cli::ImportArgs;
 use crate::config::Config;
-use crate::ingest::Writer;
+use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
 use discover::Found;
 use progress::Progress;
@@ -107,6 +107,7 @@ pub fn import(
         seen_bytes: 0,
         fatal: None,
     };
+    let maker = &RecordMaker::new(config, Utc::now());
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(window);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Parsed>();
@@ -122,7 +123,10 @@ pub fn import(
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    if done_tx.send(parse(paths, config, job, &mut buf)).is_err() {
+                    if done_tx
+                        .send(parse(paths, config, maker, job, &mut buf))
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use super::discover::{Role, Transcript};
 use crate::config::Config;
-use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, prepare};
+use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, RecordMaker, prepare};
 use crate::paths::Paths;
 
 /// One transcript for a worker, numbered in discovery order.
@@ -40,9 +40,15 @@ pub enum Outcome {
     },
 }
 
-/// The worker's part: open, look, and read the transcript without the ledger lock,
-/// through `buf` (the worker's, reused).
-pub fn parse(paths: &Paths, config: &Config, job: Job, buf: &mut Vec<u8>) -> Parsed {
+/// The worker's part: open, look, read the transcript and make its records without the
+/// ledger lock, through `buf` (the worker's, reused).
+pub fn parse(
+    paths: &Paths,
+    config: &Config,
+    maker: &RecordMaker<'_>,
+    job: Job,
+    buf: &mut Vec<u8>,
+) -> Parsed {
     let Job { seq, transcript: t } = job;
     let opened = crate::transcript::open_transcript(&t.path).and_then(|f| {
         let meta = f.metadata()?;
@@ -79,9 +85,10 @@ pub fn parse(paths: &Paths, config: &Config, job: Job, buf: &mut Vec<u8>) -> Par
                 finished,
                 ..HOOK_READ
             };
+            let prepared = prepare(paths, maker, &t.path, &origin, &file, opts, buf);
             Outcome::Read {
                 truncated: finished && meta.len() > 0 && !ends_with_newline(&file, meta.len()),
-                prepared: prepare(paths, &t.path, &file, opts, buf).map(Box::new),
+                prepared: prepared.map(Box::new),
                 origin,
                 opts,
                 len: meta.len(),

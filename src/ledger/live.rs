@@ -292,7 +292,7 @@ impl LiveState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::store::LedgerLock;
+    use crate::ledger::store::{Entry, LedgerLock};
     use crate::paths::Paths;
     use std::time::Duration;
 
@@ -420,9 +420,9 @@ mod tests {
         ledger
             .append(
                 &lock,
-                &[
-                    record("a", "2026-11-22T01:00:00Z", 5),
-                    record("b", "2026-11-21T01:00:00Z", 3),
+                vec![
+                    Entry::new(record("a", "2026-11-22T01:00:00Z", 5)),
+                    Entry::new(record("b", "2026-11-21T01:00:00Z", 3)),
                 ],
             )
             .unwrap();

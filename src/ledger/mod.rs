@@ -7,4 +7,4 @@ pub mod store;
 
 pub use live::LiveState;
 pub use record::{Kind, MaxTokensSource, Outcome, Record, ThrottleInfo};
-pub use store::{Ledger, LedgerLock};
+pub use store::{Entry, Ledger, LedgerLock};

@@ -43,6 +43,24 @@ pub struct Ledger {
     open_days: HashMap<NaiveDate, DayIndex>,
 }
 
+/// A record with its ledger line and dedupe hash, made before the lock is taken (by
+/// `import`'s workers) so that appending is a lookup and a copy.
+#[derive(Debug)]
+pub struct Entry {
+    pub record: Record,
+    hash: u64,
+    line: Vec<u8>,
+}
+
+impl Entry {
+    pub fn new(record: Record) -> Entry {
+        let hash = key_hash(&record.dedupe_key());
+        let mut line = Vec::with_capacity(512);
+        record.write_line(&mut line);
+        Entry { record, hash, line }
+    }
+}
+
 /// Most day files kept open at once (two descriptors each).
 const MAX_OPEN_DAYS: usize = 16;
 /// Held-back lines of one day written once they reach this size.
@@ -114,25 +132,21 @@ impl Ledger {
         written
     }
 
-    /// Append the records whose dedupe key is not in the ledger yet; return those appended.
+    /// Append the entries whose dedupe key is not in the ledger yet; return those appended.
     /// They are held in memory until [`Ledger::flush`] (or a megabyte has gathered).
-    pub fn append<'r>(
-        &mut self,
-        _lock: &LedgerLock,
-        records: &'r [Record],
-    ) -> io::Result<Vec<&'r Record>> {
-        if records.is_empty() {
+    pub fn append(&mut self, _lock: &LedgerLock, entries: Vec<Entry>) -> io::Result<Vec<Entry>> {
+        if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut by_day: BTreeMap<NaiveDate, Vec<&Record>> = BTreeMap::new();
-        for record in records {
+        let mut by_day: BTreeMap<NaiveDate, Vec<Entry>> = BTreeMap::new();
+        for entry in entries {
             by_day
-                .entry(record.ts.date_naive())
+                .entry(entry.record.ts.date_naive())
                 .or_default()
-                .push(record);
+                .push(entry);
         }
         let mut appended = Vec::new();
-        for (day, day_records) in by_day {
+        for (day, day_entries) in by_day {
             if !self.open_days.contains_key(&day) {
                 if self.open_days.len() >= MAX_OPEN_DAYS {
                     self.flush()?;
@@ -143,16 +157,14 @@ impl Ledger {
                 self.open_days.insert(day, opened);
             }
             let index = self.open_days.get_mut(&day).expect("opened above");
-            for record in day_records {
-                let hash = key_hash(&record.dedupe_key());
-                if !index.seen.insert(hash) {
+            for entry in day_entries {
+                if !index.seen.insert(entry.hash) {
                     continue;
                 }
-                record.write_line(&mut index.pending);
-                index.data_len += index.pending.len() as u64 - index.pending_len;
-                index.pending_len = index.pending.len() as u64;
-                index.pending_entries.push((hash, index.data_len));
-                appended.push(record);
+                index.pending.extend_from_slice(&entry.line);
+                index.data_len += entry.line.len() as u64;
+                index.pending_entries.push((entry.hash, index.data_len));
+                appended.push(entry);
             }
             if index.pending.len() >= FLUSH_AT {
                 self.flush_day(day)?;
@@ -223,7 +235,6 @@ struct DayIndex {
     seen: HashSet<u64>,
     /// Lines appended but not written yet, and their index entries.
     pending: Vec<u8>,
-    pending_len: u64,
     pending_entries: Vec<(u64, u64)>,
 }
 
@@ -260,7 +271,6 @@ impl DayIndex {
             data_len,
             seen,
             pending: Vec::new(),
-            pending_len: 0,
             pending_entries: Vec::new(),
         };
         if data_len > indexed_len {
@@ -315,7 +325,6 @@ impl DayIndex {
         }
         self.index.write_all(&bytes)?;
         self.pending.clear();
-        self.pending_len = 0;
         self.pending_entries.clear();
         Ok(())
     }
@@ -365,11 +374,12 @@ mod tests {
     /// Returns the ids appended.
     fn append_once(paths: &Paths, lock: &LedgerLock, records: &[Record]) -> Vec<String> {
         let mut ledger = Ledger::new(paths);
+        let entries = records.iter().cloned().map(Entry::new).collect();
         let ids = ledger
-            .append(lock, records)
+            .append(lock, entries)
             .unwrap()
             .iter()
-            .map(|r| r.id.clone())
+            .map(|e| e.record.id.clone())
             .collect();
         ledger.flush().unwrap();
         ids

@@ -130,7 +130,8 @@ pub enum Entry {
 /// walked and their values skipped without being decoded: a user line's `type` comes
 /// before its (possibly multi-megabyte) content, so tool results are never scanned past
 /// it; an assistant line yields its ids, model and usage without its content being
-/// decoded. The small `api-request` and `cost-state` lines are parsed whole.
+/// decoded. An `api-request` line yields its ids, model and max_tokens the same way; the
+/// small `cost-state` lines are parsed whole.
 pub fn classify(line: &[u8]) -> Entry {
     let start = skip_ws(line, 0);
     if line.get(start) != Some(&b'{') {
@@ -192,8 +193,8 @@ pub fn classify(line: &[u8]) -> Entry {
             Some(parsed) => Entry::Assistant(parsed),
             None => Entry::Malformed,
         },
-        Some(Some(b"api-request")) => match serde_json::from_slice::<ApiRequestLine>(line) {
-            Ok(parsed) if parsed.kind.as_deref() == Some("api-request") => {
+        Some(Some(b"api-request")) => match api_request(line, start) {
+            Some(parsed) if parsed.kind.as_deref() == Some("api-request") => {
                 Entry::ApiRequest(parsed)
             }
             _ => Entry::Malformed,
@@ -206,6 +207,85 @@ pub fn classify(line: &[u8]) -> Entry {
         // No top-level string `type`, or one we do not read: merely foreign.
         _ => Entry::Other,
     }
+}
+
+/// The fields of the `api-request` line whose `{` is at `start`, walked like an assistant
+/// line's instead of parsed whole (its hashes and cache paths are skipped, not decoded).
+/// `None` where a full parse into [`ApiRequestLine`] would fail: a malformed line, a
+/// field of the wrong type, a string that does not decode.
+fn api_request(line: &[u8], start: usize) -> Option<ApiRequestLine> {
+    let mut out = ApiRequestLine {
+        kind: None,
+        id: None,
+        timestamp: None,
+        session_id: None,
+        agent_id: None,
+        query_source: None,
+        params: None,
+    };
+    walk_fields(line, start, &mut |key, at| {
+        if key == b"params" {
+            let (params, end) = match line.get(at) {
+                Some(b'{') => {
+                    let mut params = ApiParams {
+                        model: None,
+                        max_tokens: None,
+                    };
+                    let mut bad = false;
+                    let end = walk_object(line, at, &mut |key, value| {
+                        let ok = match key {
+                            b"model" => opt_string(value).map(|v| params.model = v),
+                            b"max_tokens" => opt_u64(value).map(|v| params.max_tokens = v),
+                            _ => Some(()),
+                        };
+                        bad |= ok.is_none();
+                        !bad
+                    })?;
+                    (!bad).then_some((Some(params), end))?
+                }
+                _ => {
+                    let end = skip_value(line, at)?;
+                    (opt_null(&line[at..end])?, end)
+                }
+            };
+            out.params = params;
+            return Some(Field::Next(end));
+        }
+        let end = skip_value(line, at)?;
+        let slot = match key {
+            b"type" => &mut out.kind,
+            b"id" => &mut out.id,
+            b"timestamp" => &mut out.timestamp,
+            b"sessionId" => &mut out.session_id,
+            b"agentId" => &mut out.agent_id,
+            b"querySource" => &mut out.query_source,
+            _ => return Some(Field::Next(end)),
+        };
+        *slot = opt_string(&line[at..end])?;
+        Some(Field::Next(end))
+    })?;
+    Some(out)
+}
+
+/// A JSON string or null; `None` for anything else or a string that does not decode.
+fn opt_string(raw: &[u8]) -> Option<Option<String>> {
+    match raw.first() {
+        Some(b'"') => json_string(raw).map(Some),
+        _ => opt_null(raw),
+    }
+}
+
+/// A JSON unsigned integer or null; `None` for anything else.
+fn opt_u64(raw: &[u8]) -> Option<Option<u64>> {
+    if raw.first().is_some_and(u8::is_ascii_digit) {
+        return std::str::from_utf8(raw).ok()?.parse().ok().map(Some);
+    }
+    opt_null(raw)
+}
+
+/// `Some(None)` for a JSON null, `None` for anything else.
+fn opt_null<T>(raw: &[u8]) -> Option<Option<T>> {
+    (raw == b"null").then_some(None)
 }
 
 /// Where an assistant line's fields are (raw JSON values).
@@ -537,6 +617,55 @@ mod tests {
                 panic!("not an assistant line: {line}");
             };
             assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn api_request_fields_match_a_full_parse() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
+        let mut lines: Vec<String> = Vec::new();
+        for file in [
+            "transcript-main.jsonl",
+            "transcript-subagent-agent-aa784e05b3e2adbb4.jsonl",
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.contains("\"type\":\"api-request\""))
+                    .map(str::to_string),
+            );
+        }
+        lines.push(
+            r#"{"type":"api-request","id":"r\"1","params":{"tools":[{"name":"}"}],"max_tokens":64000,"model":"us.anthropic.claude-opus-5-5"},"agentId":null,"querySource":"sdk\u00e9"}"#
+                .to_string(),
+        );
+        lines.push(r#"{"type":"api-request","params":null,"timestamp":"t"}"#.to_string());
+        lines.push(r#"{"type":"api-request","params":{"max_tokens":null}}"#.to_string());
+        assert!(lines.len() >= 7);
+        for line in &lines {
+            let full: ApiRequestLine = serde_json::from_str(line).unwrap();
+            let Entry::ApiRequest(fast) = classify(line.as_bytes()) else {
+                panic!("not an api-request line: {line}");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+        // Where the full parse fails, so does the walk.
+        for bad in [
+            r#"{"type":"api-request","id":7}"#,
+            r#"{"type":"api-request","params":{"max_tokens":-1}}"#,
+            r#"{"type":"api-request","params":{"max_tokens":1.5}}"#,
+            r#"{"type":"api-request","params":{"model":["x"]}}"#,
+            r#"{"type":"api-request","params":"x"}"#,
+            r#"{"type":"api-request","id":"torn"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ApiRequestLine>(bad).is_err(),
+                "{bad}"
+            );
+            assert!(
+                matches!(classify(bad.as_bytes()), Entry::Malformed),
+                "{bad}"
+            );
         }
     }
 
