@@ -4,7 +4,9 @@
 //! rewritten whole (temp file + rename) under the ledger lock. It also carries the
 //! assembler's half-finished requests and the per-model usage this file produced (for
 //! side-request accounting). A lost or unreadable cursor only means re-reading the file:
-//! the ledger's dedupe index keeps that from double counting.
+//! the ledger's dedupe index keeps that from double counting. `import` relies on that for
+//! finished transcripts: it keeps their cursors in memory and writes none
+//! (`ingest::ReadOpts::finished`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
