@@ -590,10 +590,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn assistant_fields_match_a_full_parse() {
+    /// The real client's lines of one type, from the sample transcripts.
+    fn sample_lines(kind: &str) -> Vec<String> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
-        let mut lines: Vec<String> = Vec::new();
+        let needle = format!("\"type\":\"{kind}\"");
+        let mut lines = Vec::new();
         for file in [
             "transcript-main.jsonl",
             "transcript-subagent-agent-aa784e05b3e2adbb4.jsonl",
@@ -601,10 +602,16 @@ mod tests {
             let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
             lines.extend(
                 text.lines()
-                    .filter(|l| l.contains("\"type\":\"assistant\""))
+                    .filter(|l| l.contains(&needle))
                     .map(str::to_string),
             );
         }
+        lines
+    }
+
+    #[test]
+    fn assistant_fields_match_a_full_parse() {
+        let mut lines = sample_lines("assistant");
         lines.push(
             r#"{"message":{"content":[{"type":"text","text":"say \"}\" {"}],"id":"m\u00e9","model":null,"usage":{"input_tokens":3}},"requestId":"r\"1","isApiErrorMessage":true,"type":"assistant","agentId":null,"cwd":"/p\\q"}"#
                 .to_string(),
@@ -622,19 +629,7 @@ mod tests {
 
     #[test]
     fn api_request_fields_match_a_full_parse() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
-        let mut lines: Vec<String> = Vec::new();
-        for file in [
-            "transcript-main.jsonl",
-            "transcript-subagent-agent-aa784e05b3e2adbb4.jsonl",
-        ] {
-            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
-            lines.extend(
-                text.lines()
-                    .filter(|l| l.contains("\"type\":\"api-request\""))
-                    .map(str::to_string),
-            );
-        }
+        let mut lines = sample_lines("api-request");
         lines.push(
             r#"{"type":"api-request","id":"r\"1","params":{"tools":[{"name":"}"}],"max_tokens":64000,"model":"us.anthropic.claude-opus-5-5"},"agentId":null,"querySource":"sdk\u00e9"}"#
                 .to_string(),
