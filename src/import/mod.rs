@@ -42,6 +42,8 @@ use worker::{Job, Outcome, Parsed, parse};
 const BATCH: Duration = Duration::from_millis(200);
 /// Longest time a batch may run on to keep a session together (hooks wait up to 3 s).
 const MAX_BATCH: Duration = Duration::from_millis(1000);
+/// Largest read buffer a worker keeps between transcripts.
+const KEEP_BUFFER: usize = 8 << 20;
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -128,6 +130,10 @@ pub fn import(
                         .is_err()
                     {
                         return;
+                    }
+                    // Grown for one very long line: give it back.
+                    if buf.capacity() > KEEP_BUFFER {
+                        buf = Vec::new();
                     }
                 }
             };
