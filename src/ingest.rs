@@ -131,10 +131,8 @@ pub fn prepare(
     )?;
     counts.bytes = streamed.bytes;
     let stopped = streamed.stopped;
-    if let Some(cutoff) = opts.unanswered_before
-        && !stopped
-    {
-        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
+    if !stopped {
+        close_unanswered(opts, &mut cursor, &mut assembled);
     }
     Ok(Prepared {
         start,
@@ -164,12 +162,18 @@ fn read_pass(
     let mut assembled = Vec::new();
     consume_lines(&new.bytes, cursor, total, &mut assembled);
     let last_pass = !(opts.drain && new.more);
-    if let Some(cutoff) = opts.unanswered_before
-        && last_pass
-    {
-        cursor.assembler.flush_unanswered(cutoff, &mut assembled);
+    if last_pass {
+        close_unanswered(opts, cursor, &mut assembled);
     }
     Ok(Some((assembled, last_pass)))
+}
+
+/// After the last read of a call: requests sent before `opts.unanswered_before` that
+/// still have no response never will (see `Assembler::flush_unanswered`).
+fn close_unanswered(opts: ReadOpts, cursor: &mut Cursor, assembled: &mut Vec<Assembled>) {
+    if let Some(cutoff) = opts.unanswered_before {
+        cursor.assembler.flush_unanswered(cutoff, assembled);
+    }
 }
 
 /// Classify whole lines and feed them to the cursor's assembler.
@@ -262,7 +266,7 @@ impl<'a> Writer<'a> {
         origin: &Origin,
         opts: ReadOpts,
     ) -> io::Result<Ingested> {
-        let mut cursor = self.cursor(transcript);
+        let mut cursor = self.cursor(transcript).clone();
         let mut total = Ingested::default();
         loop {
             let unchanged = cursor.clone();
@@ -298,7 +302,7 @@ impl<'a> Writer<'a> {
         opts: ReadOpts,
         prepared: Prepared,
     ) -> io::Result<Ingested> {
-        if self.cursor(transcript) != prepared.start {
+        if *self.cursor(transcript) != prepared.start {
             return self.ingest(transcript, origin, opts);
         }
         let mut total = prepared.counts;
@@ -340,14 +344,11 @@ impl<'a> Writer<'a> {
             match item {
                 Item::Answered(entry) => {
                     let record = &entry.record;
-                    match cursor.emitted.get_mut(&record.model_norm) {
-                        Some(usage) => usage.add(&record.usage()),
-                        None => {
-                            cursor
-                                .emitted
-                                .insert(record.model_norm.clone(), record.usage());
-                        }
-                    }
+                    cursor
+                        .emitted
+                        .entry(record.model_norm.clone())
+                        .or_default()
+                        .add(&record.usage());
                     entries.push(entry);
                 }
                 Item::Unanswered(entry) => entries.push(entry),
@@ -389,11 +390,10 @@ impl<'a> Writer<'a> {
     }
 
     /// The saved cursor of `transcript`.
-    fn cursor(&mut self, transcript: &Path) -> Cursor {
+    fn cursor(&mut self, transcript: &Path) -> &Cursor {
         self.cursors
             .entry(transcript.to_path_buf())
             .or_insert_with(|| Cursor::load(self.paths, transcript))
-            .clone()
     }
 
     /// Append records, count the new ones in the live state; returns how many were new.
@@ -460,8 +460,8 @@ impl<'a> Writer<'a> {
     fn subagent_usage(&mut self, files: &[PathBuf]) -> BTreeMap<String, Usage> {
         let mut recorded: BTreeMap<String, Usage> = BTreeMap::new();
         for path in files {
-            for (model, usage) in self.cursor(path).emitted {
-                recorded.entry(model).or_default().add(&usage);
+            for (model, usage) in &self.cursor(path).emitted {
+                recorded.entry(model.clone()).or_default().add(usage);
             }
         }
         recorded

@@ -12,6 +12,8 @@ use super::discover::{Role, Transcript};
 use crate::config::Config;
 use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, RecordMaker, prepare};
 use crate::paths::Paths;
+use crate::transcript::tail::read_at;
+use crate::transcript::wire::string_end;
 
 /// One transcript for a worker, numbered in discovery order.
 pub struct Job {
@@ -112,40 +114,17 @@ fn ends_with_newline(file: &File, len: u64) -> bool {
 /// the first few KiB only; it labels records whose own lines carry none.
 fn first_cwd(file: &File) -> Option<String> {
     const NEEDLE: &[u8] = b"\"cwd\":\"";
-    for limit in [16usize << 10, 256 << 10] {
-        let mut buf = vec![0u8; limit];
-        let mut filled = 0;
-        while filled < limit {
-            match file.read_at(&mut buf[filled..], filled as u64) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return None,
-            }
-        }
-        buf.truncate(filled);
+    for limit in [16u64 << 10, 256 << 10] {
+        let buf = read_at(file, 0, limit).ok()?;
         if let Some(at) = memchr::memmem::find(&buf, NEEDLE) {
             let start = at + NEEDLE.len() - 1;
-            let end = string_end(&buf[start + 1..])? + start + 1;
+            let end = string_end(&buf, start + 1)?;
             return serde_json::from_slice::<String>(&buf[start..=end])
                 .ok()
                 .filter(|cwd| !cwd.is_empty());
         }
-        if filled < limit {
+        if (buf.len() as u64) < limit {
             return None;
-        }
-    }
-    None
-}
-
-/// Index of the quote closing a JSON string whose body starts at `body[0]`.
-fn string_end(body: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < body.len() {
-        match body[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i),
-            _ => i += 1,
         }
     }
     None

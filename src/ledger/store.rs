@@ -120,11 +120,14 @@ impl Ledger {
         if index.pending.is_empty() {
             return Ok(());
         }
-        // One write for the whole batch: whole lines or, if killed, one torn tail.
+        // One write for the whole batch: whole lines or, if killed, one torn tail; their
+        // index entries only once the lines are written.
         let written = index
             .data
             .write_all(&index.pending)
-            .and_then(|()| index.push_entries());
+            .and_then(|()| write_index(&mut index.index, &index.pending_entries));
+        index.pending.clear();
+        index.pending_entries.clear();
         if written.is_err() {
             // What is on disk is unknown now: the next append opens and repairs it.
             self.open_days.remove(&day);
@@ -311,23 +314,19 @@ impl DayIndex {
             entries.push((NO_RECORD, offset));
         }
         self.index.seek(SeekFrom::End(0))?;
-        self.pending_entries = entries;
-        self.push_entries()?;
+        write_index(&mut self.index, &entries)?;
         Ok(offset)
     }
+}
 
-    /// Write the held-back index entries (their lines are written) and forget the lines.
-    fn push_entries(&mut self) -> io::Result<()> {
-        let mut bytes = Vec::with_capacity(self.pending_entries.len() * INDEX_ENTRY);
-        for (hash, end) in &self.pending_entries {
-            bytes.extend_from_slice(&hash.to_le_bytes());
-            bytes.extend_from_slice(&end.to_le_bytes());
-        }
-        self.index.write_all(&bytes)?;
-        self.pending.clear();
-        self.pending_entries.clear();
-        Ok(())
+/// Append index entries: (dedupe hash, end of the line in the day file).
+fn write_index(index: &mut File, entries: &[(u64, u64)]) -> io::Result<()> {
+    let mut bytes = Vec::with_capacity(entries.len() * INDEX_ENTRY);
+    for (hash, end) in entries {
+        bytes.extend_from_slice(&hash.to_le_bytes());
+        bytes.extend_from_slice(&end.to_le_bytes());
     }
+    index.write_all(&bytes)
 }
 
 #[cfg(test)]
@@ -411,6 +410,50 @@ mod tests {
             ledger.days().unwrap(),
             vec![day("2026-11-21"), day("2026-11-22")]
         );
+    }
+
+    #[test]
+    fn one_holder_dedupes_what_it_holds_back_and_writes_consistent_indexes() {
+        let (_dir, paths, _) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        // More days than stay open at once, appended twice by one holder: the second
+        // time is found among the lines not yet written.
+        let batch: Vec<Record> = (1..=MAX_OPEN_DAYS + 4)
+            .map(|d| record(&format!("r{d}"), &format!("2026-10-{d:02}T01:00:00Z")))
+            .collect();
+        let mut ledger = Ledger::new(&paths);
+        let first = ledger
+            .append(&lock, batch.iter().cloned().map(Entry::new).collect())
+            .unwrap();
+        assert_eq!(first.len(), batch.len());
+        let again = ledger
+            .append(&lock, batch.iter().cloned().map(Entry::new).collect())
+            .unwrap();
+        assert!(again.is_empty());
+        let more = [record("x", "2026-10-20T02:00:00Z")];
+        assert_eq!(
+            ledger
+                .append(&lock, more.iter().cloned().map(Entry::new).collect())
+                .unwrap()
+                .len(),
+            1
+        );
+        ledger.flush().unwrap();
+        drop(ledger);
+        // Each index ends where its day file ends: nothing to repair for the next holder.
+        for d in 1..=MAX_OPEN_DAYS + 4 {
+            let day = day(&format!("2026-10-{d:02}"));
+            let reader = Ledger::new(&paths);
+            let data_len = std::fs::metadata(reader.day_file(day)).unwrap().len();
+            let index = std::fs::read(reader.index_file(day)).unwrap();
+            let last = &index[index.len() - INDEX_ENTRY..];
+            assert_eq!(u64::from_le_bytes(last[8..].try_into().unwrap()), data_len);
+            let expected = if d == 20 { 2 } else { 1 };
+            assert_eq!(reader.read_day(day).unwrap().0.len(), expected);
+        }
+        assert!(append_once(&paths, &lock, &batch).is_empty());
     }
 
     #[test]

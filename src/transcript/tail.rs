@@ -207,7 +207,8 @@ fn skip_long_line(file: &File, cursor: &mut Cursor, len: u64, limits: Limits) ->
     Ok(false)
 }
 
-fn read_at(file: &File, offset: u64, want: u64) -> io::Result<Vec<u8>> {
+/// Up to `want` bytes of `file` from `offset` (fewer at its end).
+pub(crate) fn read_at(file: &File, offset: u64, want: u64) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; want as usize];
     let mut filled = 0;
     while filled < buf.len() {

@@ -306,12 +306,6 @@ impl AssistantFields<'_> {
     /// The line's fields decoded; `None` if one of them is a string that does not decode
     /// (bad UTF-8, bad escape) or the message is not a well-formed object.
     fn line(&self) -> Option<AssistantLine> {
-        let text = |v: Option<&[u8]>| -> Result<Option<String>, ()> {
-            match v {
-                Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some).ok_or(()),
-                _ => Ok(None),
-            }
-        };
         let message = match &self.message {
             Some(Some(raw)) => Some(raw.decode()?),
             Some(None) => return None,
@@ -319,17 +313,17 @@ impl AssistantFields<'_> {
         };
         Some(AssistantLine {
             kind: Some("assistant".to_string()),
-            request_id: text(self.request_id).ok()?,
-            request_ref: text(self.request_ref).ok()?,
-            timestamp: text(self.timestamp).ok()?,
-            session_id: text(self.session_id).ok()?,
-            agent_id: text(self.agent_id).ok()?,
+            request_id: string_if_any(self.request_id)?,
+            request_ref: string_if_any(self.request_ref)?,
+            timestamp: string_if_any(self.timestamp)?,
+            session_id: string_if_any(self.session_id)?,
+            agent_id: string_if_any(self.agent_id)?,
             is_api_error_message: match self.is_api_error_message {
                 Some(b"true") => Some(true),
                 Some(b"false") => Some(false),
                 _ => None,
             },
-            cwd: text(self.cwd).ok()?,
+            cwd: string_if_any(self.cwd)?,
             message,
         })
     }
@@ -346,17 +340,23 @@ struct MessageFields<'a> {
 impl MessageFields<'_> {
     /// `None` if the id or model is a string that does not decode.
     fn decode(&self) -> Option<AssistantMessage> {
-        let text = |field: Option<&[u8]>| match field {
-            Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some),
-            _ => Some(None),
-        };
         Some(AssistantMessage {
-            id: text(self.id)?,
-            model: text(self.model)?,
+            id: string_if_any(self.id)?,
+            model: string_if_any(self.model)?,
             usage: self
                 .usage
                 .and_then(|raw| serde_json::from_slice::<WireUsage>(raw).ok()),
         })
+    }
+}
+
+/// An assistant line's string field, leniently: a string decoded, anything else (absent,
+/// null, another type) `Some(None)`; `None` only for a string that does not decode.
+/// (`api-request` fields are strict instead: see [`opt_string`].)
+fn string_if_any(field: Option<&[u8]>) -> Option<Option<String>> {
+    match field {
+        Some(raw) if raw.first() == Some(&b'"') => json_string(raw).map(Some),
+        _ => Some(None),
     }
 }
 
@@ -464,7 +464,7 @@ fn skip_ws(line: &[u8], mut at: usize) -> usize {
 }
 
 /// Index of the quote closing the string whose body starts at `from`.
-fn string_end(line: &[u8], mut from: usize) -> Option<usize> {
+pub(crate) fn string_end(line: &[u8], mut from: usize) -> Option<usize> {
     loop {
         let found = from + memchr::memchr2(b'"', b'\\', line.get(from..)?)?;
         if line[found] == b'"' {
