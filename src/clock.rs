@@ -1,6 +1,8 @@
 //! The current time, with one way to pin it: `BEDROCK_HOOK_NOW` (RFC 3339). Pinning lets
 //! a day be replayed against the transcripts it was recorded from, and lets tests check
-//! the exact wording of messages that say when a window frees up.
+//! the exact wording of messages that say when a window frees up. Every command reads the
+//! time here, so one variable moves the whole program (tests pin it to stay independent of
+//! the day they run).
 
 use chrono::{DateTime, Utc};
 
@@ -13,6 +15,11 @@ pub fn now() -> DateTime<Utc> {
         .ok()
         .and_then(|text| parse(&text))
         .unwrap_or_else(Utc::now)
+}
+
+/// [`now`] as a [`std::time::SystemTime`], for comparing with file times.
+pub fn system_now() -> std::time::SystemTime {
+    std::time::SystemTime::from(now())
 }
 
 fn parse(text: &str) -> Option<DateTime<Utc>> {

@@ -747,7 +747,7 @@ mod tests {
     fn prepare_file(paths: &Paths, transcript: &Path, opts: ReadOpts) -> Prepared {
         let file = transcript::open_transcript(transcript).unwrap();
         let config = Config::default();
-        let maker = RecordMaker::new(&config, Utc::now());
+        let maker = RecordMaker::new(&config, crate::clock::now());
         let origin = Origin::default();
         prepare(
             paths,
@@ -762,7 +762,7 @@ mod tests {
     }
 
     fn writer<'a>(paths: &'a Paths, config: &'a Config) -> Writer<'a> {
-        Writer::begin(paths, config, Utc::now(), Duration::from_secs(5))
+        Writer::begin(paths, config, crate::clock::now(), Duration::from_secs(5))
             .unwrap()
             .unwrap()
     }

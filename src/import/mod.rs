@@ -26,7 +26,6 @@ use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use chrono::Utc;
 
 use crate::cli::ImportArgs;
 use crate::config::Config;
@@ -109,7 +108,7 @@ pub fn import(
         seen_bytes: 0,
         fatal: None,
     };
-    let maker = &RecordMaker::new(config, Utc::now());
+    let maker = &RecordMaker::new(config, crate::clock::now());
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(window);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Parsed>();
@@ -299,7 +298,7 @@ impl<'a> Importer<'a> {
     /// The writer of the current batch, taking the ledger lock if needed.
     fn writer(&mut self) -> Option<&mut Writer<'a>> {
         if self.writer.is_none() {
-            match Writer::begin(self.paths, self.config, Utc::now(), LOCK_WAIT) {
+            match Writer::begin(self.paths, self.config, crate::clock::now(), LOCK_WAIT) {
                 Ok(Some(writer)) => {
                     self.writer = Some(writer);
                     self.batch_started = Instant::now();

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::discover::{Role, Transcript};
 use crate::config::Config;
@@ -64,7 +64,7 @@ pub fn parse(
             let finished = meta
                 .modified()
                 .ok()
-                .and_then(|m| SystemTime::now().duration_since(m).ok())
+                .and_then(|m| crate::clock::system_now().duration_since(m).ok())
                 .is_some_and(|age| age >= stale);
             let (session, agent) = match &t.role {
                 Role::Main { session } => (session.clone(), None),

@@ -33,7 +33,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     let request = range::Request {
         date: args.date.as_deref(),
         since: args.since.as_deref(),

@@ -18,7 +18,6 @@ pub mod write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use chrono::Utc;
 use serde_json::{Map, Value};
 
 use format::Layout;
@@ -174,7 +173,7 @@ fn edit(
                     &loaded.real_path,
                     original,
                     mode,
-                    Utc::now(),
+                    crate::clock::now(),
                 )?);
             }
             _ => {

@@ -53,7 +53,7 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         Err(_) => return (render::fallback("no data dir"), None),
     };
     let config = Config::load(paths.config_file.as_deref());
-    let now = Utc::now();
+    let now = crate::clock::now();
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
     let budget = budget::compute(
         &state,

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 pub const SESSION: &str = "f546e1ba-4370-400a-a093-10e9c9557bd0";
 pub const AGENT: &str = "aa784e05b3e2adbb4";
+/// Forty seconds after the samples' last request.
+pub const SAMPLE_NOW: &str = "2026-11-22T01:40:00Z";
 const SAMPLE_PROJECTS: &str = "/home/dev/.claude/projects/-home-dev-proj";
 
 pub fn samples_dir() -> PathBuf {
@@ -88,6 +90,9 @@ impl Fixture {
                 command.env_remove(key);
             }
         }
+        // The samples were recorded on this day: "today" is pinned to it, so the suite
+        // gives the same answers whatever day it runs. A test may pin another moment.
+        command.env("BEDROCK_HOOK_NOW", SAMPLE_NOW);
         command
     }
 
