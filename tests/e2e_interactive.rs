@@ -70,6 +70,9 @@ fn reserved_percent(screen: &str) -> Option<u64> {
 #[test]
 fn status_line_and_ledger_in_an_interactive_session() {
     let Some(client) = client_bin() else { return };
+    if !support::client::have_tmux() {
+        return;
+    }
     let sandbox = Sandbox::new();
     sandbox.install_hooks();
     let settings = sandbox.settings();

@@ -35,12 +35,21 @@ fn lay_out_samples(root: &Path) -> (PathBuf, PathBuf) {
 
 /// Mark a file as last written a day ago (a finished session).
 fn age(path: &Path) {
-    let day_ago = SystemTime::now() - Duration::from_secs(86_400);
+    set_modified(path, SystemTime::now() - Duration::from_secs(86_400));
+}
+
+/// Mark a file as written just now by this process's clock, which may run apart from the
+/// file system's (the suite is also run with the clock moved ahead).
+fn touch(path: &Path) {
+    set_modified(path, SystemTime::now());
+}
+
+fn set_modified(path: &Path, time: SystemTime) {
     fs::File::options()
         .write(true)
         .open(path)
         .unwrap()
-        .set_times(FileTimes::new().set_modified(day_ago))
+        .set_times(FileTimes::new().set_modified(time))
         .unwrap();
 }
 
@@ -308,6 +317,7 @@ fn a_live_transcripts_open_request_is_left_open() {
     // Just written: its last request may still be streaming.
     let api = r#"{"type":"api-request","sessionId":"live","id":"r1","timestamp":"2026-11-12T01:00:00.000Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#;
     fs::write(project.join("live.jsonl"), format!("{api}\n")).unwrap();
+    touch(&project.join("live.jsonl"));
     let data = dir.path().join("data");
     let out = import(&data, &[&claude]);
     assert!(out.contains("0 records found"), "{out}");
