@@ -322,5 +322,69 @@ fn default_max_tokens_table_matches_the_client() {
     };
     let sent = expected_from(&run.endpoint);
     let model = run.endpoint.streaming_requests()[0].model.clone().unwrap();
-    assert_eq!(sent[0]["max_tokens"], table_default(&model), "{model}: {sent:#?}");
+    assert_eq!(
+        sent[0]["max_tokens"],
+        table_default(&model),
+        "{model}: {sent:#?}"
+    );
+}
+
+/// `--model` reaches no hook input: without a status line, a request recorded or
+/// `ANTHROPIC_MODEL`, block mode does not know the model and warns instead of blocking
+/// on the client default's forecast (Opus 5.5 at 128k reserves 1.28M; the Sonnet 4.5
+/// request the client really sends reserves well under the 1M TPM).
+#[test]
+fn block_mode_warns_when_the_model_is_unknown() {
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let Some(run) = scenario_with_args(
+        "Say hello",
+        &[("BEDROCK_HOOK_MODE", "block"), ("BEDROCK_HOOK_TPM", "1M")],
+        &["--model", sonnet],
+    ) else {
+        return;
+    };
+    let sent = expected_from(&run.endpoint);
+    assert!(
+        !sent.is_empty(),
+        "blocked although the model is unknown: {}",
+        String::from_utf8_lossy(&run.output.stdout)
+    );
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests[0]["model_norm"], "claude-sonnet-4-5");
+}
+
+/// After a session that used the 128k default, a new session with
+/// `CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096` (the guard's own advice) and a 200k TPM is not
+/// blocked: its own settings win over the other session's history.
+#[test]
+fn a_sessions_own_max_output_tokens_wins_over_other_sessions_history() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let endpoint = Endpoint::start_default();
+    let first = sandbox.run_client(&client, &endpoint, "Say hello", &[]);
+    assert!(first.status.success());
+    let before = expected_from(&endpoint);
+    assert_eq!(before[0]["max_tokens"], 128000);
+    sandbox.wait_for_requests(before.len());
+    let second = sandbox.run_client(
+        &client,
+        &endpoint,
+        "Say hello again",
+        &[
+            ("BEDROCK_HOOK_MODE", "block"),
+            ("BEDROCK_HOOK_TPM", "200k"),
+            ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096"),
+        ],
+    );
+    let after = expected_from(&endpoint);
+    assert!(
+        after.len() > before.len(),
+        "the new session was blocked: {}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert_eq!(after[before.len()]["max_tokens"], 4096);
 }
