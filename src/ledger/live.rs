@@ -199,7 +199,9 @@ impl LiveState {
             return;
         }
         let at_ms = record.settled_at().timestamp_millis();
-        if at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
+        // Side totals carry the session's exit time, not when their requests ran: they
+        // count towards the day only, never the sliding minute.
+        if record.kind != Kind::Side && at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
             let second_end = at_ms - at_ms.rem_euclid(1000) + 999;
             let requests = u64::from(record.kind == Kind::Request);
             match self
@@ -423,6 +425,20 @@ mod tests {
                 .unwrap()
                 .timestamp_millis()
         );
+    }
+
+    #[test]
+    fn side_totals_count_for_the_day_but_not_the_minute() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut side = record("side:s", "2026-11-22T11:59:59Z", 806_000);
+        side.kind = Kind::Side;
+        let mut state = LiveState {
+            day: Some(now.date_naive()),
+            ..LiveState::default()
+        };
+        state.add_record(&side, DayBoundary::Utc, now);
+        assert_eq!(state.today["claude-opus-5-5"].settled, 806_000);
+        assert!(state.recent.is_empty(), "{:?}", state.recent);
     }
 
     #[test]
