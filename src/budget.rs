@@ -177,6 +177,32 @@ pub fn compute_with(
 /// the forecast for a session's first request, before any transcript entry exists.
 pub const CLIENT_DEFAULT_MODEL: &str = "us.anthropic.claude-opus-5-5";
 
+/// The model something names for a stream's next request: the hint, the status line's
+/// memory of the session (main loop only), the stream's own requests, or the client's
+/// environment. `None` when only other sessions' history or the client default is left:
+/// a guess the guards warn about but do not block on.
+pub fn known_model(
+    state: &LiveState,
+    session: &str,
+    agent: Option<&str>,
+    model_hint: Option<&str>,
+    env: &ClientEnv,
+) -> Option<String> {
+    let remembered = agent
+        .is_none()
+        .then(|| state.session_model(session))
+        .flatten();
+    model_hint
+        .or(remembered)
+        .map(str::to_string)
+        .or_else(|| {
+            state
+                .own_stream(session, &stream_key(session, agent))
+                .map(|l| l.model.clone())
+        })
+        .or_else(|| env.main_model())
+}
+
 /// Predict the next request of a stream from what it sent last, with the client's environment.
 pub fn next_request_with(
     state: &LiveState,
@@ -188,18 +214,18 @@ pub fn next_request_with(
 ) -> NextRequest {
     let session = session.unwrap_or_default();
     let key = stream_key(session, agent);
-    let last = state.predict(session, &key);
-    let env_model = env.main_model();
-    let model = model_hint
-        .map(str::to_string)
+    // The session's own settings and history win over other sessions' history, which
+    // only stands in for what nothing else names.
+    let own = state.own_stream(session, &key);
+    let last = own.or_else(|| state.predict(session, &key));
+    let model = known_model(state, session, agent, model_hint, env)
         .or_else(|| last.map(|l| l.model.clone()))
-        .or(env_model)
         .unwrap_or_else(|| CLIENT_DEFAULT_MODEL.to_string());
     let name = quota::normalize(&model, &config.profiles);
     let burndown = quota::burndown_for(&name, &config.burndown);
-    let same_model = last.is_some_and(|l| l.model_norm == name.canonical);
+    let same_model = own.is_some_and(|l| l.model_norm == name.canonical);
     let env_max = env.max_output_tokens();
-    let (max_tokens, max_tokens_source) = match (last, same_model, env_max) {
+    let (max_tokens, max_tokens_source) = match (own, same_model, env_max) {
         (Some(l), true, _) => (l.max_tokens, l.max_tokens_source),
         (_, _, Some(n)) => (n, MaxTokensSource::Env),
         _ => (
@@ -371,5 +397,34 @@ mod tests {
         assert_eq!(next.model_norm, "claude-opus-5-5");
         assert_eq!(next.max_tokens, 128_000);
         assert_eq!(next.reservation, 1_280_000);
+    }
+
+    #[test]
+    fn remembered_session_model_wins_and_other_sessions_only_stand_in() {
+        let config = Config::default();
+        let env = ClientEnv::from_pairs([("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096")]);
+        let mut s = state();
+        // A new session: only session "s" has history.
+        assert_eq!(known_model(&s, "new", None, None, &env), None);
+        let next = next_request_with(&s, &config, Some("new"), None, None, &env);
+        assert_eq!(next.model_norm, "claude-opus-5-5");
+        assert_eq!(
+            (next.max_tokens, next.max_tokens_source),
+            (4096, MaxTokensSource::Env),
+            "the session's own env wins over another session's max_tokens"
+        );
+        // The status line showed the new session's model.
+        let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        s.remember_model("new", sonnet, now().timestamp_millis());
+        assert_eq!(
+            known_model(&s, "new", None, None, &env).as_deref(),
+            Some(sonnet)
+        );
+        let none = ClientEnv::from_pairs([]);
+        let next = next_request_with(&s, &config, Some("new"), None, None, &none);
+        assert_eq!(next.model_norm, "claude-sonnet-4-5");
+        assert_eq!(next.max_tokens, 32_000);
+        // Its own history still names the model of a session with requests.
+        assert!(known_model(&s, "s", None, None, &none).is_some());
     }
 }

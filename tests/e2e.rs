@@ -20,11 +20,20 @@ struct Run {
 }
 
 fn scenario(prompt: &str, env: &[(&str, &str)]) -> Option<Run> {
+    scenario_with_args(prompt, env, &[])
+}
+
+/// `scenario`, with extra command-line arguments for the client (e.g. `--model`).
+fn scenario_with_args(prompt: &str, env: &[(&str, &str)], args: &[&str]) -> Option<Run> {
     let client = client_bin()?;
     let sandbox = Sandbox::new();
     sandbox.install_hooks();
     let endpoint = Endpoint::start_default();
-    let output = sandbox.run_client(&client, &endpoint, prompt, env);
+    let output = if args.is_empty() {
+        sandbox.run_client(&client, &endpoint, prompt, env)
+    } else {
+        run_client_with_args(&sandbox, &client, &endpoint, prompt, env, args)
+    };
     let expected = expected_from(&endpoint).len();
     let requests = sandbox.wait_for_requests(expected);
     Some(Run {
@@ -33,6 +42,43 @@ fn scenario(prompt: &str, env: &[(&str, &str)]) -> Option<Run> {
         output,
         requests,
     })
+}
+
+/// `Sandbox::run_client` with extra client arguments; same environment.
+fn run_client_with_args(
+    sandbox: &Sandbox,
+    client: &std::path::Path,
+    endpoint: &Endpoint,
+    prompt: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = std::process::Command::new("timeout");
+    command
+        .arg("90")
+        .arg(client)
+        .args(["-p", prompt, "--allowedTools", "Bash Agent"])
+        .args(args)
+        .current_dir(sandbox.project())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(sandbox.hook_env())
+        .env("CLAUDE_CODE_USE_BEDROCK", "1")
+        .env("AWS_REGION", "us-east-1")
+        .env("ANTHROPIC_BEDROCK_BASE_URL", endpoint.url())
+        .env("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")
+        .env("CLAUDE_CODE_MAX_RETRIES", "0")
+        .env("DISABLE_AUTOUPDATER", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+/// The built-in default max_tokens for a model id, as the guards forecast it.
+fn table_default(model: &str) -> u64 {
+    let name = bedrock_hook::quota::model_id::normalize(model, &BTreeMap::new());
+    bedrock_hook::quota::burndown::default_max_tokens(&name, &BTreeMap::new())
 }
 
 /// One record per model request received: answered ones by request id with the same
@@ -257,4 +303,88 @@ fn warn_mode_warns_and_blocks_nothing() {
             && line.contains("Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS")
     });
     assert!(shown, "no bedrock-hook notice reached the user");
+}
+
+/// The built-in default max_tokens table matches what the client sends: 32,000 for
+/// Sonnet 4.5 (chosen with `--model`), 128,000 for Opus 5.5 (the client's default model).
+#[test]
+fn default_max_tokens_table_matches_the_client() {
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let Some(run) = scenario_with_args("Say hello", &[], &["--model", sonnet]) else {
+        return;
+    };
+    assert_ledger_matches_endpoint(&run);
+    let sent = expected_from(&run.endpoint);
+    assert_eq!(sent[0]["max_tokens"], 32_000, "{sent:#?}");
+    assert_eq!(sent[0]["max_tokens"], table_default(sonnet), "{sent:#?}");
+    let Some(run) = scenario("Say hello", &[]) else {
+        return;
+    };
+    let sent = expected_from(&run.endpoint);
+    let model = run.endpoint.streaming_requests()[0].model.clone().unwrap();
+    assert_eq!(
+        sent[0]["max_tokens"],
+        table_default(&model),
+        "{model}: {sent:#?}"
+    );
+}
+
+/// `--model` reaches no hook input: without a status line, a request recorded or
+/// `ANTHROPIC_MODEL`, block mode does not know the model and warns instead of blocking
+/// on the client default's forecast (Opus 5.5 at 128k reserves 1.28M; the Sonnet 4.5
+/// request the client really sends reserves well under the 1M TPM).
+#[test]
+fn block_mode_warns_when_the_model_is_unknown() {
+    let sonnet = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let Some(run) = scenario_with_args(
+        "Say hello",
+        &[("BEDROCK_HOOK_MODE", "block"), ("BEDROCK_HOOK_TPM", "1M")],
+        &["--model", sonnet],
+    ) else {
+        return;
+    };
+    let sent = expected_from(&run.endpoint);
+    assert!(
+        !sent.is_empty(),
+        "blocked although the model is unknown: {}",
+        String::from_utf8_lossy(&run.output.stdout)
+    );
+    assert_ledger_matches_endpoint(&run);
+    assert_eq!(run.requests[0]["model_norm"], "claude-sonnet-4-5");
+}
+
+/// After a session that used the 128k default, a new session with
+/// `CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096` (the guard's own advice) and a 200k TPM is not
+/// blocked: its own settings win over the other session's history.
+#[test]
+fn a_sessions_own_max_output_tokens_wins_over_other_sessions_history() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let endpoint = Endpoint::start_default();
+    let first = sandbox.run_client(&client, &endpoint, "Say hello", &[]);
+    assert!(first.status.success());
+    let before = expected_from(&endpoint);
+    assert_eq!(before[0]["max_tokens"], 128000);
+    sandbox.wait_for_requests(before.len());
+    let second = sandbox.run_client(
+        &client,
+        &endpoint,
+        "Say hello again",
+        &[
+            ("BEDROCK_HOOK_MODE", "block"),
+            ("BEDROCK_HOOK_TPM", "200k"),
+            ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096"),
+        ],
+    );
+    let after = expected_from(&endpoint);
+    assert!(
+        after.len() > before.len(),
+        "the new session was blocked: {}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert_eq!(after[before.len()]["max_tokens"], 4096);
 }

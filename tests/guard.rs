@@ -306,9 +306,12 @@ fn after_a_tool_the_loop_is_stopped_rather_than_run_into_a_429() {
 #[test]
 fn a_throttle_is_recorded_with_the_estimate_in_every_mode() {
     // At the 429: 75,111 settled + 1,293,068 in flight + the refused request's 1,293,068.
+    // The throttled session has no request of its own: its max_tokens is the model's
+    // default, not another session's.
     let text = "bedrock-hook: Bedrock throttled this turn (429: too many tokens per day). At that \
          moment bedrock-hook estimated 2.66M of the 10M TPD used (27%), the refused request's \
-         1.29M (claude-opus-5-5: 13.1k input + 128k max_tokens x 10 burndown) included. Left: \
+         1.29M (claude-opus-5-5: 13.1k input + 128k max_tokens from the model default x 10 \
+         burndown) included. Left: \
          8.63M of 10M TPD, 1.63M of 3M TPM; 1 request in flight holding 1.29M. So the effective \
          TPD is nearer 2.66M, or something else on the same account and region (a teammate, \
          another machine, CI) used about 7.34M today. The TPD resets at 00:00 UTC (in 22h 20m). \
@@ -345,7 +348,7 @@ fn a_throttle_is_recorded_with_the_estimate_in_every_mode() {
                 "cache_read": 0,
                 "output": 0,
                 "max_tokens": 128000,
-                "max_tokens_source": "api-request",
+                "max_tokens_source": "model-default",
                 "reserved": 1_293_068,
                 "settled": 0,
                 "outcome": "no-response",

@@ -177,8 +177,20 @@ pub fn decide(
     if config.mode == Mode::Off {
         return guarded;
     }
+    // A forecast from a model nothing names (another session's, or the client default)
+    // is a guess: say so and warn instead of blocking.
+    let unknown_model = matches!(concern, Concern::WontFit(_))
+        && crate::budget::known_model(
+            state,
+            input.session_id.as_deref().unwrap_or_default(),
+            agent_of(input),
+            model_hint(input, env).as_deref(),
+            env,
+        )
+        .is_none();
     if config.mode == Mode::Block
         && may_block
+        && !unknown_model
         && concern.can_block()
         && let Some(output) =
             output::block(input.event(), message::text(&concern, true, config, now))
@@ -201,9 +213,14 @@ pub fn decide(
     {
         return guarded;
     }
-    guarded.output = Some(Output::SystemMessage(message::text(
-        &concern, false, config, now,
-    )));
+    let mut text = message::text(&concern, false, config, now);
+    if unknown_model && let Concern::WontFit(w) = &concern {
+        text = format!(
+            "bedrock-hook does not know this session's model yet (no status line, no request, no ANTHROPIC_MODEL); the forecast assumes {}, so it warns instead of blocking. {text}",
+            w.budget.next.model_norm
+        );
+    }
+    guarded.output = Some(Output::SystemMessage(text));
     guarded.remember = Some(key);
     guarded
 }

@@ -23,6 +23,8 @@ const RECENT_KEEP_MS: i64 = 120_000;
 const RECENT_MAX: usize = 4096;
 /// Sessions not seen for this long drop out of `streams`.
 const STREAM_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// Upper bound on `session_models`: the oldest give way.
+const SESSION_MODELS_MAX: usize = 256;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
@@ -113,6 +115,10 @@ pub struct LiveState {
     /// Largest output of any request seen (for max_tokens advice).
     #[serde(default)]
     pub max_output_seen: u64,
+    /// The model each session's status line last showed (hook inputs carry none):
+    /// session -> (when seen, model id as the client reports it).
+    #[serde(default)]
+    pub session_models: BTreeMap<String, (i64, String)>,
     /// Guard warnings already shown: `session|reason` -> when (ms).
     #[serde(default)]
     pub warned: BTreeMap<String, i64>,
@@ -193,7 +199,9 @@ impl LiveState {
             return;
         }
         let at_ms = record.settled_at().timestamp_millis();
-        if at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
+        // Side totals carry the session's exit time, not when their requests ran: they
+        // count towards the day only, never the sliding minute.
+        if record.kind != Kind::Side && at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
             let second_end = at_ms - at_ms.rem_euclid(1000) + 999;
             let requests = u64::from(record.kind == Kind::Request);
             match self
@@ -270,6 +278,8 @@ impl LiveState {
         self.streams
             .retain(|_, s| s.at_ms > now_ms - STREAM_KEEP_MS);
         self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
+        self.session_models
+            .retain(|_, (at, _)| *at > now_ms - STREAM_KEEP_MS);
         before
             != (
                 self.recent.len(),
@@ -277,6 +287,38 @@ impl LiveState {
                 self.streams.len(),
                 self.warned.len(),
             )
+    }
+
+    /// The model the status line last showed for `session`.
+    pub fn session_model(&self, session: &str) -> Option<&str> {
+        self.session_models.get(session).map(|(_, m)| m.as_str())
+    }
+
+    /// Remember the model the status line shows for `session`; bounded (the oldest
+    /// sessions give way). Returns whether anything changed.
+    pub fn remember_model(&mut self, session: &str, model: &str, now_ms: i64) -> bool {
+        if self.session_model(session) == Some(model) {
+            return false;
+        }
+        self.session_models
+            .insert(session.to_string(), (now_ms, model.to_string()));
+        while self.session_models.len() > SESSION_MODELS_MAX {
+            let oldest = self
+                .session_models
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => self.session_models.remove(&k),
+                None => break,
+            };
+        }
+        true
+    }
+
+    /// The session's own last stream info: the stream's, else the session's main stream.
+    pub fn own_stream(&self, session: &str, key: &str) -> Option<&StreamInfo> {
+        self.streams.get(key).or_else(|| self.streams.get(session))
     }
 
     /// The stream info that best predicts the next request of `key`: its own, else the
@@ -383,6 +425,37 @@ mod tests {
                 .unwrap()
                 .timestamp_millis()
         );
+    }
+
+    #[test]
+    fn side_totals_count_for_the_day_but_not_the_minute() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut side = record("side:s", "2026-11-22T11:59:59Z", 806_000);
+        side.kind = Kind::Side;
+        let mut state = LiveState {
+            day: Some(now.date_naive()),
+            ..LiveState::default()
+        };
+        state.add_record(&side, DayBoundary::Utc, now);
+        assert_eq!(state.today["claude-opus-5-5"].settled, 806_000);
+        assert!(state.recent.is_empty(), "{:?}", state.recent);
+    }
+
+    #[test]
+    fn remembered_models_are_bounded_and_expire() {
+        let mut state = LiveState::default();
+        assert!(state.remember_model("s0", "m", 0));
+        assert!(!state.remember_model("s0", "m", 1));
+        for i in 1..=SESSION_MODELS_MAX as i64 {
+            state.remember_model(&format!("s{i}"), "m", i);
+        }
+        assert_eq!(state.session_models.len(), SESSION_MODELS_MAX);
+        assert_eq!(state.session_model("s0"), None);
+        assert_eq!(state.session_model("s1"), Some("m"));
+        let later = DateTime::from_timestamp_millis(STREAM_KEEP_MS + 2).unwrap();
+        state.expire(later, 60);
+        assert_eq!(state.session_model("s1"), None);
+        assert_eq!(state.session_models.len(), SESSION_MODELS_MAX - 2);
     }
 
     #[test]

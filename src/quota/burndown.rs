@@ -54,7 +54,10 @@ fn builtin_rate(version: Option<(u32, u32)>) -> Option<f64> {
 
 /// The `max_tokens` Claude Code sends by default for a model, used only when the
 /// transcript has no `api-request` entry and `CLAUDE_CODE_MAX_OUTPUT_TOKENS` is unset.
-/// Records built from it are marked as assumed.
+/// Records built from it are marked as assumed. Observed with client 2.1.328: Opus 5.5
+/// sends 128,000; Sonnet 4.5 and Haiku 4.5 send 32,000 (with `--model`, `ANTHROPIC_MODEL`,
+/// `[1m]`, the `sonnet`/`haiku` aliases and the Agent tool's `model`); the end-to-end test
+/// `default_max_tokens_table_matches_the_client` keeps that observation.
 pub fn default_max_tokens(model: &ModelName, overrides: &BTreeMap<String, u64>) -> u64 {
     if let Some(value) = longest_prefix(&model.canonical, overrides) {
         return value;
@@ -63,6 +66,7 @@ pub fn default_max_tokens(model: &ModelName, overrides: &BTreeMap<String, u64>) 
     match model.version {
         Some((5, _)) | Some((4, 8)) => 128_000,
         Some((4, minor)) if is_opus && minor < 5 => 32_000,
+        Some((4, 5)) if !is_opus => 32_000,
         Some((4, _)) => 64_000,
         Some((3, 7)) => 32_000,
         Some((3, _)) => 8_192,
@@ -171,8 +175,20 @@ mod tests {
             128_000
         );
         assert_eq!(default_max_tokens(&name("claude-opus-4-1"), &none), 32_000);
+        for sonnet_or_haiku in [
+            "claude-sonnet-4-5",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0[1m]",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        ] {
+            assert_eq!(
+                default_max_tokens(&name(sonnet_or_haiku), &none),
+                32_000,
+                "{sonnet_or_haiku}"
+            );
+        }
         assert_eq!(
-            default_max_tokens(&name("claude-sonnet-4-5"), &none),
+            default_max_tokens(&name("claude-sonnet-4-6"), &none),
             64_000
         );
         assert_eq!(default_max_tokens(&name("claude-3-5-sonnet"), &none), 8_192);

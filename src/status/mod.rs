@@ -55,6 +55,7 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
     let config = Config::load(paths.config_file.as_deref());
     let now = crate::clock::now();
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
+    remember_model(&paths, &config, &input, &state, now);
     let budget = budget::compute(
         &state,
         &config,
@@ -93,6 +94,35 @@ fn fresh_state(
         return Some(state);
     }
     LiveState::read(&paths.state_file())
+}
+
+/// Remember the session's model for the guards (hook inputs carry none). Only when it is
+/// new or changed, and only if the lock is free right now: a later render tries again.
+fn remember_model(
+    paths: &Paths,
+    config: &Config,
+    input: &StatusInput,
+    state: &LiveState,
+    now: chrono::DateTime<Utc>,
+) {
+    let (Some(session), Some(model)) = (
+        input.session_id.as_deref().filter(|s| !s.is_empty()),
+        input.model_id().filter(|m| !m.is_empty()),
+    ) else {
+        return;
+    };
+    if state.session_model(session) == Some(model) {
+        return;
+    }
+    if let Ok(Some(mut writer)) = Writer::begin(paths, config, now, Duration::ZERO) {
+        if writer
+            .state
+            .remember_model(session, model, now.timestamp_millis())
+        {
+            writer.touch();
+        }
+        let _ = writer.finish();
+    }
 }
 
 /// Whether the transcript has bytes its cursor has not consumed (or is another file now).
