@@ -147,7 +147,12 @@ pub struct ReportArgs {
     pub since: Option<String>,
     /// End: a day as for --date (through the end of that TPD day) or an RFC 3339 time.
     /// Default: now.
-    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, requires = "since")]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        requires = "since"
+    )]
     pub until: Option<String>,
     /// Only this session (a unique prefix is enough). Alone, it searches the whole ledger.
     #[arg(long, value_name = "ID")]

@@ -52,7 +52,8 @@ impl Selection {
             .map(str::to_string);
         let today = boundary.day_of(now);
         if let Some(date) = request.date {
-            let day = parse_day(date, today).with_context(|| format!("--date `{}`", shown(date)))?;
+            let day =
+                parse_day(date, today).with_context(|| format!("--date `{}`", shown(date)))?;
             return Ok(Selection::day(day, boundary, session));
         }
         if let Some(since) = request.since {
@@ -206,7 +207,8 @@ fn parse_day(text: &str, today: NaiveDate) -> Result<NaiveDate> {
         return ago(n);
     }
     if let Some(weekday) = weekday(&lower) {
-        let back = (7 + today.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
+        let back =
+            (7 + today.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
         return ago(u64::from(back));
     }
     bail!("{DAY_WORDS}")
