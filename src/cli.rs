@@ -138,14 +138,21 @@ pub enum QuotaAction {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// One TPD day (YYYY-MM-DD), cut at the configured `day_boundary`.
-    #[arg(long, value_name = "DATE", conflicts_with_all = ["since", "until"])]
+    /// One TPD day, cut at the configured `day_boundary`: YYYY-MM-DD, today, yesterday,
+    /// -7d (days ago) or a weekday (the most recent, today included).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, conflicts_with_all = ["since", "until"])]
     pub date: Option<String>,
-    /// Start: a date (its TPD day's start) or an RFC 3339 time.
-    #[arg(long, value_name = "WHEN")]
+    /// Start: a day as for --date (its TPD day's start) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// End: a date (through the end of that TPD day) or an RFC 3339 time. Default: now.
-    #[arg(long, value_name = "WHEN", requires = "since")]
+    /// End: a day as for --date (through the end of that TPD day) or an RFC 3339 time.
+    /// Default: now.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        requires = "since"
+    )]
     pub until: Option<String>,
     /// Only this session (a unique prefix is enough). Alone, it searches the whole ledger.
     #[arg(long, value_name = "ID")]

@@ -285,6 +285,30 @@ fn statusline_without_quota_shows_numbers_and_a_hint() {
 }
 
 #[test]
+fn statusline_shows_a_bad_value_instead_of_asking_for_it() {
+    let fx = Fixture::new();
+    let input =
+        std::fs::read_to_string(fixture::samples_dir().join("statusline-input.json")).unwrap();
+    let out = fx.statusline(&input, &[("BEDROCK_HOOK_TPD", "abc")]);
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        line,
+        "quota 0 today · next 1.28M · config error: tpd \"abc\" is not a number · bedrock-hook config\n"
+    );
+    // A bad value in the file shows the same way.
+    std::fs::write(fx.config_file(), "mode = \"blok\"\ntpd = \"1M\"\n").unwrap();
+    let out = fx.statusline(&input, &[]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        line.ends_with(
+            " · config error: mode \"blok\" is not warn, block or off · bedrock-hook config\n"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
 fn statusline_always_prints_one_line() {
     let fx = Fixture::new();
     for stdin in ["", "{", "null", "\u{ff}", r#"{"model":{"id":7}}"#] {
@@ -335,6 +359,11 @@ fn config_command_names_sources_and_problems() {
     );
     assert!(text.contains("# env BEDROCK_HOOK_TPM"), "{text}");
     assert!(text.contains("key `mode`"), "{text}");
+    assert!(
+        text.lines().next().unwrap().starts_with("# problem: ")
+            && text.lines().next().unwrap().contains("key `mode`"),
+        "problems come first: {text}"
+    );
     // The hot path still works with the same bad file.
     let out = fx.hook(&fx.payload("Stop"));
     assert!(out.status.success());

@@ -254,6 +254,64 @@ fn ambiguous_session_prefix_is_an_error() {
 }
 
 #[test]
+fn a_session_that_matches_nothing_is_an_error() {
+    let env = fixture_ledger();
+    for args in [
+        &["--session", "zzz"][..],
+        &["--session", "zzz", "--json"],
+        &["--session", "zzz", "--csv"],
+    ] {
+        report(&env, args)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr("bedrock-hook: no session matches zzz (all days)\n");
+    }
+    // A session that exists, on a day it has no requests.
+    report(&env, &["--session", "s-alpha", "--date", "2026-11-11"])
+        .assert()
+        .failure()
+        .stderr("bedrock-hook: no session matches s-alpha (2026-11-11)\n");
+}
+
+#[test]
+fn dates_as_people_type_them() {
+    let env = fixture_ledger();
+    let pinned = |args: &[&str], now: &str| -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = report(&env, &all)
+            .env("BEDROCK_HOOK_NOW", now)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // 2026-11-13 is a Friday: yesterday and Thursday are the 12th, -2d the 11th.
+    let now = "2026-11-13T08:00:00Z";
+    for word in ["yesterday", "thursday", "thu", "-1d"] {
+        let doc = pinned(&["--date", word], now);
+        assert_eq!(doc["totals"]["requests"], 4, "{word}");
+    }
+    assert_eq!(pinned(&["--date", "-2d"], now)["totals"]["requests"], 1);
+    assert_eq!(
+        pinned(&["--date", "today"], "2026-11-11T23:00:00Z")["totals"]["requests"],
+        1
+    );
+    let both = pinned(&["--since", "wed", "--until", "yesterday"], now);
+    assert_eq!(both["totals"]["requests"], 5);
+    report(&env, &["--date", "someday"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--date `someday`"))
+        .stderr(predicates::str::contains("yesterday, -7d"));
+}
+
+#[test]
 fn csv_has_a_header_and_one_row_per_record() {
     let env = fixture_ledger();
     let out = report(&env, &["--csv", "--date", "2026-11-12"])

@@ -82,6 +82,9 @@ pub struct Config {
     pub sources: BTreeMap<&'static str, Source>,
     /// Bad values and files, each naming the key and where it was set.
     pub problems: Vec<String>,
+    /// The same problems, one short phrase each (`tpd "abc" is not a number`), for the
+    /// status line, which has room for one.
+    pub short_problems: Vec<String>,
 }
 
 impl Default for Config {
@@ -104,6 +107,7 @@ impl Default for Config {
             path: None,
             sources: BTreeMap::new(),
             problems: Vec::new(),
+            short_problems: Vec::new(),
         }
     }
 }
@@ -194,7 +198,7 @@ impl Config {
                     Ok(()) => {
                         config.sources.insert(key, Source::Env(name));
                     }
-                    Err(why) => config.problems.push(format!("{name}: {why}")),
+                    Err(why) => config.complain(format!("{name}: {why}"), bad_value(key, &text)),
                 }
             }
         }
@@ -207,8 +211,10 @@ impl Config {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) => {
-                self.problems
-                    .push(format!("{}: cannot read: {e}", path.display()));
+                self.complain(
+                    format!("{}: cannot read: {e}", path.display()),
+                    "config file cannot be read".to_string(),
+                );
                 return;
             }
         };
@@ -216,24 +222,35 @@ impl Config {
             Ok(table) => table,
             Err(e) => {
                 let msg = e.to_string().replace('\n', " ");
-                self.problems
-                    .push(format!("{}: not valid TOML: {msg}", path.display()));
+                self.complain(
+                    format!("{}: not valid TOML: {msg}", path.display()),
+                    "config file is not valid TOML".to_string(),
+                );
                 return;
             }
         };
         for (key, value) in &table {
             let Some(known) = SCALAR_KEYS.iter().chain(TABLE_KEYS).find(|k| **k == key) else {
-                self.problems
-                    .push(format!("{}: unknown key `{key}`", path.display()));
+                self.complain(
+                    format!("{}: unknown key `{key}`", path.display()),
+                    format!("unknown key {}", quoted(key)),
+                );
                 continue;
             };
             match self.set(known, Raw::Toml(value)) {
                 Ok(()) => {
                     self.sources.insert(known, Source::File);
                 }
-                Err(why) => self
-                    .problems
-                    .push(format!("{}: key `{key}`: {why}", path.display())),
+                Err(why) => {
+                    let text = match value {
+                        toml::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    self.complain(
+                        format!("{}: key `{key}`: {why}", path.display()),
+                        bad_value(known, &text),
+                    )
+                }
             }
         }
     }
@@ -332,12 +349,32 @@ impl Config {
 
     fn check_consistency(&mut self) {
         if self.alert_percent < self.warn_percent {
-            self.problems.push(format!(
-                "alert_percent ({}) is below warn_percent ({}); using {} for both",
-                self.alert_percent, self.warn_percent, self.warn_percent
-            ));
+            self.complain(
+                format!(
+                    "alert_percent ({}) is below warn_percent ({}); using {} for both",
+                    self.alert_percent, self.warn_percent, self.warn_percent
+                ),
+                "alert_percent is below warn_percent".to_string(),
+            );
             self.alert_percent = self.warn_percent;
         }
+    }
+
+    /// Record one problem: the full text for `config` and stderr, the short one for the
+    /// status line.
+    fn complain(&mut self, full: String, short: String) {
+        self.problems.push(full);
+        self.short_problems.push(short);
+    }
+
+    /// The status line's word on the configuration: the first problem, short, and how many
+    /// more there are; `None` when there is none.
+    pub fn problem_summary(&self) -> Option<String> {
+        let first = self.short_problems.first()?;
+        Some(match self.short_problems.len() {
+            1 => first.clone(),
+            n => format!("{first} (+{} more)", n - 1),
+        })
     }
 
     /// The quotas that apply to a model: its own entry, else the account default.
@@ -415,6 +452,10 @@ impl Config {
     /// The whole effective configuration, one key per line with its source.
     pub fn describe(&self) -> String {
         let mut out = String::new();
+        // Problems first: they are what the reader came for.
+        for problem in &self.problems {
+            let _ = writeln!(out, "# problem: {}", crate::report::term::clean(problem));
+        }
         let file = self.path.as_ref().map(|p| p.display().to_string());
         let exists = self.path.as_ref().is_some_and(|p| p.exists());
         let _ = writeln!(
@@ -431,11 +472,27 @@ impl Config {
             };
             let _ = writeln!(out, "{key:<24} = {:<28} # {source}", self.show(key));
         }
-        for problem in &self.problems {
-            let _ = writeln!(out, "# problem: {problem}");
-        }
         out
     }
+}
+
+/// `value`, escaped and cut short, in quotes: what a short problem shows of a bad value.
+fn quoted(value: &str) -> String {
+    format!("\"{}\"", crate::report::term::fit(value.trim(), 20))
+}
+
+/// The short form of a bad value: `tpd "abc" is not a number`.
+fn bad_value(key: &str, value: &str) -> String {
+    let what = match key {
+        "mode" => "is not warn, block or off",
+        "day_boundary" => "is not utc, local or an offset like +09:00",
+        "reservation_multiplier" => "is not burndown or a number",
+        "reserve_cache_reads" | "statusline_ingest" => "is not true or false",
+        "burndown" | "default_max_tokens" | "models" | "profiles" => "is not valid",
+        _ if value.trim().parse::<f64>().is_ok() => "is out of range",
+        _ => "is not a number",
+    };
+    format!("{key} {} {what}", quoted(value))
 }
 
 fn join_table<'a>(items: impl Iterator<Item = (&'a String, String)>) -> String {
@@ -641,6 +698,41 @@ mod tests {
         assert!(all.contains(&format!("{path}: key `tpd`")), "{all}");
         assert!(all.contains("unknown key `what`"), "{all}");
         assert!(all.contains("BEDROCK_HOOK_TPM"), "{all}");
+    }
+
+    #[test]
+    fn short_problems_name_the_key_and_the_value() {
+        let f = file("mode = \"blok\"\nwarn_percent = 5000\n");
+        let c = Config::load_with(
+            Some(f.path()),
+            env_of(&[
+                ("BEDROCK_HOOK_TPM", "abc"),
+                ("BEDROCK_HOOK_TPD", "\x1b[31mred"),
+            ]),
+        );
+        assert_eq!(
+            c.short_problems,
+            [
+                "mode \"blok\" is not warn, block or off",
+                "warn_percent \"5000\" is out of range",
+                "tpd \"[31mred\" is not a number",
+                "tpm \"abc\" is not a number",
+            ]
+        );
+        assert_eq!(
+            c.problem_summary().as_deref(),
+            Some("mode \"blok\" is not warn, block or off (+3 more)")
+        );
+        assert_eq!(c.problems.len(), c.short_problems.len());
+        assert_eq!(Config::load_with(None, env_of(&[])).problem_summary(), None);
+    }
+
+    #[test]
+    fn config_lists_its_problems_first() {
+        let c = Config::load_with(None, env_of(&[("BEDROCK_HOOK_TPD", "abc")]));
+        let text = c.describe();
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("# problem: BEDROCK_HOOK_TPD"), "{text}");
     }
 
     #[test]

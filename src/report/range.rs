@@ -2,9 +2,14 @@
 //! `--date`, or `--since`/`--until`), an optional session, and the UTC day files of the
 //! ledger that can hold them. Only those files are read, so a one-day report costs the
 //! same with a week of history or a year.
+//!
+//! A day is written as people type it: `2026-11-22`, `today`, `yesterday`, `-7d` (seven
+//! days ago) or a weekday name (`monday`, `mon`: the most recent one, today included, so
+//! `--since monday` on a Monday is today). "Today" is the TPD day holding `now` at the
+//! configured day boundary.
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 
 use crate::ledger::{Ledger, Record};
 use crate::quota::DayBoundary;
@@ -45,26 +50,24 @@ impl Selection {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string);
+        let today = boundary.day_of(now);
         if let Some(date) = request.date {
-            let day = parse_date(date).with_context(|| format!("--date `{date}`"))?;
+            let day =
+                parse_day(date, today).with_context(|| format!("--date `{}`", shown(date)))?;
             return Ok(Selection::day(day, boundary, session));
         }
         if let Some(since) = request.since {
-            let start =
-                parse_when(since, boundary, false).with_context(|| format!("--since `{since}`"))?;
-            let end = match request.until {
-                Some(until) => parse_when(until, boundary, true)
-                    .with_context(|| format!("--until `{until}`"))?,
-                None => now,
+            let (start, from) = parse_when(since, boundary, today, false)
+                .with_context(|| format!("--since `{}`", shown(since)))?;
+            let (end, to) = match request.until {
+                Some(until) => parse_when(until, boundary, today, true)
+                    .with_context(|| format!("--until `{}`", shown(until)))?,
+                None => (now, "now".to_string()),
             };
             if end <= start {
                 bail!("--until must be later than --since");
             }
-            let label = format!(
-                "{} .. {}",
-                request.since.unwrap_or_default(),
-                request.until.unwrap_or("now")
-            );
+            let label = format!("{from} .. {to}");
             return Ok(Selection {
                 start,
                 end,
@@ -164,30 +167,91 @@ pub fn load(ledger: &Ledger, selection: &Selection) -> Result<(Vec<Record>, usiz
         if sessions.contains(&prefix) {
             records.retain(|r| r.session == prefix);
         }
+        if records.is_empty() {
+            bail!("no session matches {} ({})", shown(prefix), selection.label);
+        }
     }
     Ok((records, skipped))
 }
 
-fn parse_date(text: &str) -> Result<NaiveDate> {
-    text.trim()
-        .parse::<NaiveDate>()
-        .context("expected a date like 2026-11-22")
+/// What a command-line value looks like in a message: no control characters.
+fn shown(text: &str) -> String {
+    crate::report::term::fit(text, 60)
 }
 
-/// A date (start of its TPD day; with `end_of_day`, start of the next) or an RFC 3339 time.
-fn parse_when(text: &str, boundary: DayBoundary, end_of_day: bool) -> Result<DateTime<Utc>> {
+const DAY_WORDS: &str =
+    "expected a date like 2026-11-22, today, yesterday, -7d (days ago) or a weekday like monday";
+
+/// A day as people type it, against `today` (the TPD day holding now).
+fn parse_day(text: &str, today: NaiveDate) -> Result<NaiveDate> {
     let text = text.trim();
     if let Ok(day) = text.parse::<NaiveDate>() {
+        return Ok(day);
+    }
+    let lower = text.to_ascii_lowercase();
+    let ago = |days: u64| {
+        today
+            .checked_sub_days(chrono::Days::new(days))
+            .context("too far back")
+    };
+    match lower.as_str() {
+        "today" => return Ok(today),
+        "yesterday" => return ago(1),
+        _ => {}
+    }
+    if let Some(n) = lower
+        .strip_prefix('-')
+        .and_then(|rest| rest.strip_suffix('d'))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        return ago(n);
+    }
+    if let Some(weekday) = weekday(&lower) {
+        let back =
+            (7 + today.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
+        return ago(u64::from(back));
+    }
+    bail!("{DAY_WORDS}")
+}
+
+/// `monday`, `mon` ... `sunday`, `sun`.
+fn weekday(text: &str) -> Option<Weekday> {
+    const NAMES: [(&str, Weekday); 7] = [
+        ("monday", Weekday::Mon),
+        ("tuesday", Weekday::Tue),
+        ("wednesday", Weekday::Wed),
+        ("thursday", Weekday::Thu),
+        ("friday", Weekday::Fri),
+        ("saturday", Weekday::Sat),
+        ("sunday", Weekday::Sun),
+    ];
+    NAMES
+        .iter()
+        .find(|(name, _)| text.len() >= 3 && name.starts_with(text))
+        .map(|(_, day)| *day)
+}
+
+/// A day (start of its TPD day; with `end_of_day`, start of the next) or an RFC 3339 time,
+/// and how the label shows it (a day by its date).
+fn parse_when(
+    text: &str,
+    boundary: DayBoundary,
+    today: NaiveDate,
+    end_of_day: bool,
+) -> Result<(DateTime<Utc>, String)> {
+    let text = text.trim();
+    if let Ok(day) = parse_day(text, today) {
+        let label = day.to_string();
         let day = if end_of_day {
             day.succ_opt().unwrap_or(day)
         } else {
             day
         };
-        return Ok(boundary.day_start(day));
+        return Ok((boundary.day_start(day), label));
     }
     DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .context("expected a date like 2026-11-22 or a time like 2026-11-22T09:00:00Z")
+        .map(|t| (t.with_timezone(&Utc), shown(text)))
+        .with_context(|| format!("{DAY_WORDS}, or a time like 2026-11-22T09:00:00Z"))
 }
 
 #[cfg(test)]
@@ -241,6 +305,50 @@ mod tests {
     }
 
     #[test]
+    fn days_as_people_type_them() {
+        // 2026-11-25 is a Wednesday; at 16:00 UTC it is already Thursday in Tokyo.
+        let now = at("2026-11-25T16:00:00Z");
+        let day = |text: &str, boundary| {
+            let req = Request {
+                date: Some(text),
+                ..Request::default()
+            };
+            Selection::resolve(&req, boundary, now).unwrap().label
+        };
+        let utc = DayBoundary::Utc;
+        assert_eq!(day("today", utc), "2026-11-25");
+        assert_eq!(day(" Yesterday ", utc), "2026-11-24");
+        assert_eq!(day("-7d", utc), "2026-11-18");
+        assert_eq!(day("-0d", utc), "2026-11-25");
+        assert_eq!(day("wednesday", utc), "2026-11-25", "today included");
+        assert_eq!(day("tue", utc), "2026-11-24");
+        assert_eq!(day("thursday", utc), "2026-11-19");
+        assert_eq!(day("MON", utc), "2026-11-23");
+        assert_eq!(day("2026-01-02", utc), "2026-01-02");
+        let tokyo = DayBoundary::Offset(9 * 3600);
+        assert_eq!(day("today", tokyo), "2026-11-26");
+        assert_eq!(day("yesterday", tokyo), "2026-11-25");
+        assert_eq!(day("thu", tokyo), "2026-11-26");
+        // A range of words: whole TPD days, labelled by their dates.
+        let req = Request {
+            since: Some("-2d"),
+            until: Some("yesterday"),
+            ..Request::default()
+        };
+        let s = Selection::resolve(&req, tokyo, now).unwrap();
+        assert_eq!(s.label, "2026-11-24 .. 2026-11-25");
+        assert_eq!(s.start, at("2026-11-23T15:00:00Z"));
+        assert_eq!(s.end, at("2026-11-25T15:00:00Z"));
+        let req = Request {
+            since: Some("monday"),
+            ..Request::default()
+        };
+        let s = Selection::resolve(&req, utc, now).unwrap();
+        assert_eq!(s.label, "2026-11-23 .. now");
+        assert_eq!(s.end, now);
+    }
+
+    #[test]
     fn long_spans_list_the_existing_day_files() {
         let dir = tempfile::tempdir().unwrap();
         let ledger_dir = dir.path().join("ledger");
@@ -269,7 +377,15 @@ mod tests {
         let now = at("2026-11-22T16:00:00Z");
         for req in [
             Request {
-                date: Some("yesterday"),
+                date: Some("someday"),
+                ..Request::default()
+            },
+            Request {
+                date: Some("-d"),
+                ..Request::default()
+            },
+            Request {
+                date: Some("mo"),
                 ..Request::default()
             },
             Request {

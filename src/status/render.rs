@@ -94,7 +94,16 @@ pub fn render(budget: &Budget, config: &Config, style: &Style) -> String {
             &format!("{} throttled", budget.throttles_today),
         );
     }
-    if budget.quotas.tpd.is_none() {
+    // One hint at most: a bad value comes first (it may be the very quota the hint would
+    // ask for, set but unreadable), else the missing quota.
+    if let Some(problem) = config.problem_summary() {
+        out.push_str(sep);
+        style.paint(
+            &mut out,
+            RED,
+            &format!("config error: {problem} · bedrock-hook config"),
+        );
+    } else if budget.quotas.tpd.is_none() {
         out.push_str(sep);
         style.paint(&mut out, DIM, "set BEDROCK_HOOK_TPD");
     }
@@ -163,6 +172,19 @@ mod tests {
         assert_eq!(
             line,
             "quota 410k today · 30k/min · 1 in flight · next 1.29M · set BEDROCK_HOOK_TPD"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_replaces_the_hint() {
+        let config = Config::load_with(None, |name| {
+            (name == "BEDROCK_HOOK_TPD").then(|| "abc".to_string())
+        });
+        let line = render(&budget(None, None), &config, &Style { color: false });
+        assert_eq!(
+            line,
+            "quota 410k today · 30k/min · 1 in flight · next 1.29M · \
+             config error: tpd \"abc\" is not a number · bedrock-hook config"
         );
     }
 
