@@ -668,6 +668,39 @@ fn transcript_that_is_a_fifo_does_not_block() {
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
 
+/// A FIFO or a link to /dev/zero where the live state should be: the hook and the status
+/// line neither block on it nor read it without end, and count on as if it were missing.
+#[test]
+fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let projects = dir.path().join("claude/projects/-p");
+    let transcript = projects.join("s.jsonl");
+    open_append(&transcript);
+    for (name, plant) in [
+        ("fifo", (|p: &Path| {
+            let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }) as fn(&Path)),
+        ("zero", |p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+    ] {
+        let data = dir.path().join(format!("data-{name}"));
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        plant(&data.join("state.json"));
+        // The status line first: it must not find a state it can wait on.
+        let line = run_bounded(
+            capped(command(&data, &["statusline"])),
+            statusline_input("s", &transcript).as_bytes(),
+            Duration::from_secs(3),
+        )
+        .unwrap_or_else(|| panic!("status line on a {name} state file hung"));
+        assert!(line.status.success(), "{name}: {:?}", line.status);
+        assert_eq!(String::from_utf8_lossy(&line.stdout).lines().count(), 1);
+        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        assert!(stderr.is_empty(), "{name}: {stderr}");
+    }
+}
+
 /// A 2 GB line (a sparse file) before a real request: each run reads a bounded amount,
 /// memory stays capped, and the request after it is recorded once the line is skipped.
 #[test]
