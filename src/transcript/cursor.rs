@@ -71,7 +71,7 @@ impl Cursor {
 
     /// Save; the caller holds the ledger lock.
     pub fn save(&self, paths: &Paths, transcript: &Path) -> std::io::Result<()> {
-        files::ensure_private_dir(&paths.cursors_dir())?;
+        files::ensure_data_subdir(&paths.cursors_dir())?;
         let bytes = serde_json::to_vec(self).expect("cursor always serializes");
         files::write_atomic(&cursor_path(paths, transcript), &bytes)
     }
