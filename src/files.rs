@@ -330,7 +330,10 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &tmp).unwrap();
         write_atomic(&state, b"new state").unwrap();
         assert_eq!(std::fs::read(&state).unwrap(), b"new state");
-        assert!(std::fs::symlink_metadata(&tmp).is_err(), "temp name left behind");
+        assert!(
+            std::fs::symlink_metadata(&tmp).is_err(),
+            "temp name left behind"
+        );
         for name in ["day.jsonl", "day.idx"] {
             let link = data.join(name);
             std::os::unix::fs::symlink(&victim, &link).unwrap();
@@ -354,7 +357,10 @@ mod tests {
         assert_eq!(unsafe_dir(&data), None);
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
         let problem = unsafe_dir(&data).unwrap();
-        assert!(problem.contains("0777") && problem.contains("chmod 700"), "{problem}");
+        assert!(
+            problem.contains("0777") && problem.contains("chmod 700"),
+            "{problem}"
+        );
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o750)).unwrap();
         assert_eq!(unsafe_dir(&data), None);
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o720)).unwrap();

@@ -677,11 +677,16 @@ fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
     let transcript = projects.join("s.jsonl");
     open_append(&transcript);
     for (name, plant) in [
-        ("fifo", (|p: &Path| {
-            let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
-            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        }) as fn(&Path)),
-        ("zero", |p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap()),
+        (
+            "fifo",
+            (|p: &Path| {
+                let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            }) as fn(&Path),
+        ),
+        ("zero", |p: &Path| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
     ] {
         let data = dir.path().join(format!("data-{name}"));
         std::fs::create_dir_all(&data).unwrap();
@@ -723,7 +728,9 @@ fn links_planted_at_ledger_files_are_not_written_through() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = dir.path().join(format!("claude/projects/-p/{session}.jsonl"));
+    let transcript = dir
+        .path()
+        .join(format!("claude/projects/-p/{session}.jsonl"));
     one_request(&transcript, session, "req_planted");
     let ledger = data.join("ledger");
     std::fs::create_dir_all(&ledger).unwrap();
@@ -749,11 +756,19 @@ fn data_dir_writable_by_others_is_refused() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = dir.path().join(format!("claude/projects/-p/{session}.jsonl"));
+    let transcript = dir
+        .path()
+        .join(format!("claude/projects/-p/{session}.jsonl"));
     one_request(&transcript, session, "req_refused");
     let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
-    assert!(stderr.contains("0777") && stderr.contains("chmod 700"), "{stderr}");
-    assert!(std::fs::read_dir(&data).unwrap().next().is_none(), "wrote in it");
+    assert!(
+        stderr.contains("0777") && stderr.contains("chmod 700"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&data).unwrap().next().is_none(),
+        "wrote in it"
+    );
     let line = run_bounded(
         command(&data, &["statusline"]),
         statusline_input(session, &transcript).as_bytes(),
@@ -769,11 +784,14 @@ fn data_dir_writable_by_others_is_refused() {
     doctor.env("HOME", dir.path()).current_dir(dir.path());
     let out = run_bounded(doctor, b"", Duration::from_secs(30)).unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let found = text
-        .lines()
-        .any(|l| l.starts_with("error") && l.contains(&*data.to_string_lossy()) && l.contains("0777"));
+    let found = text.lines().any(|l| {
+        l.starts_with("error") && l.contains(&*data.to_string_lossy()) && l.contains("0777")
+    });
     assert!(found, "{text}");
-    assert!(text.contains(&format!("chmod 700 {}", data.display())), "{text}");
+    assert!(
+        text.contains(&format!("chmod 700 {}", data.display())),
+        "{text}"
+    );
 }
 
 /// A 2 GB line (a sparse file) before a real request: each run reads a bounded amount,

@@ -126,7 +126,8 @@ fn read_all(
     args: &CatchUpArgs,
     cutoff: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    let Some(mut writer) = Writer::begin(paths, config, crate::clock::now(), Duration::from_secs(10))?
+    let Some(mut writer) =
+        Writer::begin(paths, config, crate::clock::now(), Duration::from_secs(10))?
     else {
         bail!("ledger busy");
     };
