@@ -3,7 +3,7 @@
 //! replacing the unmaintained fs2 crate), and whole-file rewrites via temp file + rename.
 
 use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,24 +16,110 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
-/// Open for appending, creating with mode 0600.
+/// Refuse to write into an existing data dir that is not the user's own or that others
+/// can write to: anyone who can write there could plant links, or files of their own,
+/// where our files go. The problem, with its fix, as one sentence; `None` if the dir is
+/// safe or does not exist yet (it is then created 0700).
+pub fn unsafe_dir(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).ok()?;
+    let mode = meta.mode() & 0o7777;
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Some(format!(
+            "data dir {} belongs to uid {}, not to you (uid {me}): refusing to write there; use a dir of your own (BEDROCK_HOOK_DATA_DIR) with mode 700",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if mode & 0o022 != 0 {
+        return Some(format!(
+            "data dir {} is mode {mode:04o}, writable by others: refusing to write there; run `chmod 700 {}`",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    None
+}
+
+/// Create a dir inside the data dir (`ledger/`, `cursors/`) with mode 0700 if missing; a
+/// symlink or anything else in its place is refused rather than followed.
+pub fn ensure_data_subdir(dir: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_dir() => Ok(()),
+        Ok(_) => Err(io::Error::other(format!(
+            "{} is not a directory (a link?): refusing to write through it",
+            dir.display()
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => ensure_private_dir(dir),
+        Err(e) => Err(e),
+    }
+}
+
+/// Open an existing file of ours for reading: non-blocking (a FIFO in its place must not
+/// hang us), not through a symlink, and only if it is a regular file.
+pub fn open_read(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    regular(file, path)
+}
+
+fn regular(file: File, path: &Path) -> io::Result<File> {
+    if file.metadata()?.file_type().is_file() {
+        Ok(file)
+    } else {
+        Err(io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )))
+    }
+}
+
+/// Read a small file of our own (the live state, a cursor) without ever blocking or
+/// buffering without end: opened as [`open_read`] does, and refused when larger than
+/// `max` bytes. A FIFO, a device or a link in its place is an error the caller treats
+/// like a missing or corrupt file.
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let file = open_read(path)?;
+    let too_large = || io::Error::other(format!("{} is larger than {max} bytes", path.display()));
+    let len = file.metadata()?.len();
+    if len > max {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Open for appending, creating with mode 0600; never through a symlink, never anything
+/// but a regular file (a FIFO in its place fails instead of blocking).
 pub fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    regular(file, path)
 }
 
-/// Open for reading and writing, creating with mode 0600.
+/// Open for reading and writing, creating with mode 0600; as [`open_append`], never
+/// through a symlink and only a regular file.
 pub fn open_rw(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    regular(file, path)
 }
 
 /// Replace `path` with `bytes` atomically: readers see the old or the new file, never a mix.
@@ -53,12 +139,16 @@ pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    // A leftover of a killed writer with our pid, or a link planted there: unlinking
+    // removes the name itself, never what a link points at; the new file is then created
+    // exclusively, so nothing planted in between is written through either.
+    let _ = std::fs::remove_file(&tmp);
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
         file.write_all(bytes)?;
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -206,6 +296,75 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["state.json"]);
+    }
+
+    #[test]
+    fn bounded_read_refuses_what_is_not_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        std::fs::write(&small, b"abc").unwrap();
+        assert_eq!(read_bounded(&small, 3).unwrap(), b"abc");
+        assert!(read_bounded(&small, 2).is_err());
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(read_bounded(&zero, 1 << 20).is_err());
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Nobody writes to it: a blocking open would hang here.
+        assert!(read_bounded(&fifo, 1 << 20).is_err());
+        assert!(read_bounded(Path::new("/dev/zero"), 1 << 20).is_err());
+    }
+
+    /// A link planted where a temp file, a day file or an index goes: the file it points at
+    /// stays as it was.
+    #[test]
+    fn writes_never_follow_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let data = dir.path().join("data");
+        ensure_private_dir(&data).unwrap();
+        let state = data.join("state.json");
+        let tmp = state.with_extension(format!("tmp.{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_atomic(&state, b"new state").unwrap();
+        assert_eq!(std::fs::read(&state).unwrap(), b"new state");
+        assert!(
+            std::fs::symlink_metadata(&tmp).is_err(),
+            "temp name left behind"
+        );
+        for name in ["day.jsonl", "day.idx"] {
+            let link = data.join(name);
+            std::os::unix::fs::symlink(&victim, &link).unwrap();
+            assert!(open_append(&link).is_err());
+            assert!(open_rw(&link).is_err());
+        }
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        let sub = data.join("cursors");
+        std::os::unix::fs::symlink(dir.path(), &sub).unwrap();
+        assert!(ensure_data_subdir(&sub).is_err());
+        ensure_data_subdir(&data.join("ledger")).unwrap();
+        ensure_data_subdir(&data.join("ledger")).unwrap();
+    }
+
+    #[test]
+    fn data_dir_writable_by_others_is_unsafe() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        assert_eq!(unsafe_dir(&data), None);
+        ensure_private_dir(&data).unwrap();
+        assert_eq!(unsafe_dir(&data), None);
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let problem = unsafe_dir(&data).unwrap();
+        assert!(
+            problem.contains("0777") && problem.contains("chmod 700"),
+            "{problem}"
+        );
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o750)).unwrap();
+        assert_eq!(unsafe_dir(&data), None);
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o720)).unwrap();
+        assert!(unsafe_dir(&data).is_some());
     }
 
     #[test]

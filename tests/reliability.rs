@@ -668,6 +668,132 @@ fn transcript_that_is_a_fifo_does_not_block() {
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
 
+/// A FIFO or a link to /dev/zero where the live state should be: the hook and the status
+/// line neither block on it nor read it without end, and count on as if it were missing.
+#[test]
+fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let projects = dir.path().join("claude/projects/-p");
+    let transcript = projects.join("s.jsonl");
+    open_append(&transcript);
+    for (name, plant) in [
+        (
+            "fifo",
+            (|p: &Path| {
+                let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            }) as fn(&Path),
+        ),
+        ("zero", |p: &Path| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+    ] {
+        let data = dir.path().join(format!("data-{name}"));
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        plant(&data.join("state.json"));
+        // The status line first: it must not find a state it can wait on.
+        let line = run_bounded(
+            capped(command(&data, &["statusline"])),
+            statusline_input("s", &transcript).as_bytes(),
+            Duration::from_secs(3),
+        )
+        .unwrap_or_else(|| panic!("status line on a {name} state file hung"));
+        assert!(line.status.success(), "{name}: {:?}", line.status);
+        assert_eq!(String::from_utf8_lossy(&line.stdout).lines().count(), 1);
+        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        assert!(stderr.is_empty(), "{name}: {stderr}");
+    }
+}
+
+fn one_request(path: &Path, session: &str, id: &str) {
+    let request = Request {
+        session,
+        agent: None,
+        reference: format!("ref-{id}"),
+        request_id: id.into(),
+        ts: now_ts(),
+        parts: 1,
+        output: 7,
+        tool_output: "done".into(),
+        tool_input: "true".into(),
+    };
+    open_append(path).write_all(&request.bytes()).unwrap();
+}
+
+/// Links planted at today's day file and its index, pointing outside the data dir: the
+/// hook fails open and the files they point at stay as they were.
+#[test]
+fn links_planted_at_ledger_files_are_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let session = "b0b0b0b0-0000-4000-a000-000000000000";
+    let transcript = dir
+        .path()
+        .join(format!("claude/projects/-p/{session}.jsonl"));
+    one_request(&transcript, session, "req_planted");
+    let ledger = data.join("ledger");
+    std::fs::create_dir_all(&ledger).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let day = chrono::Utc::now().date_naive();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    for name in [format!("{day}.jsonl"), format!("{day}.idx")] {
+        std::os::unix::fs::symlink(&victim, ledger.join(&name)).unwrap();
+        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{name}");
+        std::fs::remove_file(ledger.join(&name)).unwrap();
+    }
+}
+
+/// A data dir others can write to is refused: the hook says so on one line and writes
+/// nothing, the status line says so, and doctor reports it with the fix.
+#[test]
+fn data_dir_writable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let session = "b0b0b0b0-0000-4000-a000-000000000000";
+    let transcript = dir
+        .path()
+        .join(format!("claude/projects/-p/{session}.jsonl"));
+    one_request(&transcript, session, "req_refused");
+    let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
+    assert!(
+        stderr.contains("0777") && stderr.contains("chmod 700"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&data).unwrap().next().is_none(),
+        "wrote in it"
+    );
+    let line = run_bounded(
+        command(&data, &["statusline"]),
+        statusline_input(session, &transcript).as_bytes(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&line.stdout).contains("unsafe data dir"),
+        "{}",
+        String::from_utf8_lossy(&line.stdout)
+    );
+    let mut doctor = command(&data, &["doctor"]);
+    doctor.env("HOME", dir.path()).current_dir(dir.path());
+    let out = run_bounded(doctor, b"", Duration::from_secs(30)).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let found = text.lines().any(|l| {
+        l.starts_with("error") && l.contains(&*data.to_string_lossy()) && l.contains("0777")
+    });
+    assert!(found, "{text}");
+    assert!(
+        text.contains(&format!("chmod 700 {}", data.display())),
+        "{text}"
+    );
+}
+
 /// A 2 GB line (a sparse file) before a real request: each run reads a bounded amount,
 /// memory stays capped, and the request after it is recorded once the line is skipped.
 #[test]

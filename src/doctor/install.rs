@@ -171,15 +171,29 @@ pub fn ledger(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {
             "set HOME or BEDROCK_HOOK_DATA_DIR",
         )];
     };
+    if let Some(problem) = crate::files::unsafe_dir(&paths.data_dir) {
+        return vec![Finding::error(
+            "ledger",
+            problem,
+            format!(
+                "`chmod 700 {}` (and own it: the hooks write nothing there until then)",
+                paths.data_dir.display()
+            ),
+        )];
+    }
     let dir = paths.ledger_dir();
     let probe = || -> std::io::Result<()> {
         let lock = LedgerLock::acquire(paths, Duration::from_secs(2))?;
         if lock.is_none() {
             return Err(std::io::Error::other("the ledger lock stayed busy for 2 s"));
         }
-        crate::files::ensure_private_dir(&dir)?;
+        crate::files::ensure_data_subdir(&dir)?;
         let file = dir.join(format!(".doctor-{}", std::process::id()));
-        std::fs::write(&file, b"")?;
+        let _ = std::fs::remove_file(&file);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)?;
         std::fs::remove_file(&file)
     };
     match probe() {

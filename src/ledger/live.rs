@@ -21,6 +21,9 @@ use crate::quota::DayBoundary;
 const RECENT_KEEP_MS: i64 = 120_000;
 /// Upper bound on `recent`, whatever the request rate.
 const RECENT_MAX: usize = 4096;
+/// Largest live state read: far above what the bounds above let it reach; anything larger
+/// is not ours and is rebuilt from the ledger.
+const STATE_MAX_BYTES: u64 = 32 << 20;
 /// Sessions not seen for this long drop out of `streams`.
 const STREAM_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// Upper bound on `session_models`: the oldest give way.
@@ -127,9 +130,10 @@ pub struct LiveState {
 pub const STATE_VERSION: u32 = 2;
 
 impl LiveState {
-    /// Read without a lock. `None` if missing or unreadable.
+    /// Read without a lock. `None` if missing, unreadable, or not a regular file of a
+    /// sane size (a FIFO or a link to a device in its place must not block or fill memory).
     pub fn read(path: &Path) -> Option<LiveState> {
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = files::read_bounded(path, STATE_MAX_BYTES).ok()?;
         serde_json::from_slice::<LiveState>(&bytes)
             .ok()
             .filter(|s| s.v == STATE_VERSION)

@@ -30,7 +30,11 @@ pub struct LedgerLock {
 
 impl LedgerLock {
     /// Take the ledger lock, waiting up to `wait`; `Ok(None)` if it stayed busy.
+    /// A data dir that is not the user's own, or that others can write to, is refused.
     pub fn acquire(paths: &Paths, wait: Duration) -> io::Result<Option<LedgerLock>> {
+        if let Some(problem) = files::unsafe_dir(&paths.data_dir) {
+            return Err(io::Error::other(problem));
+        }
         files::ensure_private_dir(&paths.data_dir)?;
         Ok(files::lock_exclusive(&paths.lock_file(), wait)?.map(|g| LedgerLock { _guard: g }))
     }
@@ -155,7 +159,7 @@ impl Ledger {
                     self.flush()?;
                     self.open_days.clear();
                 }
-                files::ensure_private_dir(&self.dir)?;
+                files::ensure_data_subdir(&self.dir)?;
                 let opened = DayIndex::open(&self.day_file(day), &self.index_file(day))?;
                 self.open_days.insert(day, opened);
             }
@@ -206,7 +210,7 @@ impl Ledger {
 
 /// Read one ledger file, tolerating garbage and a torn tail.
 pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
-    let file = match File::open(path) {
+    let file = match files::open_read(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e),
@@ -288,7 +292,7 @@ impl DayIndex {
     /// Index the lines after `from` that the index does not cover; end a torn tail with a
     /// newline. Returns the day file's length afterwards.
     fn index_tail(&mut self, data_path: &Path, from: u64) -> io::Result<u64> {
-        let mut reader = File::open(data_path)?;
+        let mut reader = files::open_read(data_path)?;
         reader.seek(SeekFrom::Start(from))?;
         let mut tail = Vec::new();
         reader.read_to_end(&mut tail)?;

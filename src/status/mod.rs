@@ -53,6 +53,13 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         Err(_) => return (render::fallback("no data dir"), None),
     };
     let config = Config::load(paths.config_file.as_deref());
+    if crate::files::unsafe_dir(&paths.data_dir).is_some() {
+        // What others could have planted there is not shown either; `doctor` says why.
+        return (
+            render::fallback("unsafe data dir, see doctor"),
+            Some(config),
+        );
+    }
     let now = crate::clock::now();
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
     remember_model(&paths, &config, &input, &state, now);

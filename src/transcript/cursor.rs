@@ -47,6 +47,10 @@ pub struct Cursor {
     pub side_count: u64,
 }
 
+/// Largest cursor read (it carries at most a few half-finished requests); anything larger,
+/// or not a regular file, is treated as missing.
+const CURSOR_MAX_BYTES: u64 = 16 << 20;
+
 pub fn cursor_path(paths: &Paths, transcript: &Path) -> PathBuf {
     let key = key_hash(&transcript.to_string_lossy());
     paths.cursors_dir().join(format!("{key:016x}.json"))
@@ -55,7 +59,7 @@ pub fn cursor_path(paths: &Paths, transcript: &Path) -> PathBuf {
 impl Cursor {
     /// Load the cursor of `transcript`; a fresh one if missing or unreadable.
     pub fn load(paths: &Paths, transcript: &Path) -> Cursor {
-        std::fs::read(cursor_path(paths, transcript))
+        files::read_bounded(&cursor_path(paths, transcript), CURSOR_MAX_BYTES)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
             .filter(|c| c.path == transcript.to_string_lossy())
@@ -67,7 +71,7 @@ impl Cursor {
 
     /// Save; the caller holds the ledger lock.
     pub fn save(&self, paths: &Paths, transcript: &Path) -> std::io::Result<()> {
-        files::ensure_private_dir(&paths.cursors_dir())?;
+        files::ensure_data_subdir(&paths.cursors_dir())?;
         let bytes = serde_json::to_vec(self).expect("cursor always serializes");
         files::write_atomic(&cursor_path(paths, transcript), &bytes)
     }
