@@ -244,7 +244,11 @@ fn throttle_with_retries_records_every_attempt() {
 fn block_mode_denies_the_subagent_before_it_sends_anything() {
     let Some(run) = scenario(
         "SCENARIO_AGENT go",
-        &[("BEDROCK_HOOK_MODE", "block"), ("BEDROCK_HOOK_TPM", "2M")],
+        &[
+            ("BEDROCK_HOOK_MODE", "block"),
+            ("BEDROCK_HOOK_TPM", "2M"),
+            ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
+        ],
     ) else {
         return;
     };
