@@ -29,11 +29,7 @@ fn scenario_with_args(prompt: &str, env: &[(&str, &str)], args: &[&str]) -> Opti
     let sandbox = Sandbox::new();
     sandbox.install_hooks();
     let endpoint = Endpoint::start_default();
-    let output = if args.is_empty() {
-        sandbox.run_client(&client, &endpoint, prompt, env)
-    } else {
-        run_client_with_args(&sandbox, &client, &endpoint, prompt, env, args)
-    };
+    let output = sandbox.run_client_with_args(&client, &endpoint, prompt, env, args);
     let expected = expected_from(&endpoint).len();
     let requests = sandbox.wait_for_requests(expected);
     Some(Run {
@@ -42,37 +38,6 @@ fn scenario_with_args(prompt: &str, env: &[(&str, &str)], args: &[&str]) -> Opti
         output,
         requests,
     })
-}
-
-/// `Sandbox::run_client` with extra client arguments; same environment.
-fn run_client_with_args(
-    sandbox: &Sandbox,
-    client: &std::path::Path,
-    endpoint: &Endpoint,
-    prompt: &str,
-    env: &[(&str, &str)],
-    args: &[&str],
-) -> std::process::Output {
-    let mut command = std::process::Command::new("timeout");
-    command
-        .arg("90")
-        .arg(client)
-        .args(["-p", prompt, "--allowedTools", "Bash Agent"])
-        .args(args)
-        .current_dir(sandbox.project())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(sandbox.hook_env())
-        .env("CLAUDE_CODE_USE_BEDROCK", "1")
-        .env("AWS_REGION", "us-east-1")
-        .env("ANTHROPIC_BEDROCK_BASE_URL", endpoint.url())
-        .env("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")
-        .env("CLAUDE_CODE_MAX_RETRIES", "0")
-        .env("DISABLE_AUTOUPDATER", "1");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().unwrap()
 }
 
 /// The built-in default max_tokens for a model id, as the guards forecast it.

@@ -125,11 +125,24 @@ impl Sandbox {
         prompt: &str,
         env: &[(&str, &str)],
     ) -> Output {
+        self.run_client_with_args(client, endpoint, prompt, env, &[])
+    }
+
+    /// [`Sandbox::run_client`] with extra client arguments (e.g. `--model`).
+    pub fn run_client_with_args(
+        &self,
+        client: &Path,
+        endpoint: &Endpoint,
+        prompt: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Output {
         let mut command = Command::new("timeout");
         command
             .arg("90")
             .arg(client)
             .args(["-p", prompt, "--allowedTools", "Bash Agent"])
+            .args(args)
             .current_dir(self.project())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
