@@ -401,12 +401,28 @@ impl<'a> Writer<'a> {
         self.append_entries(records.iter().cloned().map(Entry::new).collect())
     }
 
+    /// Records of the day files the live state counts reach it through those files (so
+    /// that it always equals what they hold, see `ledger::converge`); older ones, which
+    /// only tell it about streams, directly.
     fn append_entries(&mut self, entries: Vec<Entry>) -> io::Result<usize> {
         let appended = self.ledger.append(&self.lock, entries)?;
-        self.dirty |= !appended.is_empty();
+        if appended.is_empty() {
+            return Ok(0);
+        }
+        self.dirty = true;
+        let boundary = self.config.day_boundary;
+        let counted_days = LiveState::counted_days(boundary, self.now);
+        let mut in_counted_days = false;
         for entry in &appended {
-            self.state
-                .add_record(&entry.record, self.config.day_boundary, self.now);
+            if counted_days.contains(&entry.record.ts.date_naive()) {
+                in_counted_days = true;
+            } else {
+                self.state.add_record(&entry.record, boundary, self.now);
+            }
+        }
+        if in_counted_days {
+            self.ledger.flush()?;
+            self.state.catch_up(&self.ledger, boundary, self.now);
         }
         Ok(appended.len())
     }

@@ -208,6 +208,78 @@ impl Ledger {
     }
 }
 
+/// Where one day file stands: which file it is and how long. The live state keeps one per
+/// day file it has counted, so it can tell a file that grew (count the rest) from one that
+/// was replaced or cut short (count it again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileMark {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+}
+
+impl FileMark {
+    /// Whether `now` is the same file as this mark, grown or not: nothing counted yet
+    /// matches any file.
+    pub fn same_file(&self, now: &FileMark) -> bool {
+        self.len == 0 || (self.dev, self.ino) == (now.dev, now.ino)
+    }
+}
+
+impl Ledger {
+    /// The day file's mark without reading it; `None` if there is no such file. A link or
+    /// a non-regular file in its place is an error.
+    pub fn day_mark(&self, day: NaiveDate) -> io::Result<Option<FileMark>> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.day_file(day);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => Ok(Some(FileMark {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                len: meta.len(),
+            })),
+            Ok(_) => Err(io::Error::other(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The records on the whole lines after byte `from` of a day file, and the mark up to
+    /// the end of the last whole line (a torn tail is left for when it is whole or
+    /// repaired). `from` must be the end of a line.
+    pub fn read_day_from(&self, day: NaiveDate, from: u64) -> io::Result<(Vec<Record>, FileMark)> {
+        use std::os::unix::fs::MetadataExt;
+        let mut file = files::open_read(&self.day_file(day))?;
+        let meta = file.metadata()?;
+        let mut mark = FileMark {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: from,
+        };
+        let mut records = Vec::new();
+        if meta.len() <= from {
+            return Ok((records, mark));
+        }
+        file.seek(SeekFrom::Start(from))?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            mark.len += line.len() as u64;
+            if let Ok(record) = serde_json::from_slice::<Record>(&line) {
+                records.push(record);
+            }
+        }
+        Ok((records, mark))
+    }
+}
+
 /// Read one ledger file, tolerating garbage and a torn tail.
 pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
     let file = match files::open_read(path) {
@@ -312,10 +384,18 @@ impl DayIndex {
             rest = &rest[at + 1..];
         }
         if !rest.is_empty() {
-            // Torn tail from a killed writer: close it so it stays one garbage line.
+            // Torn tail from a killed writer: close it so it stays one garbage line, or,
+            // if only its newline was lost, one whole record that dedupe must know about
+            // (every reader counts it once it ends with a newline).
             self.data.write_all(b"\n")?;
             offset += rest.len() as u64 + 1;
-            entries.push((NO_RECORD, offset));
+            let hash = serde_json::from_slice::<Record>(rest)
+                .map(|r| key_hash(&r.dedupe_key()))
+                .unwrap_or(NO_RECORD);
+            if hash != NO_RECORD {
+                self.seen.insert(hash);
+            }
+            entries.push((hash, offset));
         }
         self.index.seek(SeekFrom::End(0))?;
         write_index(&mut self.index, &entries)?;
