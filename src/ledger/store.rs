@@ -2,7 +2,8 @@
 //! one-day report reads one or two small files however long the history is.
 //!
 //! Beside each day file sits an index (`YYYY-MM-DD.idx`): 16 bytes per line, the hash of
-//! the record's dedupe key and the day file's length after that line. Appends happen only
+//! the record's dedupe key and the day file's length after that line, with a check that
+//! ties the two (an index damaged anywhere is rebuilt from its day file, never trusted). Appends happen only
 //! under the ledger lock ([`LedgerLock`]) and check the index first, so the same request
 //! read twice (a replaced transcript, a resumed session, an import of what the hooks
 //! already saw, a writer killed between append and cursor save) is recorded once.
@@ -330,16 +331,24 @@ impl DayIndex {
         }
         let mut seen = HashSet::with_capacity(whole / INDEX_ENTRY + 16);
         let mut indexed_len = 0u64;
+        let mut intact = true;
         for entry in raw[..whole].chunks_exact(INDEX_ENTRY) {
             let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-            indexed_len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            let tagged = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            let end = tagged & END_MASK;
+            if tagged >> END_BITS != entry_check(hash, end) || end <= indexed_len {
+                intact = false;
+                break;
+            }
+            indexed_len = end;
             if hash != NO_RECORD {
                 seen.insert(hash);
             }
         }
         let mut data_len = data.metadata()?.len();
-        if data_len < indexed_len {
-            // The day file is shorter than its index says: rebuild the index from scratch.
+        if !intact || data_len < indexed_len {
+            // Damaged, from an older version, or longer than its day file: rebuild the
+            // index from the day file.
             index.set_len(0)?;
             seen.clear();
             indexed_len = 0;
@@ -403,12 +412,22 @@ impl DayIndex {
     }
 }
 
+/// An index entry's second half: the end of its line in the low 48 bits, a check of
+/// hash and end in the high 16.
+const END_BITS: u32 = 48;
+const END_MASK: u64 = (1 << END_BITS) - 1;
+
+/// Never 0, so an index without checks (an older version's) reads as damaged and is rebuilt.
+fn entry_check(hash: u64, end: u64) -> u64 {
+    ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
+}
+
 /// Append index entries: (dedupe hash, end of the line in the day file).
 fn write_index(index: &mut File, entries: &[(u64, u64)]) -> io::Result<()> {
     let mut bytes = Vec::with_capacity(entries.len() * INDEX_ENTRY);
-    for (hash, end) in entries {
+    for &(hash, end) in entries {
         bytes.extend_from_slice(&hash.to_le_bytes());
-        bytes.extend_from_slice(&end.to_le_bytes());
+        bytes.extend_from_slice(&(end | entry_check(hash, end) << END_BITS).to_le_bytes());
     }
     index.write_all(&bytes)
 }
@@ -533,7 +552,10 @@ mod tests {
             let data_len = std::fs::metadata(reader.day_file(day)).unwrap().len();
             let index = std::fs::read(reader.index_file(day)).unwrap();
             let last = &index[index.len() - INDEX_ENTRY..];
-            assert_eq!(u64::from_le_bytes(last[8..].try_into().unwrap()), data_len);
+            assert_eq!(
+                u64::from_le_bytes(last[8..].try_into().unwrap()) & END_MASK,
+                data_len
+            );
             let expected = if d == 20 { 2 } else { 1 };
             assert_eq!(reader.read_day(day).unwrap().0.len(), expected);
         }
@@ -613,6 +635,54 @@ mod tests {
             1
         );
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 3);
+    }
+
+    #[test]
+    fn index_damaged_inside_but_whole_at_its_end_is_rebuilt() {
+        // Seven requests; the index's body is overwritten, its last entry left intact:
+        // re-reading the same requests must not append them again.
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch: Vec<Record> = (0..7)
+            .map(|n| record(&format!("r{n}"), "2026-11-22T01:00:00Z"))
+            .collect();
+        assert_eq!(append_once(&paths, &lock, &batch).len(), 7);
+        let idx = ledger.index_file(day("2026-11-22"));
+        let mut bytes = std::fs::read(&idx).unwrap();
+        let body = bytes.len() - INDEX_ENTRY;
+        for (n, byte) in bytes[..body].iter_mut().enumerate() {
+            *byte = (n as u8).wrapping_mul(31);
+        }
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 7);
+    }
+
+    #[test]
+    fn index_of_an_older_version_is_rebuilt_with_checks() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch = [
+            record("a", "2026-11-22T01:00:00Z"),
+            record("b", "2026-11-22T01:00:00Z"),
+        ];
+        append_once(&paths, &lock, &batch);
+        // Strip the checks: what an index without them looks like.
+        let idx = ledger.index_file(day("2026-11-22"));
+        let mut bytes = std::fs::read(&idx).unwrap();
+        for entry in bytes.chunks_exact_mut(INDEX_ENTRY) {
+            let end = u64::from_le_bytes(entry[8..].try_into().unwrap()) & END_MASK;
+            entry[8..].copy_from_slice(&end.to_le_bytes());
+        }
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        let rebuilt = std::fs::read(&idx).unwrap();
+        assert_eq!(rebuilt.len(), 2 * INDEX_ENTRY);
+        assert_ne!(rebuilt, bytes, "rebuilt with checks");
     }
 
     #[test]
