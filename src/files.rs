@@ -96,6 +96,24 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Read a file of the user's (their config, Claude Code's settings) on a hot path: links
+/// are followed (dotfiles repos link them), but it must be a regular file, it is opened
+/// without blocking (a FIFO in its place must not hang the hook), and at most `max` bytes
+/// are read.
+pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let file = regular(file, path)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// Open for appending, creating with mode 0600; never through a symlink, never anything
 /// but a regular file (a FIFO in its place fails instead of blocking).
 pub fn open_append(path: &Path) -> io::Result<File> {

@@ -712,6 +712,44 @@ fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
     }
 }
 
+/// The user's config file or Claude Code's settings.json replaced by a FIFO or a link to
+/// /dev/zero: the hook and the status line neither hang nor fill memory; the config
+/// problem is named.
+#[test]
+fn config_or_settings_that_is_a_fifo_or_dev_zero_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("claude/projects/-p/s.jsonl");
+    open_append(&transcript);
+    let fifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    };
+    for name in ["fifo", "zero"] {
+        let data = dir.path().join(format!("data-{name}"));
+        let config = data.with_extension("no-config.toml");
+        match name {
+            "fifo" => fifo(&config),
+            _ => std::os::unix::fs::symlink("/dev/zero", &config).unwrap(),
+        }
+        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        assert!(stderr.contains("config"), "{name}: {stderr}");
+    }
+    // settings.json, read by the hook at SessionStart.
+    let claude = dir.path().join("claude-home");
+    std::fs::create_dir_all(&claude).unwrap();
+    fifo(&claude.join("settings.json"));
+    let mut hook = capped(command(&dir.path().join("data-settings"), &["hook"]));
+    hook.env("CLAUDE_CONFIG_DIR", &claude)
+        .env("HOME", dir.path());
+    let out = run_bounded(
+        hook,
+        hook_input("SessionStart", "s", &transcript, None).as_bytes(),
+        Duration::from_secs(3),
+    )
+    .expect("hook on a FIFO settings.json hung");
+    assert!(out.status.success(), "{out:?}");
+}
+
 fn one_request(path: &Path, session: &str, id: &str) {
     let request = Request {
         session,

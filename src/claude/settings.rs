@@ -32,6 +32,9 @@ impl Scope {
 }
 
 /// One settings file as found on disk.
+/// Largest settings file read (the hook reads them at SessionStart).
+const SETTINGS_MAX_BYTES: u64 = 16 << 20;
+
 #[derive(Debug, Clone)]
 pub struct SettingsFile {
     pub scope: Scope,
@@ -44,7 +47,7 @@ pub struct SettingsFile {
 
 impl SettingsFile {
     pub fn read(scope: Scope, path: PathBuf) -> SettingsFile {
-        let (value, problem) = match std::fs::read(&path) {
+        let (value, problem) = match crate::files::read_user_file(&path, SETTINGS_MAX_BYTES) {
             Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(value) if value.is_object() => (Some(value), None),
                 Ok(_) => (None, Some("not a JSON object".to_string())),
