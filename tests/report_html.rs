@@ -344,10 +344,18 @@ fn without_file_it_writes_a_dated_file_in_the_current_directory() {
 
 /// Headless Chromium, or why not.
 fn chromium() -> Result<PathBuf, String> {
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
     let candidates = std::env::var_os("BEDROCK_HOOK_TEST_CHROMIUM")
         .map(PathBuf::from)
         .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from));
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
+        .chain(
+            path_dirs
+                .into_iter()
+                .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name))),
+        );
     for path in candidates {
         if path.is_file() {
             return Ok(path);

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Deserialize;
 
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
@@ -38,22 +39,31 @@ pub struct Context<'a> {
 }
 
 /// Account-wide use (CloudWatch) next to what this machine recorded, per timeline bucket.
-/// When the report gains account data, the page draws it; without, the section is left
-/// out.
-#[derive(Debug, Clone, Default)]
+/// The page draws it when `report --json` has an `account` section of this shape
+/// (`{"source": ..., "buckets": [{"start", "account_tokens", "own_tokens"}]}`); without
+/// one, the section is left out.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Account {
     /// Where the numbers come from, e.g. `CloudWatch, fetched 14:02`.
+    #[serde(default)]
     pub source: String,
     pub buckets: Vec<AccountBucket>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct AccountBucket {
     pub start: DateTime<Utc>,
     /// Quota tokens the whole account used in the bucket.
     pub account_tokens: u64,
     /// Of those, this machine's.
     pub own_tokens: u64,
+}
+
+impl Account {
+    /// The `account` section of a `report --json` document, if it has one.
+    pub fn from_json(document: &serde_json::Value) -> Option<Account> {
+        serde_json::from_value(document.get("account")?.clone()).ok()
+    }
 }
 
 /// Finer series than the report holds: per minute (for TPM) and per model.
@@ -1631,6 +1641,22 @@ mod tests {
         expected.extend((97..=103).map(Some));
         assert_eq!(slots, expected);
         assert!(minute_slots(&buckets[20..90]).is_empty());
+    }
+
+    #[test]
+    fn account_data_from_the_json_document() {
+        assert!(Account::from_json(&serde_json::json!({"totals": {}})).is_none());
+        let account = Account::from_json(&serde_json::json!({
+            "account": {
+                "source": "CloudWatch",
+                "buckets": [
+                    {"start": "2026-11-22T09:00:00Z", "account_tokens": 900, "own_tokens": 100}
+                ]
+            }
+        }))
+        .unwrap();
+        assert_eq!(account.buckets[0].account_tokens, 900);
+        assert_eq!(account.buckets[0].own_tokens, 100);
     }
 
     #[test]

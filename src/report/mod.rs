@@ -51,6 +51,16 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         let params = params_for(&selection, &records, &config, now, args);
         let report = aggregate(&records, &params);
         if let Some(target) = &args.html {
+            let doc = json::document(
+                &report,
+                &selection,
+                config.day_boundary.describe(),
+                config.quotas,
+                skipped,
+            );
+            let account = serde_json::to_value(&doc)
+                .ok()
+                .and_then(|doc| html::Account::from_json(&doc));
             let ctx = html::Context {
                 selection: &selection,
                 boundary: config.day_boundary,
@@ -58,7 +68,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 generated: now,
-                account: None,
+                account: account.as_ref(),
             };
             let page = html::render(&report, &html::series(&records, &params, &report), &ctx);
             html::deliver(page, target.as_deref(), &selection, config.day_boundary)?
