@@ -284,6 +284,21 @@ fn the_charts_carry_the_numbers_of_the_json_report() {
         number(&bars[0], "data-counterfactual"),
         output["counterfactual_reserved_tokens"]
     );
+    let per_model = elements(&page, "<g class=\"output\"");
+    let advised = output["models"].as_array().unwrap();
+    assert_eq!(per_model.len(), advised.len());
+    for (drawn, model) in per_model.iter().zip(advised) {
+        assert_eq!(drawn["data-model"], model["model"].as_str().unwrap());
+        assert_eq!(
+            number(drawn, "data-output-max"),
+            model["output_tokens"]["max"]
+        );
+        assert_eq!(number(drawn, "data-asked-max"), model["max_tokens"]["max"]);
+        assert_eq!(
+            number(drawn, "data-suggested"),
+            model["suggested_max_tokens"]
+        );
+    }
     assert!(page.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096"));
     assert!(page.contains("Output tokens vs max_tokens (3 answered requests)"));
 }

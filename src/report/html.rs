@@ -179,7 +179,7 @@ svg text.label{fill:#1d232b;font-weight:600}\
 .pace{stroke:var(--pace);stroke-width:2;stroke-dasharray:6 4;fill:none}\
 .limit{stroke:var(--throttle);stroke-width:1.5;stroke-dasharray:4 3;fill:none}\
 .cumulative{stroke:var(--settled);stroke-width:2.5;fill:none}\
-.peak{stroke:#556;stroke-width:1;stroke-dasharray:2 3}\
+.peak{stroke:#556;stroke-width:1;stroke-dasharray:2 3}.spread{stroke:#1d232b;stroke-width:1.5}.suggested{stroke:var(--pace);stroke-width:3}\
 .throttle{fill:var(--throttle)}\
 .account{fill:#9aa5b1}\
 .m0{fill:#2f6fb3}.m1{fill:#e07b39}.m2{fill:#3a9e6f}.m3{fill:#8e5bb5}.m4{fill:#c2417a}.m5{fill:#7a8a2e}\
@@ -612,10 +612,16 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
     if let Some(f) = &report.peaks.in_flight {
         let x = axis.at(f.at);
         svg.line(x, frame.top, x, frame.top + frame.plot_height(), "peak");
+        // The label goes to the side with room.
+        let (lx, anchor) = if x > frame.left + frame.plot_width() * 0.6 {
+            (x - 4.0, "end")
+        } else {
+            (x + 4.0, "start")
+        };
         svg.text(
-            x + 4.0,
+            lx,
             frame.top + 10.0,
-            "start",
+            anchor,
             "label",
             &format!(
                 "most in flight: {} holding {}",
@@ -1247,6 +1253,7 @@ fn advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     for note in notes {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
     }
+    output_chart(out, o);
     let spread = |s: &super::aggregate::Spread| {
         [
             pretty_tokens(s.p50),
@@ -1284,6 +1291,117 @@ fn advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &rows,
     );
     out.push_str("</section>\n");
+}
+
+/// Per model on a log scale: what was asked for (max_tokens, light), what came out
+/// (largest, solid; p50 and p99 as ticks) and the suggestion (orange).
+fn output_chart(out: &mut String, o: &super::aggregate::OutputAdvice) {
+    if o.models.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<p class=\"note\">Per model, on a log scale: the largest max_tokens asked for, the \
+         output (largest, with p50 and p99 ticks) and the suggestion.</p>\n",
+    );
+    const ROW: f64 = 30.0;
+    let frame = Frame {
+        left: 190.0,
+        right: 24.0,
+        top: 8.0,
+        bottom: 26.0,
+        ..Frame::new(WIDTH, 8.0 + 26.0 + ROW * o.models.len() as f64)
+    };
+    let largest = o
+        .models
+        .iter()
+        .flat_map(|m| {
+            [
+                m.max_tokens.max,
+                m.output_tokens.max,
+                m.suggested_max_tokens,
+            ]
+        })
+        .max()
+        .unwrap_or(1)
+        .max(10);
+    // Decades from 10 to the first power of ten at or above the largest value.
+    let mut top = 10u64;
+    while top < largest {
+        top = top.saturating_mul(10);
+    }
+    let decades = (top as f64).log10() - 1.0;
+    let x = |value: u64| {
+        let v = (value.max(10) as f64).log10() - 1.0;
+        frame.left + v / decades * frame.plot_width()
+    };
+    let mut svg = Svg::new(
+        frame.width,
+        frame.height,
+        "chart",
+        "output tokens and max_tokens per model, log scale",
+    );
+    let base = frame.top + frame.plot_height();
+    let mut tick = 10u64;
+    while tick <= top {
+        svg.line(x(tick), frame.top, x(tick), base, "grid");
+        svg.text(x(tick), base + 15.0, "middle", "axis", &pretty_tokens(tick));
+        tick = tick.saturating_mul(10);
+    }
+    for (i, m) in o.models.iter().enumerate() {
+        let y = frame.top + i as f64 * ROW;
+        svg.open_group(
+            "output",
+            &[
+                ("data-model", m.model.clone()),
+                ("data-output-max", m.output_tokens.max.to_string()),
+                ("data-asked-max", m.max_tokens.max.to_string()),
+                ("data-suggested", m.suggested_max_tokens.to_string()),
+            ],
+        );
+        svg.text(frame.left - 8.0, y + 18.0, "end", "label", &m.model);
+        let tooltip = format!(
+            "{} · output p50 {} / p99 {} / max {} · asked up to {} · suggested {}",
+            m.model,
+            thousands(m.output_tokens.p50),
+            thousands(m.output_tokens.p99),
+            thousands(m.output_tokens.max),
+            thousands(m.max_tokens.max),
+            thousands(m.suggested_max_tokens)
+        );
+        svg.rect_titled(
+            frame.left,
+            y + 6.0,
+            x(m.max_tokens.max) - frame.left,
+            16.0,
+            "reserved",
+            &[],
+            &tooltip,
+        );
+        svg.rect_titled(
+            frame.left,
+            y + 10.0,
+            x(m.output_tokens.max) - frame.left,
+            8.0,
+            "settled",
+            &[],
+            &tooltip,
+        );
+        for p in [m.output_tokens.p50, m.output_tokens.p99] {
+            svg.line(x(p), y + 7.0, x(p), y + 21.0, "spread");
+        }
+        let s = x(m.suggested_max_tokens);
+        svg.line(s, y + 2.0, s, y + 26.0, "suggested");
+        svg.close_group();
+    }
+    out.push_str(&svg.finish());
+    legend(
+        out,
+        &[
+            ("reserved", "max_tokens asked (largest)".to_string()),
+            ("settled", "output (largest; ticks: p50, p99)".to_string()),
+            ("pace", "suggested max_tokens".to_string()),
+        ],
+    );
 }
 
 fn counterfactual_bars(out: &mut String, reserved: u64, counterfactual: u64, suggested: u64) {
