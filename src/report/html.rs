@@ -164,7 +164,7 @@ h1{font-size:22px;margin:0 0 4px}\
 h2{font-size:16px;margin:0 0 2px}\
 p.meta,p.note,footer{color:var(--muted);margin:0 0 8px}\
 section{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:14px 16px;margin:14px 0}\
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:10px;background:none;border:0;padding:0}\
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(136px,1fr));gap:10px;background:none;border:0;padding:0}\
 .card{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 12px}\
 .card b{display:block;font-size:20px}\
 .card span{color:var(--muted);font-size:12px}\
@@ -365,9 +365,14 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
             out,
             "",
             "most in flight",
-            &count(f.requests, "request", "requests"),
+            &thousands(f.requests),
             &format!(
-                "at {}, holding {}",
+                "{} at {}, holding {}",
+                if f.requests == 1 {
+                    "request"
+                } else {
+                    "requests"
+                },
                 clock(ctx, f.at, "%H:%M:%S"),
                 pretty_tokens(f.reserved_tokens)
             ),
@@ -925,7 +930,8 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         let at = minutes.buckets[*i].start;
         let round = ((at.timestamp() / 60) as usize).is_multiple_of(every);
         let x = axis.x(pos);
-        if (stretch_start || round) && last_label.is_none_or(|l| x - l >= needed) {
+        let fits = x + needed - 14.0 <= frame.width;
+        if (stretch_start || round) && fits && last_label.is_none_or(|l| x - l >= needed) {
             svg.text(x, base + 15.0, "start", "axis", &clock(ctx, at, "%H:%M"));
             last_label = Some(x);
         }
