@@ -369,6 +369,35 @@ fn text_report_names_what_matters() {
 }
 
 #[test]
+fn one_request_is_singular() {
+    // Only req-b1 (14:30) in range: one request in the busiest minute, one in flight,
+    // one answered.
+    let env = fixture_ledger();
+    let out = report(
+        &env,
+        &[
+            "--since",
+            "2026-11-12T14:00:00Z",
+            "--until",
+            "2026-11-12T14:40:00Z",
+        ],
+    )
+    .env("COLUMNS", "100")
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "settled by 1 request\n",
+        "most in flight   1 request at 14:30:00",
+        "Output tokens vs max_tokens (1 answered request)",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("1 requests"), "{text}");
+}
+
+#[test]
 fn empty_day_says_so() {
     let env = fixture_ledger();
     report(&env, &["--date", "2020-01-01"])
