@@ -181,9 +181,10 @@ impl LiveState {
         state
     }
 
+    /// Caller holds the ledger lock (the swap file beside it is the lock holder's).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).expect("state always serializes");
-        files::write_atomic(path, &bytes)
+        files::replace_through_swap(path, &path.with_extension("swap"), &bytes)
     }
 
     /// Count a newly appended record.
