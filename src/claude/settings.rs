@@ -1,5 +1,5 @@
-//! Claude Code's settings files, read the way the client reads them (protocol README
-//! section 1): user settings in `$CLAUDE_CONFIG_DIR/settings.json` (else
+//! Claude Code's settings files, read the way the client reads them (docs/protocol.md
+//! §2): user settings in `$CLAUDE_CONFIG_DIR/settings.json` (else
 //! `~/.claude/settings.json`), then the project's `.claude/settings.json` and
 //! `.claude/settings.local.json`. A later file's `env` entry wins over an earlier one's,
 //! and settings `env` wins over the environment Claude Code was started with.
