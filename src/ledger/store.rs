@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
+use std::hash::BuildHasherDefault;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -166,7 +167,7 @@ impl Ledger {
             }
             let index = self.open_days.get_mut(&day).expect("opened above");
             for entry in day_entries {
-                if !index.seen.insert(entry.hash) {
+                if !index.seen.insert_new(entry.hash) {
                     continue;
                 }
                 index.pending.extend_from_slice(&entry.line);
@@ -312,7 +313,7 @@ struct DayIndex {
     index: File,
     /// Length of the day file once `pending` is written.
     data_len: u64,
-    seen: HashSet<u64>,
+    seen: Seen,
     /// Lines appended but not written yet, and their index entries.
     pending: Vec<u8>,
     pending_entries: Vec<(u64, u64)>,
@@ -329,7 +330,7 @@ impl DayIndex {
             // A torn index entry: drop it, the repair below re-indexes its line.
             index.set_len(whole as u64)?;
         }
-        let mut seen = HashSet::with_capacity(whole / INDEX_ENTRY + 16);
+        let mut seen = Seen::with_capacity(whole / INDEX_ENTRY + 16);
         let mut indexed_len = 0u64;
         let mut intact = true;
         for entry in raw[..whole].chunks_exact(INDEX_ENTRY) {
@@ -342,7 +343,7 @@ impl DayIndex {
             }
             indexed_len = end;
             if hash != NO_RECORD {
-                seen.insert(hash);
+                seen.load(hash);
             }
         }
         let mut data_len = data.metadata()?.len();
@@ -387,7 +388,7 @@ impl DayIndex {
                 .map(|r| key_hash(&r.dedupe_key()))
                 .unwrap_or(NO_RECORD);
             if hash != NO_RECORD {
-                self.seen.insert(hash);
+                self.seen.insert_new(hash);
             }
             entries.push((hash, offset));
             rest = &rest[at + 1..];
@@ -402,7 +403,7 @@ impl DayIndex {
                 .map(|r| key_hash(&r.dedupe_key()))
                 .unwrap_or(NO_RECORD);
             if hash != NO_RECORD {
-                self.seen.insert(hash);
+                self.seen.insert_new(hash);
             }
             entries.push((hash, offset));
         }
@@ -420,6 +421,75 @@ const END_MASK: u64 = (1 << END_BITS) - 1;
 /// Never 0, so an index without checks (an older version's) reads as damaged and is rebuilt.
 fn entry_check(hash: u64, end: u64) -> u64 {
     ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
+}
+
+/// The dedupe hashes of one day file. A hook asks about one to three records per event,
+/// so its questions are answered by scanning the hashes (microseconds for a busy day); a
+/// hash set is built only for a writer that asks many times (`import`). Building one on
+/// every event was a third of a hook's instructions.
+struct Seen {
+    hashes: Vec<u64>,
+    set: Option<HashSet<u64, BuildHasherDefault<PreHashed>>>,
+    scans: usize,
+}
+
+/// Scans answered before a hash set pays off.
+const SCANS_BEFORE_SET: usize = 64;
+
+impl Seen {
+    fn with_capacity(n: usize) -> Seen {
+        Seen {
+            hashes: Vec::with_capacity(n),
+            set: None,
+            scans: 0,
+        }
+    }
+
+    /// Add `hash` while building from the index, or ask: whether it was not there yet.
+    fn insert_new(&mut self, hash: u64) -> bool {
+        if self.set.is_none() && self.scans >= SCANS_BEFORE_SET {
+            self.set = Some(self.hashes.iter().copied().collect());
+        }
+        let new = match &mut self.set {
+            Some(set) => set.insert(hash),
+            None => {
+                self.scans += 1;
+                !self.hashes.contains(&hash)
+            }
+        };
+        if new {
+            self.hashes.push(hash);
+        }
+        new
+    }
+
+    /// Add while loading the index: no question asked.
+    fn load(&mut self, hash: u64) {
+        self.hashes.push(hash);
+    }
+
+    fn clear(&mut self) {
+        self.hashes.clear();
+        self.set = None;
+    }
+}
+
+/// The dedupe hashes are FNV-1a already: used as their own hash.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
 }
 
 /// Append index entries: (dedupe hash, end of the line in the day file).
@@ -683,6 +753,31 @@ mod tests {
         let rebuilt = std::fs::read(&idx).unwrap();
         assert_eq!(rebuilt.len(), 2 * INDEX_ENTRY);
         assert_ne!(rebuilt, bytes, "rebuilt with checks");
+    }
+
+    #[test]
+    fn one_writer_asking_many_times_gets_the_same_answers_from_its_set() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let first: Vec<Record> = (0..100)
+            .map(|n| record(&format!("r{n}"), "2026-11-22T01:00:00Z"))
+            .collect();
+        assert_eq!(append_once(&paths, &lock, &first).len(), 100);
+        // One holder asking 300 times (past the scans, into the set), half of them known.
+        let mut holder = Ledger::new(&paths);
+        let mixed: Vec<Entry> = (50..350)
+            .map(|n| Entry::new(record(&format!("r{n}"), "2026-11-22T01:00:00Z")))
+            .collect();
+        let appended = holder.append(&lock, mixed).unwrap();
+        assert_eq!(appended.len(), 250);
+        let again: Vec<Entry> = (0..350)
+            .map(|n| Entry::new(record(&format!("r{n}"), "2026-11-22T01:00:00Z")))
+            .collect();
+        assert!(holder.append(&lock, again).unwrap().is_empty());
+        holder.flush().unwrap();
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 350);
     }
 
     #[test]
