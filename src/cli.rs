@@ -74,6 +74,22 @@ pub enum Command {
     Report(ReportArgs),
     /// Fill the ledger from the transcripts Claude Code already wrote (safe to repeat).
     Import(ImportArgs),
+    /// Account mode: the whole AWS account's Bedrock use from CloudWatch.
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Fetch today's per-minute Bedrock metrics from CloudWatch (through the AWS CLI) and
+    /// write them to the data dir; the hook runs this in the background.
+    Sync {
+        /// Print nothing (the hook's background run; failures go to the file).
+        #[arg(long)]
+        background: bool,
+    },
 }
 
 /// Which settings.json `install` and `uninstall` edit, and whether they only show the diff.
