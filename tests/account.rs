@@ -1,0 +1,419 @@
+//! Account mode against a real local CloudWatch: moto's server on a free port per test,
+//! the real AWS CLI v1 pointed at it, teammates' traffic seeded with `put-metric-data`
+//! into `AWS/Bedrock`, this machine's own requests from the recorded sample transcript
+//! (and seeded into CloudWatch too, as AWS would have them). Without the venv the tests
+//! skip locally and fail in CI.
+
+mod support;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::client::skipped;
+use support::fixture::Fixture;
+
+const OPUS: &str = "us.anthropic.claude-opus-5-5";
+/// The sample session's requests all end at 01:39:2x; this machine settled 75,111 quota
+/// tokens (73,481 input + 163 output x 10).
+const OWN_MINUTE: &str = "2026-11-22T01:39:20Z";
+const OWN_SETTLED: u64 = 75_111;
+/// A teammate's morning: 2M input + 100k output x 10 = 3M quota tokens.
+const TEAM_MINUTE: &str = "2026-11-22T00:30:00Z";
+const TEAM_SETTLED: u64 = 3_000_000;
+
+fn venv() -> PathBuf {
+    match std::env::var_os("BEDROCK_HOOK_TEST_MOTO_VENV").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/bedrock-hook-ci/moto"),
+    }
+}
+
+/// One moto server, killed when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+    venv: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    fn start() -> Option<Moto> {
+        let venv = venv();
+        if !venv.join("bin/moto_server").exists() || !venv.join("bin/aws").exists() {
+            skipped(&format!(
+                "no moto/AWS CLI venv at {} (.ci/run creates it; BEDROCK_HOOK_TEST_MOTO_VENV overrides)",
+                venv.display()
+            ));
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(venv.join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto { child, port, venv };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn aws_bin(&self) -> PathBuf {
+        self.venv.join("bin/aws")
+    }
+
+    /// What the AWS CLI needs to talk to this server, as Claude Code's environment would
+    /// give it (plus the endpoint overrides).
+    fn env(&self) -> Vec<(String, String)> {
+        let url = self.url();
+        [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/aws-credentials",
+            ),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH", url.as_str()),
+            ("AWS_ENDPOINT_URL_STS", url.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([(
+            "BEDROCK_HOOK_AWS_CLI".to_string(),
+            self.aws_bin().display().to_string(),
+        )])
+        .collect()
+    }
+
+    /// Seed one model's minute: `(metric, value)` pairs at `at`.
+    fn put(&self, model: &str, at: &str, values: &[(&str, f64)]) {
+        let data: Vec<Value> = values
+            .iter()
+            .map(|(name, value)| {
+                json!({"MetricName": name, "Dimensions": [{"Name": "ModelId", "Value": model}],
+                       "Timestamp": at, "Value": value, "Unit": "Count"})
+            })
+            .collect();
+        let out = Command::new(self.aws_bin())
+            .envs(self.env())
+            .args([
+                "cloudwatch",
+                "put-metric-data",
+                "--namespace",
+                "AWS/Bedrock",
+            ])
+            .arg("--metric-data")
+            .arg(Value::Array(data).to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A teammate's morning and this machine's own requests, as CloudWatch has them.
+    fn seed_team_and_own(&self) {
+        self.put(
+            OPUS,
+            TEAM_MINUTE,
+            &[
+                ("InputTokenCount", 2_000_000.0),
+                ("OutputTokenCount", 100_000.0),
+                ("Invocations", 40.0),
+                ("EstimatedTPMQuotaUsage", 3_000_000.0),
+            ],
+        );
+        self.put(
+            OPUS,
+            OWN_MINUTE,
+            &[
+                ("InputTokenCount", 73_481.0),
+                ("OutputTokenCount", 163.0),
+                ("Invocations", 5.0),
+                ("EstimatedTPMQuotaUsage", 75_111.0),
+            ],
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The sample session in the ledger, account mode on with a 4M TPD.
+fn fixture() -> Fixture {
+    let f = Fixture::new();
+    std::fs::write(
+        f.config_file(),
+        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
+    )
+    .unwrap();
+    let projects = f.projects();
+    let out = f
+        .command(&["import", "-q", projects.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    f
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+fn run(f: &Fixture, env: &[(String, String)], now: &str, args: &[&str], stdin: &str) -> Run {
+    let mut command = f.command(args);
+    command
+        .env("BEDROCK_HOOK_NOW", now)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .write_stdin(stdin.to_string());
+    let started = Instant::now();
+    let out = command.output().unwrap();
+    let dir = f.dir.path().display().to_string();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).replace(&dir, "<tmp>"),
+        stderr: String::from_utf8_lossy(&out.stderr).replace(&dir, "<tmp>"),
+        took: started.elapsed(),
+    }
+}
+
+fn status_input() -> String {
+    json!({"session_id": support::fixture::SESSION, "model": {"id": OPUS, "display_name": "Opus 5.5"}})
+        .to_string()
+}
+
+fn account_file(data_dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(data_dir.join("account.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn team_sync_prints_what_it_fetched_and_writes_a_private_file() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed_team_and_own();
+    let f = fixture();
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:41:30Z",
+        &["team", "sync"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "CloudWatch us-east-1: 1 model, 2026-11-22 00:00 to 01:40 UTC\n  \
+         us.anthropic.claude-opus-5-5 (geo): account 3.08M settled, this machine 75.1k, \
+         others 3M · 45 requests, 0 throttled\n    \
+         input 2.07M, cache write 0, cache read 0, output 100k (x10)\n\
+         written to account.json\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(f.data_dir().join("account.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let file = account_file(&f.data_dir());
+    assert_eq!(file["watermark"], "2026-11-22T01:40:00Z");
+    assert_eq!(file["region"], "us-east-1");
+    let bucket = &file["buckets"][0];
+    assert_eq!(bucket["endpoint"], "geo");
+    assert_eq!(bucket["settled"], TEAM_SETTLED + OWN_SETTLED);
+    assert_eq!(bucket["own_settled"], OWN_SETTLED);
+    assert_eq!(bucket["account"]["estimated"], 3_075_111);
+    assert_eq!(bucket["hourly"], json!([3_000_000, 75_111]));
+    assert!(file["last_error"].is_null());
+}
+
+#[test]
+fn status_line_counts_own_requests_once_before_and_after_the_watermark() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed_team_and_own();
+    let f = fixture();
+    // Watermark 01:40: this machine's requests (01:39) are inside CloudWatch's numbers.
+    // Watermark 01:38: they are not yet, and come from the local ledger instead.
+    for now in ["2026-11-22T01:41:30Z", "2026-11-22T01:39:40Z"] {
+        let r = run(&f, &moto.env(), now, &["team", "sync"], "");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(&f, &moto.env(), now, &["statusline"], &status_input());
+        // (3M + 75,111) / 4M = 76.9%; counting own twice would say 79%. Own: 1.9%.
+        assert!(
+            r.stdout.starts_with("quota 77% reserved (you 2%) · "),
+            "{now}: {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn stale_account_data_says_so_and_falls_back_to_the_local_estimate() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed_team_and_own();
+    let f = fixture();
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:41:30Z",
+        &["team", "sync"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:53:40Z",
+        &["statusline"],
+        &status_input(),
+    );
+    assert!(
+        r.stdout
+            .starts_with("quota 2% reserved (account data 12m old) · "),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn unreachable_endpoint_fails_fast_and_the_hook_does_not_wait() {
+    let Some(moto) = Moto::start() else { return };
+    let f = fixture();
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_CLOUDWATCH");
+    env.push(("AWS_ENDPOINT_URL_CLOUDWATCH".into(), closed.clone()));
+    let now = "2026-11-22T01:41:30Z";
+    let r = run(&f, &env, now, &["team", "sync"], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "bedrock-hook: CloudWatch: endpoint unreachable: Could not connect to the endpoint URL: \"{closed}/\"\n"
+        )
+    );
+    assert!(r.took < Duration::from_secs(5), "sync took {:?}", r.took);
+    std::fs::remove_file(f.data_dir().join("account.started")).unwrap();
+
+    // The hook starts the sync in the background and returns at its usual speed.
+    let payload = f.payload("UserPromptSubmit");
+    let hook = run(&f, &env, now, &["hook"], &payload);
+    assert_eq!(hook.code, 0);
+    assert_eq!(hook.stderr, "");
+    assert!(
+        hook.took < Duration::from_secs(1),
+        "hook took {:?}",
+        hook.took
+    );
+    let file = f.data_dir().join("account.json");
+    let before = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&file).unwrap().modified().unwrap() == before {
+        assert!(Instant::now() < deadline, "the background sync never wrote");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let written = account_file(&f.data_dir());
+    assert!(
+        written["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("CloudWatch: endpoint unreachable"),
+        "{written}"
+    );
+    // At most one sync per team_interval_secs: the next event starts none.
+    let started = std::fs::read_to_string(f.data_dir().join("account.started")).unwrap();
+    let hook = run(&f, &env, "2026-11-22T01:42:00Z", &["hook"], &payload);
+    assert_eq!(hook.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(f.data_dir().join("account.started")).unwrap(),
+        started
+    );
+    // And the status line says the data is missing and why (the prompt's first request
+    // is in flight: 75,111 settled + 1.29M reserved of 4M).
+    let r = run(
+        &f,
+        &env,
+        "2026-11-22T01:42:00Z",
+        &["statusline"],
+        &status_input(),
+    );
+    assert!(
+        r.stdout
+            .starts_with("quota 34% reserved (no account data yet, sync failing) · "),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A stand-in `aws` that fails the way the real one does with expired credentials.
+fn expired_aws(dir: &Path) -> PathBuf {
+    let path = dir.join("aws-expired");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\necho >&2\necho 'An error occurred (ExpiredToken) when calling the GetMetricData \
+         operation: The security token included in the request is expired' >&2\nexit 255\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn expired_credentials_are_named() {
+    let f = fixture();
+    let aws = expired_aws(f.dir.path());
+    let env = vec![(
+        "BEDROCK_HOOK_AWS_CLI".to_string(),
+        aws.display().to_string(),
+    )];
+    let r = run(&f, &env, "2026-11-22T01:41:30Z", &["team", "sync"], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "bedrock-hook: CloudWatch: the AWS credentials have expired (ExpiredToken): \
+         log in again (`aws sso login`)\n"
+    );
+    let missing = vec![(
+        "BEDROCK_HOOK_AWS_CLI".to_string(),
+        "/nonexistent/aws".to_string(),
+    )];
+    let r = run(&f, &missing, "2026-11-22T01:41:30Z", &["team", "sync"], "");
+    assert_eq!(
+        r.stderr,
+        "bedrock-hook: CloudWatch: the AWS CLI `/nonexistent/aws` was not found \
+         (install it, or set BEDROCK_HOOK_AWS_CLI)\n"
+    );
+}
