@@ -417,3 +417,142 @@ fn expired_credentials_are_named() {
          (install it, or set BEDROCK_HOOK_AWS_CLI)\n"
     );
 }
+
+fn stop_failure(f: &Fixture, prompt: &str, request_id: Option<&str>) -> String {
+    let mut message =
+        "API Error: Request rejected (429) · Too many tokens per day, please wait before trying again."
+            .to_string();
+    if let Some(id) = request_id {
+        message.push_str(&format!(" x-amzn-requestid: {id}"));
+    }
+    json!({
+        "session_id": support::fixture::SESSION,
+        "transcript_path": f.main_transcript(),
+        "cwd": "/home/dev/proj",
+        "prompt_id": prompt,
+        "hook_event_name": "StopFailure",
+        "error": "rate_limit",
+        "last_assistant_message": message,
+    })
+    .to_string()
+}
+
+#[test]
+fn calibrate_tells_apart_account_use_a_low_quota_and_own_reservations() {
+    let Some(moto) = Moto::start() else { return };
+    let f = fixture();
+    std::fs::write(
+        f.config_file(),
+        "team = \"cloudwatch\"\ntpd = 10_000_000\nmode = \"warn\"\n",
+    )
+    .unwrap();
+    moto.put(
+        OPUS,
+        OWN_MINUTE,
+        &[
+            ("InputTokenCount", 73_481.0),
+            ("OutputTokenCount", 163.0),
+            ("Invocations", 5.0),
+            ("EstimatedTPMQuotaUsage", 75_111.0),
+        ],
+    );
+    let env = moto.env();
+    let id = "3f1c9a2e-8b7d-4c1e-9f0a-123456789abc";
+    // (b) nobody else used anything: the account's whole use was far below 10M.
+    // (c) a teammate settled 8M: this machine's reservation made up the rest.
+    // (a) the teammate settled 9M: the account used the quota.
+    let teammate = [
+        ("2026-11-22T00:00:00Z", 0.0, 0.0),
+        // 3M input + 500k output x 10 = 8M; CloudWatch's estimate says x5 (5.5M).
+        ("2026-11-22T00:30:00Z", 3_000_000.0, 500_000.0),
+        ("2026-11-22T00:31:00Z", 1_000_000.0, 0.0),
+    ];
+    let mut messages = Vec::new();
+    for (i, (minute, input, output)) in teammate.iter().enumerate() {
+        if *input > 0.0 {
+            moto.put(
+                OPUS,
+                minute,
+                &[
+                    ("InputTokenCount", *input),
+                    ("OutputTokenCount", *output),
+                    ("EstimatedTPMQuotaUsage", input + output * 5.0),
+                ],
+            );
+        }
+        let now = format!("2026-11-22T01:{}:30Z", 45 + i * 5);
+        let r = run(&f, &env, &now, &["team", "sync"], "");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(
+            &f,
+            &env,
+            &now,
+            &["hook"],
+            &stop_failure(&f, &format!("prompt-{i}"), (i == 0).then_some(id)),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        messages.push(r.stdout);
+    }
+    let throttles: Vec<Value> = f
+        .ledger()
+        .into_iter()
+        .filter(|r| r["kind"] == "throttle")
+        .collect();
+    assert_eq!(throttles.len(), 3);
+    let reserved = throttles[0]["reserved"].as_u64().unwrap();
+    let info = &throttles[0]["throttle"];
+    assert_eq!(info["account_day_used"], OWN_SETTLED + reserved);
+    assert_eq!(info["others_day_used"], 0);
+    assert_eq!(info["request_id"], id);
+    assert_eq!(throttles[2]["throttle"]["others_day_used"], 9_000_000);
+    assert!(
+        messages[0].contains("Open an AWS Support case"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[2].contains("The account used the quota"),
+        "{}",
+        messages[2]
+    );
+
+    let r = run(
+        &f,
+        &env,
+        "2026-11-22T01:56:00Z",
+        &["quota", "calibrate", "--dry-run"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("2026-11-22 01:") && l.contains(") "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", r.stdout);
+    assert!(
+        lines[0].contains("(b) The real quota is lower than the configured 10M")
+            && lines[0].contains(&format!("x-amzn-requestid {id}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].contains(
+            "(c) This machine's reservations took the rest: the account had settled 8.08M"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[2].contains("(a) The account used the quota: CloudWatch shows 9.08M of the 10M TPD settled (91%), 9M of it by other machines"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "claude-opus-5-5: 5.0 from 500k output tokens, but bedrock-hook uses 10: set [burndown] \"claude-opus-5-5\" = 5.0 in the config"
+        ),
+        "{}",
+        r.stdout
+    );
+}

@@ -9,6 +9,7 @@
 //! make of it). `sync` ties the first four together; `spawn` is the hook's way to start it.
 
 pub mod bucket;
+pub mod explain;
 pub mod file;
 pub mod metrics;
 pub mod query;
@@ -16,6 +17,7 @@ pub mod runner;
 pub mod share;
 pub mod spawn;
 pub mod sync;
+pub mod verdict;
 
 pub use bucket::EndpointType;
 pub use file::AccountFile;

@@ -113,6 +113,60 @@ pub fn for_budget(
     Some((view, own))
 }
 
+/// [`for_budget`] for the guards, which know no paths: the data dir from the environment.
+pub fn for_guard(
+    config: &Config,
+    budget: &mut Budget,
+    now: DateTime<Utc>,
+) -> Option<(AccountView, Option<u64>)> {
+    if !super::enabled(config) {
+        return None;
+    }
+    let paths = crate::paths::Paths::from_env().ok()?;
+    for_budget(&paths.data_dir, config, budget, now)
+}
+
+/// What a throttle record keeps of the account at that moment: the account-wide day use
+/// (with the refused request's `refused` reservation), others' share, own reservations.
+pub fn at_throttle(
+    config: &Config,
+    budget: &Budget,
+    refused: u64,
+    now: DateTime<Utc>,
+) -> Option<(u64, u64, u64)> {
+    let mut account = budget.clone();
+    let (view, _) = for_guard(config, &mut account, now)?;
+    let AccountView::Fresh {
+        account: settled,
+        own_to_watermark,
+    } = view
+    else {
+        return None;
+    };
+    let reserved = budget.inflight_reserved + refused;
+    Some((
+        account.day_used() + refused,
+        settled.saturating_sub(own_to_watermark),
+        reserved,
+    ))
+}
+
+/// The sentence a guard message gets in account mode: whose numbers it used.
+pub fn guard_note(view: &AccountView) -> String {
+    match view {
+        AccountView::Fresh { .. } => {
+            "(Account mode: the numbers are the whole account's, from CloudWatch.)".to_string()
+        }
+        AccountView::Stale { age_secs, .. } => format!(
+            "(Account data is {}m old: these are this machine's numbers only.)",
+            age_secs / 60
+        ),
+        AccountView::Missing { .. } => {
+            "(No account data yet: these are this machine's numbers only.)".to_string()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

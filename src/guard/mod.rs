@@ -220,9 +220,28 @@ pub fn decide(
             w.budget.next.model_norm
         );
     }
+    if let Some(note) = account_note(&concern, config, now) {
+        text = format!("{text} {note}");
+    }
     guarded.output = Some(Output::SystemMessage(text));
     guarded.remember = Some(key);
     guarded
+}
+
+/// Account mode: a throttle's verdict (a, b or c), or whose numbers a forecast used.
+fn account_note(concern: &Concern, config: &Config, now: DateTime<Utc>) -> Option<String> {
+    if !crate::account::enabled(config) {
+        return None;
+    }
+    match concern {
+        Concern::Throttled(t) => crate::account::verdict::of(&t.info).map(|v| v.explain()),
+        Concern::WontFit(w) => {
+            let mut budget = w.budget.clone();
+            let (view, _) = crate::account::share::for_guard(config, &mut budget, now)?;
+            Some(crate::account::share::guard_note(&view))
+        }
+        _ => None,
+    }
 }
 
 /// The stream an event belongs to: its subagent, if any.
