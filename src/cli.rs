@@ -127,10 +127,11 @@ pub enum QuotaAction {
     /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
     ///
     /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
-    /// --output json` (and of `list-aws-default-service-quotas`).
+    /// --output json` (and of `list-aws-default-service-quotas`). Without FILE, both are
+    /// read through the AWS CLI (BEDROCK_HOOK_AWS_CLI, default `aws`).
     Import {
         /// Listing files; applied values win over defaults.
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Which endpoint type's per-minute quotas to use.
         #[arg(long, value_enum, default_value = "cross-region")]

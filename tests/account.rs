@@ -556,3 +556,105 @@ fn calibrate_tells_apart_account_use_a_low_quota_and_own_reservations() {
         r.stdout
     );
 }
+
+/// A stand-in `aws` for Service Quotas (moto does not implement it): prints the recorded
+/// listings and logs how it was called.
+fn quotas_aws(dir: &Path, deny: bool) -> PathBuf {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+    let path = dir.join("aws-quotas");
+    let log = dir.join("aws-calls.log");
+    let deny = if deny {
+        "echo >&2; echo 'An error occurred (AccessDeniedException) when calling the ListServiceQuotas operation: User: arn:aws:iam::123456789012:user/dev is not authorized to perform: servicequotas:ListServiceQuotas' >&2; exit 255"
+    } else {
+        ""
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$* | $AWS_MAX_ATTEMPTS $AWS_RETRY_MODE\" >> '{log}'\n\
+             case \"$2\" in\n\
+             list-aws-default-service-quotas) cat '{defaults}' ;;\n\
+             list-service-quotas) {deny}\n cat '{applied}' ;;\n\
+             *) exit 2 ;;\nesac\n",
+            log = log.display(),
+            defaults = fixtures
+                .join("list-aws-default-service-quotas.json")
+                .display(),
+            applied = fixtures.join("list-service-quotas.json").display(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
+    let f = fixture();
+    let aws = quotas_aws(f.dir.path(), false);
+    let env = vec![
+        (
+            "BEDROCK_HOOK_AWS_CLI".to_string(),
+            aws.display().to_string(),
+        ),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let r = run(&f, &env, "2026-11-22T01:41:30Z", &["quota", "import"], "");
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("Read 2 Service Quotas listings in us-east-1 (AWS CLI): "),
+        "{}",
+        r.stdout
+    );
+    let config = std::fs::read_to_string(f.config_file()).unwrap();
+    assert!(config.contains("[models."), "{config}");
+    assert!(config.starts_with("team = \"cloudwatch\""), "{config}");
+    let calls = std::fs::read_to_string(f.dir.path().join("aws-calls.log")).unwrap();
+    assert_eq!(
+        calls,
+        "service-quotas list-aws-default-service-quotas --service-code bedrock --output json \
+         --cli-connect-timeout 2 --cli-read-timeout 5 | 1 standard\n\
+         service-quotas list-service-quotas --service-code bedrock --output json \
+         --cli-connect-timeout 2 --cli-read-timeout 5 | 1 standard\n"
+    );
+
+    // The same listings as files give the same config.
+    let from_cli = config;
+    std::fs::write(
+        f.config_file(),
+        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
+    )
+    .unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
+    let defaults = fixtures.join("list-aws-default-service-quotas.json");
+    let applied = fixtures.join("list-service-quotas.json");
+    let r = run(
+        &f,
+        &[],
+        "2026-11-22T01:41:30Z",
+        &[
+            "quota",
+            "import",
+            defaults.to_str().unwrap(),
+            applied.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(f.config_file()).unwrap(), from_cli);
+
+    let denied = quotas_aws(f.dir.path(), true);
+    let env = vec![(
+        "BEDROCK_HOOK_AWS_CLI".to_string(),
+        denied.display().to_string(),
+    )];
+    let r = run(&f, &env, "2026-11-22T01:41:30Z", &["quota", "import"], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "bedrock-hook: Service Quotas (list-service-quotas): access denied: the credentials \
+         may not call servicequotas:ListServiceQuotas\n"
+    );
+}
