@@ -658,3 +658,59 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
          may not call servicequotas:ListServiceQuotas\n"
     );
 }
+
+#[test]
+fn doctor_checks_account_mode_end_to_end() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed_team_and_own();
+    let f = fixture();
+    let mut env = moto.env();
+    env.push((
+        "HOME".into(),
+        f.dir.path().join("home").display().to_string(),
+    ));
+    let now = "2026-11-22T01:41:30Z";
+    assert_eq!(run(&f, &env, now, &["team", "sync"], "").code, 0);
+    let r = run(&f, &env, now, &["doctor"], "");
+    let account: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" account "))
+        .collect();
+    assert_eq!(account.len(), 4, "{}", r.stdout);
+    assert!(
+        account[0].starts_with("ok    account      AWS CLI `"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        account[0]
+            .ends_with("signs in as arn:aws:sts::123456789012:user/moto (account 123456789012)")
+    );
+    assert_eq!(
+        account[1],
+        "ok    account      CloudWatch lists Bedrock token metrics for 1 model ids"
+    );
+    assert_eq!(
+        account[2],
+        "ok    account      account data 0s old (CloudWatch up to 01:40 UTC)"
+    );
+    assert_eq!(
+        account[3],
+        "ok    account      burndown: claude-opus-5-5: 10.0 from 100k output tokens, the table's 10 agrees"
+    );
+
+    // Expired credentials: an error with the fix, and nothing further is tried.
+    let aws = expired_aws(f.dir.path());
+    env.push(("BEDROCK_HOOK_AWS_CLI".into(), aws.display().to_string()));
+    let r = run(&f, &env, now, &["doctor"], "");
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stdout.contains(
+            "error account      the AWS CLI cannot sign in: the AWS credentials have expired \
+             (ExpiredToken): log in again (`aws sso login`)"
+        ),
+        "{}",
+        r.stdout
+    );
+}
