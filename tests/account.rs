@@ -257,6 +257,25 @@ fn team_sync_prints_what_it_fetched_and_writes_a_private_file() {
     assert_eq!(bucket["account"]["estimated"], 3_075_111);
     assert_eq!(bucket["hourly"], json!([3_000_000, 75_111]));
     assert!(file["last_error"].is_null());
+
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:41:30Z",
+        &["report", "--date", "2026-11-22", "--color", "never"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.ends_with(
+            "\nAccount vs this machine (CloudWatch, us-east-1 up to 01:40 UTC), settled quota tokens per hour:\n  \
+             UTC      account  this machine    others\n  \
+             00:00         3M             0        3M\n  \
+             01:00      75.1k         75.1k         0\n"
+        ),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

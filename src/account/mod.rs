@@ -11,6 +11,7 @@
 pub mod bucket;
 pub mod explain;
 pub mod file;
+pub mod hourly;
 pub mod metrics;
 pub mod query;
 pub mod runner;
