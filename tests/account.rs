@@ -733,3 +733,104 @@ fn doctor_checks_account_mode_end_to_end() {
         r.stdout
     );
 }
+
+#[test]
+fn real_client_session_with_teammates_in_cloudwatch() {
+    let Some(client) = support::client::client_bin() else {
+        return;
+    };
+    let Some(moto) = Moto::start() else { return };
+    // A teammate's 3M at the start of today's (UTC) TPD day; a sync needs the day to be
+    // more than the watermark lag old.
+    let now = chrono::Utc::now();
+    let day_start = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    if now - day_start < chrono::Duration::minutes(3) {
+        std::thread::sleep(Duration::from_secs(180));
+    }
+    let day_start = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let team_minute = day_start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    moto.put(
+        OPUS,
+        &team_minute,
+        &[
+            ("InputTokenCount", 2_000_000.0),
+            ("OutputTokenCount", 100_000.0),
+        ],
+    );
+    let sandbox = support::client::Sandbox::new();
+    std::fs::write(
+        sandbox.config_file(),
+        "team = \"cloudwatch\"\ntpd = 3_500_000\n",
+    )
+    .unwrap();
+    sandbox.install_hooks();
+    let endpoint = support::endpoint::Endpoint::start_default();
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let output = sandbox.run_client(&client, &endpoint, "Say hello", &env);
+    assert!(output.status.success(), "{output:?}");
+    let expected = support::client::expected_from(&endpoint).len();
+    let requests = sandbox.wait_for_requests(expected);
+    assert_eq!(requests.len(), expected);
+
+    // The hook started a sync in the background, with the client's environment.
+    let file = sandbox.data_dir().join("account.json");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !file.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no background sync wrote the account file"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let background = account_file(&sandbox.data_dir());
+    assert!(background["last_error"].is_null(), "{background}");
+    let opus = background["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["model"] == OPUS)
+        .unwrap_or_else(|| panic!("{background}"));
+    assert_eq!(opus["settled"], TEAM_SETTLED);
+
+    // The status line: the teammate's 3M plus this session's, which CloudWatch does not
+    // have yet (this minute is past the watermark) and the ledger does.
+    let own: u64 = sandbox
+        .ledger()
+        .iter()
+        .filter(|r| r["kind"] != "throttle")
+        .map(|r| r["settled"].as_u64().unwrap())
+        .sum();
+    assert!(own > 0);
+    let mut command = Command::new(support::client::BIN);
+    command
+        .arg("statusline")
+        .envs(sandbox.hook_env())
+        .envs(moto.env())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(status_input().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let percent = |n: u64| (n as f64 * 100.0 / 3_500_000.0).round() as u64;
+    assert!(
+        line.starts_with(&format!(
+            "quota {}% reserved (you {}%) · ",
+            percent(TEAM_SETTLED + own),
+            percent(own)
+        )),
+        "own {own}: {line}"
+    );
+}
