@@ -834,3 +834,57 @@ fn real_client_session_with_teammates_in_cloudwatch() {
         "own {own}: {line}"
     );
 }
+
+#[test]
+fn a_teammates_model_this_machine_never_used_is_fetched_too() {
+    let Some(moto) = Moto::start() else { return };
+    let haiku = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
+    moto.put(
+        haiku,
+        TEAM_MINUTE,
+        &[("InputTokenCount", 500_000.0), ("Invocations", 9.0)],
+    );
+    // Not a Claude model: not asked for.
+    moto.put(
+        "amazon.titan-embed-text-v2:0",
+        TEAM_MINUTE,
+        &[("InputTokenCount", 1.0)],
+    );
+    let f = fixture();
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:41:30Z",
+        &["team", "sync"],
+        "",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("CloudWatch us-east-1: 2 models, "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "  global.anthropic.claude-haiku-4-5-20251001-v1:0 (global): account 500k settled, \
+             this machine 0, others 500k · 9 requests, 0 throttled\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    let file = account_file(&f.data_dir());
+    assert_eq!(file["discovered"], json!([haiku]));
+    // Another endpoint type's quota: not in the Opus (geo) figure.
+    let r = run(
+        &f,
+        &moto.env(),
+        "2026-11-22T01:41:30Z",
+        &["statusline"],
+        &status_input(),
+    );
+    assert!(
+        r.stdout.starts_with("quota 2% reserved (you 2%) · "),
+        "{}",
+        r.stdout
+    );
+}

@@ -90,6 +90,12 @@ pub struct AccountFile {
     /// Why the last sync failed, if it did (cleared by a good one).
     #[serde(default)]
     pub last_error: Option<LastError>,
+    /// Claude model ids CloudWatch has metrics for in this region (`ListMetrics`): the
+    /// teammates' models this machine does not use, asked for too. Refreshed hourly.
+    #[serde(default)]
+    pub discovered: Vec<String>,
+    #[serde(default)]
+    pub discovered_at: Option<DateTime<Utc>>,
 }
 
 impl AccountFile {

@@ -56,6 +56,7 @@ impl AccountView {
         let quota_bucket = config.bucket_for(&budget.next.model_norm);
         let endpoint = EndpointType::of(&budget.next.model);
         let mut account = 0;
+        let mut own_same_endpoint = 0;
         let mut own_to_watermark = 0;
         for b in &file.buckets {
             let same_region = match (region, b.region.as_deref()) {
@@ -70,10 +71,13 @@ impl AccountView {
             own_to_watermark += b.own_settled;
             if b.endpoint == endpoint {
                 account += b.settled;
+                own_same_endpoint += b.own_settled;
             }
         }
+        // CloudWatch can never have less than this machine's own requests: when it shows
+        // less (ingestion behind, another region's numbers), this machine's count stands.
         AccountView::Fresh {
-            account,
+            account: account.max(own_same_endpoint),
             own_to_watermark,
         }
     }
@@ -253,6 +257,18 @@ mod tests {
                 own_to_watermark: 0
             }
         );
+    }
+
+    #[test]
+    fn the_account_never_counts_less_than_this_machine() {
+        let now: DateTime<Utc> = "2026-12-02T11:00:00Z".parse().unwrap();
+        let mut f = file(now);
+        f.buckets[0].settled = 100_000;
+        let mut b = budget();
+        let view = AccountView::of(Some(&f), &Config::default(), &b, None, now);
+        let own = view.apply(&mut b);
+        assert_eq!(own, Some(1_200_000));
+        assert_eq!(b.day_used(), 1_200_000);
     }
 
     #[test]

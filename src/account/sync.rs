@@ -21,6 +21,8 @@ use crate::quota::{burndown, model_id};
 
 /// Minutes CloudWatch may still be filling: the watermark stays this far behind now.
 pub const LAG_MINUTES: i64 = 1;
+/// How long the list of models CloudWatch has is reused before it is asked again.
+const DISCOVER_SECS: i64 = 3600;
 /// Pages of one answer followed at most (a day of a few models is one page).
 const MAX_PAGES: usize = 10;
 pub const ACTION: &str = "cloudwatch:GetMetricData";
@@ -84,8 +86,9 @@ fn fetch(
     let day_start = boundary.day_start(day);
     let watermark = watermark(now).max(day_start);
     let own = own_records(paths, config, now);
-    let models = models_in_use(paths, &own);
     let cli = AwsCli::new(&config.aws_cli);
+    let (discovered, discovered_at) = discover(&cli, &paths.data_dir, region.as_deref(), now)?;
+    let models = models_in_use(paths, &own, &discovered);
     let mut minutes: BTreeMap<(usize, DateTime<Utc>), Counts> = BTreeMap::new();
     if watermark > day_start {
         let mut token: Option<String> = None;
@@ -170,7 +173,67 @@ fn fetch(
         buckets,
         minutes: recent,
         last_error: None,
+        discovered,
+        discovered_at,
     })
+}
+
+/// The Claude model ids CloudWatch lists for this region, from the last file when that
+/// list is less than [`DISCOVER_SECS`] old, else from `ListMetrics`. Without permission
+/// for it the models in use are all that is asked for; a failure that would fail the
+/// metrics call too (no CLI, no credentials, no network) fails the sync at once.
+fn discover(
+    cli: &AwsCli,
+    data_dir: &std::path::Path,
+    region: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<String>, Option<DateTime<Utc>>), AwsError> {
+    if let Some(old) = AccountFile::read(data_dir)
+        && old.region.as_deref() == region
+        && let Some(at) = old.discovered_at
+        && (0..DISCOVER_SECS).contains(&(now - at).num_seconds())
+    {
+        return Ok((old.discovered, Some(at)));
+    }
+    let out = match cli.call(
+        &[
+            "cloudwatch",
+            "list-metrics",
+            "--namespace",
+            "AWS/Bedrock",
+            "--metric-name",
+            "InputTokenCount",
+        ],
+        "cloudwatch:ListMetrics",
+    ) {
+        Ok(out) => out,
+        Err(AwsError::AccessDenied(_) | AwsError::Other(_)) => return Ok((Vec::new(), None)),
+        Err(fatal) => return Err(fatal),
+    };
+    let listed: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+    let mut models: BTreeSet<String> = BTreeSet::new();
+    for metric in listed
+        .get("Metrics")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for dim in metric
+            .get("Dimensions")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if dim.get("Name").and_then(serde_json::Value::as_str) == Some("ModelId")
+                && let Some(id) = dim.get("Value").and_then(serde_json::Value::as_str)
+                && id.contains("anthropic.")
+                && plausible_model_id(id)
+            {
+                models.insert(id.to_string());
+            }
+        }
+    }
+    Ok((models.into_iter().collect(), Some(now)))
 }
 
 /// This machine's settled records of today's TPD day (throttles carry no tokens).
@@ -191,10 +254,11 @@ fn own_records(paths: &Paths, config: &Config, now: DateTime<Utc>) -> Vec<Record
     out
 }
 
-/// Model ids as called: today's ledger, the live state's sessions; the client's default
-/// when nothing ran yet.
-fn models_in_use(paths: &Paths, own: &[Record]) -> Vec<String> {
+/// Model ids as called: today's ledger, the live state's sessions, the Claude models
+/// CloudWatch lists; the client's default when there is none.
+fn models_in_use(paths: &Paths, own: &[Record], discovered: &[String]) -> Vec<String> {
     let mut models: BTreeSet<String> = own.iter().map(|r| r.model.clone()).collect();
+    models.extend(discovered.iter().cloned());
     if let Some(state) = LiveState::read(&paths.state_file()) {
         models.extend(state.streams.values().map(|s| s.model.clone()));
         models.extend(state.session_models.values().map(|(_, m)| m.clone()));
