@@ -888,3 +888,33 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
         r.stdout
     );
 }
+
+#[test]
+fn the_prompt_guard_checks_what_the_whole_account_has_left() {
+    let Some(moto) = Moto::start() else { return };
+    moto.seed_team_and_own();
+    let f = fixture();
+    let payload = f.payload("UserPromptSubmit");
+    let now = "2026-11-22T01:41:30Z";
+    // This machine alone: 75k of 4M used, the next 1.29M fits: nothing to say.
+    std::fs::write(f.config_file(), "tpd = 4_000_000\nmode = \"warn\"\n").unwrap();
+    let r = run(&f, &moto.env(), now, &["hook"], &payload);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+    // The account: a teammate's 3M more, and 1.29M does not fit what is left.
+    std::fs::write(
+        f.config_file(),
+        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
+    )
+    .unwrap();
+    assert_eq!(run(&f, &moto.env(), now, &["team", "sync"], "").code, 0);
+    let r = run(&f, &moto.env(), now, &["hook"], &payload);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let said: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}", r = r.stdout));
+    let text = said["systemMessage"].as_str().unwrap();
+    assert!(text.contains("will not fit the TPD"), "{text}");
+    assert!(
+        text.ends_with("(Account mode: the numbers are the whole account's, from CloudWatch.)"),
+        "{text}"
+    );
+}

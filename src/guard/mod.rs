@@ -188,12 +188,19 @@ pub fn decide(
             env,
         )
         .is_none();
+    let note = account_note(&concern, config, now);
+    let with_note = |text: String| match &note {
+        Some(note) => format!("{text} {note}"),
+        None => text,
+    };
     if config.mode == Mode::Block
         && may_block
         && !unknown_model
         && concern.can_block()
-        && let Some(output) =
-            output::block(input.event(), message::text(&concern, true, config, now))
+        && let Some(output) = output::block(
+            input.event(),
+            with_note(message::text(&concern, true, config, now)),
+        )
     {
         guarded.output = Some(output);
         guarded.stops_request = true;
@@ -220,10 +227,7 @@ pub fn decide(
             w.budget.next.model_norm
         );
     }
-    if let Some(note) = account_note(&concern, config, now) {
-        text = format!("{text} {note}");
-    }
-    guarded.output = Some(Output::SystemMessage(text));
+    guarded.output = Some(Output::SystemMessage(with_note(text)));
     guarded.remember = Some(key);
     guarded
 }
