@@ -74,6 +74,22 @@ pub enum Command {
     Report(ReportArgs),
     /// Fill the ledger from the transcripts Claude Code already wrote (safe to repeat).
     Import(ImportArgs),
+    /// Account mode: the whole AWS account's Bedrock use from CloudWatch.
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Fetch today's per-minute Bedrock metrics from CloudWatch (through the AWS CLI) and
+    /// write them to the data dir; the hook runs this in the background.
+    Sync {
+        /// Print nothing (the hook's background run; failures go to the file).
+        #[arg(long)]
+        background: bool,
+    },
 }
 
 /// Which settings.json `install` and `uninstall` edit, and whether they only show the diff.
@@ -111,10 +127,11 @@ pub enum QuotaAction {
     /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
     ///
     /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
-    /// --output json` (and of `list-aws-default-service-quotas`).
+    /// --output json` (and of `list-aws-default-service-quotas`). Without FILE, both are
+    /// read through the AWS CLI (BEDROCK_HOOK_AWS_CLI, default `aws`).
     Import {
         /// Listing files; applied values win over defaults.
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Which endpoint type's per-minute quotas to use.
         #[arg(long, value_enum, default_value = "cross-region")]

@@ -5,6 +5,7 @@
 //! hook input (`hook`, `status`) -> transcript tail (`transcript`) -> ledger (`ledger`,
 //! via `ingest`) -> quota model (`quota`, `budget`) -> status line / guards / report.
 
+pub mod account;
 pub mod budget;
 pub mod claude;
 pub mod cli;
@@ -103,6 +104,9 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { fix, project } => doctor::run(fix, project),
+        Command::Team {
+            action: cli::TeamAction::Sync { background },
+        } => account::sync::command(background),
         Command::Quota { action } => match action {
             cli::QuotaAction::Import {
                 files,

@@ -38,6 +38,23 @@ impl Mode {
     }
 }
 
+/// Whose use the status line and guards count: this machine's requests only, or the whole
+/// account's as Amazon CloudWatch records them (account mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Team {
+    Off,
+    CloudWatch,
+}
+
+impl Team {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Team::Off => "off",
+            Team::CloudWatch => "cloudwatch",
+        }
+    }
+}
+
 /// Quotas of one bucket (the account default, or one model).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Quotas {
@@ -72,6 +89,12 @@ pub struct Config {
     pub statusline_ingest: bool,
     /// Minimum seconds between two identical guard warnings in one session.
     pub warn_repeat_secs: u64,
+    /// Account mode: `cloudwatch` reads the whole account's use from CloudWatch.
+    pub team: Team,
+    /// Minimum seconds between two background CloudWatch syncs started by the hook.
+    pub team_interval_secs: u64,
+    /// The AWS CLI account mode runs (a name on PATH or a path).
+    pub aws_cli: String,
     /// Burndown rate overrides by canonical model name prefix.
     pub burndown: BTreeMap<String, f64>,
     /// `max_tokens` assumed when the transcript does not say, by model prefix.
@@ -103,6 +126,9 @@ impl Default for Config {
             chain_timeout_ms: 250,
             statusline_ingest: true,
             warn_repeat_secs: 300,
+            team: Team::Off,
+            team_interval_secs: 60,
+            aws_cli: "aws".to_string(),
             burndown: BTreeMap::new(),
             default_max_tokens: BTreeMap::new(),
             models: BTreeMap::new(),
@@ -131,6 +157,9 @@ pub const SCALAR_KEYS: &[&str] = &[
     "chain_timeout_ms",
     "statusline_ingest",
     "warn_repeat_secs",
+    "team",
+    "team_interval_secs",
+    "aws_cli",
 ];
 
 /// Keys whose value is a table (`[burndown]` ...), settable by env as `k=v,k=v`.
@@ -161,6 +190,9 @@ fn static_env_name(key: &str) -> &'static str {
         ("chain_timeout_ms", "BEDROCK_HOOK_CHAIN_TIMEOUT_MS"),
         ("statusline_ingest", "BEDROCK_HOOK_STATUSLINE_INGEST"),
         ("warn_repeat_secs", "BEDROCK_HOOK_WARN_REPEAT_SECS"),
+        ("team", "BEDROCK_HOOK_TEAM"),
+        ("team_interval_secs", "BEDROCK_HOOK_TEAM_INTERVAL_SECS"),
+        ("aws_cli", "BEDROCK_HOOK_AWS_CLI"),
         ("burndown", "BEDROCK_HOOK_BURNDOWN"),
         ("default_max_tokens", "BEDROCK_HOOK_DEFAULT_MAX_TOKENS"),
         ("models", "BEDROCK_HOOK_MODELS"),
@@ -315,6 +347,21 @@ impl Config {
             "chain_timeout_ms" => self.chain_timeout_ms = as_u64(&raw)?.min(10_000),
             "statusline_ingest" => self.statusline_ingest = as_bool(&raw)?,
             "warn_repeat_secs" => self.warn_repeat_secs = as_u64(&raw)?,
+            "team" => {
+                self.team = match as_str(&raw)?.trim().to_ascii_lowercase().as_str() {
+                    "off" | "none" | "" => Team::Off,
+                    "cloudwatch" => Team::CloudWatch,
+                    other => return Err(format!("expected cloudwatch or off, got `{other}`")),
+                }
+            }
+            "team_interval_secs" => self.team_interval_secs = as_u64(&raw)?.max(1),
+            "aws_cli" => {
+                let text = as_str(&raw)?;
+                if text.trim().is_empty() {
+                    return Err("must not be empty".to_string());
+                }
+                self.aws_cli = text.trim().to_string();
+            }
             "burndown" => {
                 let mut table = BTreeMap::new();
                 for (model, value) in as_table(&raw)? {
@@ -432,6 +479,9 @@ impl Config {
             "chain_timeout_ms" => self.chain_timeout_ms.to_string(),
             "statusline_ingest" => self.statusline_ingest.to_string(),
             "warn_repeat_secs" => self.warn_repeat_secs.to_string(),
+            "team" => self.team.as_str().to_string(),
+            "team_interval_secs" => self.team_interval_secs.to_string(),
+            "aws_cli" => self.aws_cli.clone(),
             "burndown" => join_table(self.burndown.iter().map(|(k, v)| (k, v.to_string()))),
             "default_max_tokens" => join_table(
                 self.default_max_tokens
@@ -492,6 +542,8 @@ fn quoted(value: &str) -> String {
 fn bad_value(key: &str, value: &str) -> String {
     let what = match key {
         "mode" => "is not warn, block or off",
+        "team" => "is not cloudwatch or off",
+        "aws_cli" => "is not a command",
         "day_boundary" => "is not utc, local or an offset like +09:00",
         "reservation_multiplier" => "is not burndown or a number",
         "reserve_cache_reads" | "statusline_ingest" => "is not true or false",
@@ -772,6 +824,27 @@ mod tests {
         assert_eq!(c.day_boundary, DayBoundary::Offset(9 * 3600));
         let text = c.describe();
         assert!(text.contains("env BEDROCK_HOOK_BURNDOWN"), "{text}");
+    }
+
+    #[test]
+    fn account_mode_keys() {
+        let f = file("team = \"cloudwatch\"\nteam_interval_secs = 120\n");
+        let c = Config::load_with(
+            Some(f.path()),
+            env_of(&[("BEDROCK_HOOK_AWS_CLI", "/opt/aws/bin/aws")]),
+        );
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.team, Team::CloudWatch);
+        assert_eq!(c.team_interval_secs, 120);
+        assert_eq!(c.aws_cli, "/opt/aws/bin/aws");
+        assert_eq!(c.source_of("aws_cli"), Source::Env("BEDROCK_HOOK_AWS_CLI"));
+        let d = Config::load_with(None, env_of(&[("BEDROCK_HOOK_TEAM", "slack")]));
+        assert_eq!(d.team, Team::Off);
+        assert_eq!(
+            d.short_problems,
+            ["team \"slack\" is not cloudwatch or off"]
+        );
+        assert_eq!(Config::default().aws_cli, "aws");
     }
 
     #[test]

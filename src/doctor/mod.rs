@@ -8,6 +8,7 @@
 //! value add it to a [`Plan`], and later checks judge the set-up as the plan leaves it
 //! (a lower `max_tokens` changes what concurrency fits).
 
+mod account;
 mod client;
 pub mod finding;
 pub mod fix;
@@ -205,6 +206,7 @@ const CHECKS: &[Check] = &[
     requests::thinking,
     requests::concurrency,
     quotas::throttles,
+    account::check,
     install::hooks,
     install::status_line,
     install::ledger,

@@ -188,12 +188,19 @@ pub fn decide(
             env,
         )
         .is_none();
+    let note = account_note(&concern, config, now);
+    let with_note = |text: String| match &note {
+        Some(note) => format!("{text} {note}"),
+        None => text,
+    };
     if config.mode == Mode::Block
         && may_block
         && !unknown_model
         && concern.can_block()
-        && let Some(output) =
-            output::block(input.event(), message::text(&concern, true, config, now))
+        && let Some(output) = output::block(
+            input.event(),
+            with_note(message::text(&concern, true, config, now)),
+        )
     {
         guarded.output = Some(output);
         guarded.stops_request = true;
@@ -220,9 +227,25 @@ pub fn decide(
             w.budget.next.model_norm
         );
     }
-    guarded.output = Some(Output::SystemMessage(text));
+    guarded.output = Some(Output::SystemMessage(with_note(text)));
     guarded.remember = Some(key);
     guarded
+}
+
+/// Account mode: a throttle's verdict (a, b or c), or whose numbers a forecast used.
+fn account_note(concern: &Concern, config: &Config, now: DateTime<Utc>) -> Option<String> {
+    if !crate::account::enabled(config) {
+        return None;
+    }
+    match concern {
+        Concern::Throttled(t) => crate::account::verdict::of(&t.info).map(|v| v.explain()),
+        Concern::WontFit(w) => {
+            let mut budget = w.budget.clone();
+            let (view, _) = crate::account::share::for_guard(config, &mut budget, now)?;
+            Some(crate::account::share::guard_note(&view))
+        }
+        _ => None,
+    }
 }
 
 /// The stream an event belongs to: its subagent, if any.

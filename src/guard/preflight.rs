@@ -31,7 +31,7 @@ pub(crate) fn next_request_concern(
 ) -> Option<Concern> {
     let session = input.session_id.as_deref()?;
     let hint = model_hint(input, env);
-    let budget = budget::compute_with(
+    let mut budget = budget::compute_with(
         state,
         config,
         now,
@@ -40,6 +40,8 @@ pub(crate) fn next_request_concern(
         hint.as_deref(),
         env,
     );
+    // Account mode with fresh data: what the whole account has left.
+    crate::account::share::for_guard(config, &mut budget, now);
     let shortfall = assess::shortfall(&budget, state, config, budget.next.reservation, 1, now)?;
     let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
     Some(Concern::WontFit(WontFit {

@@ -69,7 +69,20 @@ pub fn check(
         tpd: budget.quotas.tpd,
         tpm: budget.quotas.tpm,
         rpm: budget.quotas.rpm,
+        ..ThrottleInfo::default()
     };
+    let mut info = info;
+    if let Some((account, others, reserved)) =
+        crate::account::share::at_throttle(config, &budget, next.reservation, now)
+    {
+        info.account_day_used = Some(account);
+        info.others_day_used = Some(others);
+        info.reserved_then = Some(reserved);
+    }
+    info.request_id = input
+        .last_assistant_message
+        .as_deref()
+        .and_then(crate::account::verdict::request_id_in);
     let turn = input
         .prompt_id
         .clone()

@@ -126,6 +126,7 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         open_stream(&mut writer, &input, now, &env);
     }
     writer.finish().context("saving the live state")?;
+    problems.extend(crate::account::spawn::if_due(&paths, &config, now));
     if catch_up::needed_after(input.event())
         && let Err(e) = catch_up::spawn(&input, now)
     {

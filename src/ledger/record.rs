@@ -121,6 +121,20 @@ pub struct ThrottleInfo {
     pub tpm: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpm: Option<u64>,
+    /// Account mode with fresh CloudWatch data: the whole account's use of the TPD window
+    /// (CloudWatch up to its watermark + this machine after it + in flight + the refused
+    /// request's reservation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_day_used: Option<u64>,
+    /// Of `account_day_used`, other machines' settled use (CloudWatch minus own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub others_day_used: Option<u64>,
+    /// Account mode: this machine's reservations at that moment (in flight + refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_then: Option<u64>,
+    /// The `x-amzn-requestid` of the throttled call, when the error showed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -54,7 +54,10 @@ pub fn throttles(records: &[Record], config: &Config) -> Vec<Throttle> {
             let info = r.throttle.as_ref()?;
             let limit = Limit::parse(&info.limit);
             let (estimate, configured_then) = match limit {
-                Some(Limit::TokensPerDay) | None => (info.day_used, info.tpd),
+                // Account mode: the whole account's window, not this machine's.
+                Some(Limit::TokensPerDay) | None => {
+                    (info.account_day_used.unwrap_or(info.day_used), info.tpd)
+                }
                 Some(Limit::TokensPerMinute) => (info.minute_used, info.tpm),
                 Some(Limit::RequestsPerMinute) => (info.minute_requests.max(1), info.rpm),
             };
@@ -197,6 +200,7 @@ mod tests {
             tpd: Some(10_000_000),
             tpm: Some(2_000_000),
             rpm: None,
+            ..ThrottleInfo::default()
         });
         r
     }

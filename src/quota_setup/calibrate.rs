@@ -22,12 +22,18 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
     let history = history::read(&paths, days, now)
         .with_context(|| format!("reading the ledger in {}", paths.ledger_dir().display()))?;
     let throttles = evidence::throttles(&history.throttles, &config);
+    let account = if crate::account::enabled(&config) {
+        crate::account::explain::calibrate_section(&history.throttles, &paths.data_dir)
+    } else {
+        String::new()
+    };
     let mut out = String::new();
     if throttles.is_empty() {
         let _ = writeln!(
             out,
             "No throttles recorded in the last {days} days: nothing to calibrate."
         );
+        out.push_str(&account);
         print!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -57,6 +63,7 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
             }
         );
     }
+    out.push_str(&account);
     let found = evidence::evidence(&throttles, &config);
     let _ = writeln!(out, "\nWhat they say:");
     let mut values = Vec::new();

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::aws::{self, AwsQuota, Endpoint, Meaning};
+use crate::account::AwsCli;
 use crate::config::edit::QuotaValue;
 use crate::quota::Limit;
 
@@ -146,18 +147,52 @@ pub fn read_and_plan(files: &[PathBuf], endpoint: Endpoint) -> Result<(ImportPla
         listings.push(listing);
     }
     let plan = plan(&listings, endpoint);
-    let text = describe(&plan, files.len(), endpoint);
+    let read = format!(
+        "{} file{}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" }
+    );
+    let text = describe(&plan, &read, endpoint);
     Ok((plan, text))
 }
 
-fn describe(plan: &ImportPlan, files: usize, endpoint: Endpoint) -> String {
+/// Bare `quota import`: the same two listings, read through the user's AWS CLI (AWS's
+/// defaults first, so the account's applied values win).
+pub fn read_and_plan_from_cli(cli: &AwsCli, endpoint: Endpoint) -> Result<(ImportPlan, String)> {
+    let mut listings = Vec::new();
+    for (command, action) in [
+        (
+            "list-aws-default-service-quotas",
+            "servicequotas:ListAWSDefaultServiceQuotas",
+        ),
+        ("list-service-quotas", "servicequotas:ListServiceQuotas"),
+    ] {
+        let bytes = cli
+            .call(
+                &["service-quotas", command, "--service-code", "bedrock"],
+                action,
+            )
+            .map_err(|e| anyhow::anyhow!("Service Quotas ({command}): {e}"))?;
+        let listing = aws::parse(&bytes).with_context(|| {
+            format!("Service Quotas ({command}): the AWS CLI printed something else than a quota listing")
+        })?;
+        listings.push(listing);
+    }
+    let region = crate::account::bucket::region_from(|k| std::env::var(k).ok())
+        .map(|r| format!(" in {}", crate::report::term::clean(&r)))
+        .unwrap_or_default();
+    let plan = plan(&listings, endpoint);
+    let read = format!("2 Service Quotas listings{region} (AWS CLI)");
+    let text = describe(&plan, &read, endpoint);
+    Ok((plan, text))
+}
+
+fn describe(plan: &ImportPlan, read: &str, endpoint: Endpoint) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Read {files} file{}: {} quotas, {} of them not about Claude rates (skipped).",
-        if files == 1 { "" } else { "s" },
-        plan.entries,
-        plan.other
+        "Read {read}: {} quotas, {} of them not about Claude rates (skipped).",
+        plan.entries, plan.other
     );
     let mut line = format!("Importing {} quotas", endpoint.label());
     if !plan.other_endpoints.is_empty() {

@@ -73,11 +73,16 @@ pub(crate) fn note_overrides(out: &mut String, config: &Config, keys: &[&str]) {
     }
 }
 
-/// `quota import FILE...`
+/// `quota import [FILE...]`: the listing files, or without them the AWS CLI.
 pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
     let path = config_path(&paths)?;
-    let (plan, mut out) = import::read_and_plan(files, endpoint)?;
+    let (plan, mut out) = if files.is_empty() {
+        let config = Config::load(Some(&path));
+        import::read_and_plan_from_cli(&crate::account::AwsCli::new(&config.aws_cli), endpoint)?
+    } else {
+        import::read_and_plan(files, endpoint)?
+    };
     let values = plan.values();
     if !values.is_empty() {
         let changes = edit::write_quotas(&path, &values, dry_run)?;

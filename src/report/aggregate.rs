@@ -738,6 +738,7 @@ mod tests {
             tpd: Some(2_400_000),
             tpm: None,
             rpm: None,
+            ..ThrottleInfo::default()
         });
         vec![a, b, c, unanswered, side, throttle]
     }

@@ -101,7 +101,13 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 width: term::width(),
                 style,
             };
-            text::render(&report, &ctx)
+            let mut out = text::render(&report, &ctx);
+            if selection.session.is_none()
+                && let Some(file) = crate::account::AccountFile::read(&paths.data_dir)
+            {
+                out.push_str(&crate::account::hourly::render(&file, selection.start));
+            }
+            out
         }
     };
     let mut stdout = std::io::stdout().lock();

@@ -63,7 +63,7 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
     let now = crate::clock::now();
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
     remember_model(&paths, &config, &input, &state, now);
-    let budget = budget::compute(
+    let mut budget = budget::compute(
         &state,
         &config,
         now,
@@ -71,8 +71,9 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         None,
         input.model_id(),
     );
+    let account = crate::account::share::for_budget(&paths.data_dir, &config, &mut budget, now);
     (
-        render::render(&budget, &config, &Style::from_env()),
+        render::render_with_account(&budget, &config, &Style::from_env(), account.as_ref()),
         Some(config),
     )
 }

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::account::AccountView;
 use crate::budget::{Budget, Fit};
 use crate::config::{Config, pretty_tokens};
 
@@ -46,6 +47,17 @@ fn level_color(percent: f64, config: &Config) -> &'static str {
 
 /// The status line for one budget.
 pub fn render(budget: &Budget, config: &Config, style: &Style) -> String {
+    render_with_account(budget, config, style, None)
+}
+
+/// The status line in account mode: `budget` already holds the account's use when the
+/// account data is fresh, and `account` says whose share is whose or why it is not used.
+pub fn render_with_account(
+    budget: &Budget,
+    config: &Config,
+    style: &Style,
+    account: Option<&(AccountView, Option<u64>)>,
+) -> String {
     let mut out = String::new();
     match budget.day_percent() {
         Some(percent) => {
@@ -56,6 +68,9 @@ pub fn render(budget: &Budget, config: &Config, style: &Style) -> String {
             let text = format!("quota {} today", pretty_tokens(budget.day_used()));
             out.push_str(&text);
         }
+    }
+    if let Some((view, own)) = account {
+        out.push_str(&account_note(budget, view, *own));
     }
     let sep = " · ";
     match budget.minute_percent() {
@@ -108,6 +123,43 @@ pub fn render(budget: &Budget, config: &Config, style: &Style) -> String {
         style.paint(&mut out, DIM, "set BEDROCK_HOOK_TPD");
     }
     out
+}
+
+/// ` (you 12%)` with fresh account data, ` (account data 12m old)` without.
+fn account_note(budget: &Budget, view: &AccountView, own: Option<u64>) -> String {
+    let failing = |failing: bool| if failing { ", sync failing" } else { "" };
+    match (view, own) {
+        (AccountView::Fresh { .. }, Some(own)) => match budget.quotas.tpd {
+            Some(tpd) => format!(
+                " (you {}%)",
+                (own as f64 * 100.0 / tpd as f64).round() as u64
+            ),
+            None => format!(" (you {})", pretty_tokens(own)),
+        },
+        (
+            AccountView::Stale {
+                age_secs,
+                failing: f,
+            },
+            _,
+        ) => {
+            format!(" (account data {} old{})", age(*age_secs), failing(*f))
+        }
+        (AccountView::Missing { failing: f }, _) => {
+            format!(" (no account data yet{})", failing(*f))
+        }
+        (AccountView::Fresh { .. }, None) => String::new(),
+    }
+}
+
+/// `45s`, `12m`, `3h`, `2d`.
+fn age(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }
 
 /// What the status line prints when it cannot compute anything.
@@ -185,6 +237,29 @@ mod tests {
             line,
             "quota 410k today · 30k/min · 1 in flight · next 1.29M · \
              config error: tpd \"abc\" is not a number · bedrock-hook config"
+        );
+    }
+
+    #[test]
+    fn account_share_and_stale_account_data() {
+        let config = Config::default();
+        let mut b = budget(Some(10_000_000), None);
+        let fresh = AccountView::Fresh {
+            account: 3_000_000,
+            own_to_watermark: 100_000,
+        };
+        let own = fresh.apply(&mut b);
+        let line = render_with_account(&b, &config, &Style { color: false }, Some(&(fresh, own)));
+        assert!(line.starts_with("quota 33% reserved (you 4%) · "), "{line}");
+        let stale = AccountView::Stale {
+            age_secs: 725,
+            failing: true,
+        };
+        let b = budget(Some(10_000_000), None);
+        let line = render_with_account(&b, &config, &Style { color: false }, Some(&(stale, None)));
+        assert!(
+            line.starts_with("quota 4% reserved (account data 12m old, sync failing) · "),
+            "{line}"
         );
     }
 
