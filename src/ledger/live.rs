@@ -125,6 +125,10 @@ pub struct LiveState {
     /// Guard warnings already shown: `session|reason` -> when (ms).
     #[serde(default)]
     pub warned: BTreeMap<String, i64>,
+    /// Throttle explanations waiting for their session's next prompt, and the last
+    /// throttle for the status line (see `ledger::notes`).
+    #[serde(default)]
+    pub throttle_notes: super::notes::ThrottleNotes,
 }
 
 pub const STATE_VERSION: u32 = 2;

@@ -71,10 +71,12 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         None,
         input.model_id(),
     );
-    (
-        render::render(&budget, &config, &Style::from_env()),
-        Some(config),
-    )
+    let mut line = render::render(&budget, &config, &Style::from_env());
+    if let Some(throttle) = crate::guard::notice::status_segment(&state, now) {
+        line.push_str(" · ");
+        line.push_str(&throttle);
+    }
+    (line, Some(config))
 }
 
 /// Pick up new transcript bytes if nobody else is writing, then return the live state.
