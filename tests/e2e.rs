@@ -451,3 +451,25 @@ fn the_throttle_explanation_reaches_the_next_prompt() {
     );
     assert_eq!(notices(&sandbox).len(), 1);
 }
+
+/// A bad value only ever reached stderr, which the client hides: it is said once at the
+/// session's start, and the client records it.
+#[test]
+fn a_config_error_is_shown_at_the_session_start() {
+    let Some(run) = scenario("Say hello", &[("BEDROCK_HOOK_TPD", "abc")]) else {
+        return;
+    };
+    assert!(run.output.status.success());
+    let shown: Vec<String> = run
+        .sandbox
+        .transcript_lines()
+        .into_iter()
+        .filter(|line| {
+            line.contains(r#""type":"hook_system_message""#)
+                && line.contains("bedrock-hook: config error: BEDROCK_HOOK_TPD")
+        })
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("`bedrock-hook config`"), "{}", shown[0]);
+    assert_ledger_matches_endpoint(&run);
+}

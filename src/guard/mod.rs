@@ -159,6 +159,7 @@ pub fn decide(
     let mut guarded = decide_concern(input, state, config, now, env, may_block);
     if config.mode != Mode::Off {
         notice::deliver(input, state, now, &mut guarded);
+        notice::config_problems(input, config, &mut guarded);
     }
     guarded
 }

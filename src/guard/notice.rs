@@ -67,13 +67,51 @@ pub fn deliver(input: &HookInput, state: &LiveState, now: DateTime<Utc>, guarded
     else {
         return;
     };
+    prepend(guarded, text.clone());
+    guarded.note = Some(NoteChange::Given(session.to_string()));
+}
+
+/// Config problems listed in one notice at most.
+const CONFIG_PROBLEMS_SHOWN: usize = 3;
+
+/// At a session's start (not at `/clear` or a compaction): a bad config value only ever
+/// reached stderr, which the client hides. Say it once, where the user looks.
+pub fn config_problems(input: &HookInput, config: &Config, guarded: &mut Guarded) {
+    if input.event() != "SessionStart"
+        || config.problems.is_empty()
+        || matches!(input.source.as_deref(), Some("clear" | "compact"))
+    {
+        return;
+    }
+    let mut listed = config
+        .problems
+        .iter()
+        .take(CONFIG_PROBLEMS_SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if config.problems.len() > CONFIG_PROBLEMS_SHOWN {
+        listed.push_str(&format!(
+            "; and {} more",
+            config.problems.len() - CONFIG_PROBLEMS_SHOWN
+        ));
+    }
+    let text = crate::report::term::clean(&format!(
+        "bedrock-hook: config error: {listed}. Until it is fixed bedrock-hook uses the default \
+         instead and never blocks; `bedrock-hook config` shows every value and where it came \
+         from."
+    ));
+    prepend(guarded, text);
+}
+
+/// Put `text` in front of what the guard says at a prompt or a start (or say it alone).
+fn prepend(guarded: &mut Guarded, text: String) {
     guarded.output = Some(match guarded.output.take() {
-        None => Output::SystemMessage(text.clone()),
+        None => Output::SystemMessage(text),
         Some(Output::SystemMessage(own)) => Output::SystemMessage(format!("{text}\n{own}")),
         Some(Output::BlockPrompt(own)) => Output::BlockPrompt(format!("{text}\n{own}")),
         Some(other) => other,
     });
-    guarded.note = Some(NoteChange::Given(session.to_string()));
 }
 
 impl Guarded {
@@ -166,6 +204,35 @@ mod tests {
         let other = input(r#"{"session_id":"t","hook_event_name":"SessionStart"}"#);
         let g = decide(&other, &s2, &c, later, &env, true);
         assert!(g.note.is_none(), "{g:?}");
+    }
+
+    #[test]
+    fn a_bad_config_value_is_said_at_the_session_start() {
+        let c = Config::load_with(None, |name| {
+            (name == "BEDROCK_HOOK_TPD").then(|| "abc".to_string())
+        });
+        let s = state();
+        let env = ClientEnv::default();
+        let start =
+            input(r#"{"session_id":"s","hook_event_name":"SessionStart","source":"startup"}"#);
+        let g = decide(&start, &s, &c, now(), &env, false);
+        assert_eq!(
+            g.output,
+            Some(Output::SystemMessage(
+                "bedrock-hook: config error: BEDROCK_HOOK_TPD: expected a token count like \
+                 400000, 400k or 2M, got `abc`. Until it is fixed bedrock-hook uses the default \
+                 instead and never blocks; `bedrock-hook config` shows every value and where it \
+                 came from."
+                    .into()
+            ))
+        );
+        let compact =
+            input(r#"{"session_id":"s","hook_event_name":"SessionStart","source":"compact"}"#);
+        assert_eq!(decide(&compact, &s, &c, now(), &env, false).output, None);
+        assert_eq!(
+            decide(&input(PROMPT), &s, &c, now(), &env, false).output,
+            None
+        );
     }
 
     #[test]
