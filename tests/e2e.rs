@@ -229,8 +229,11 @@ fn block_mode_denies_the_subagent_before_it_sends_anything() {
             .collect::<Vec<_>>()
     );
     let told = received.iter().any(|r| {
-        r.last_user_text
-            .contains("bedrock-hook denied this subagent")
+        // What the client labels "hook error" says first that it is not one.
+        r.last_user_text.contains(
+            "PreToolUse:Agent hook error: bedrock-hook held back this subagent (not an error): \
+             its first request would not fit the TPM",
+        )
     });
     assert!(
         told,

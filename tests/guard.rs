@@ -171,7 +171,7 @@ fn prompt_preflight_warns_or_blocks_over_the_day() {
 
     let block = World::new(&config("block", 1_300_000, 3_000_000));
     let reason = format!(
-        "bedrock-hook blocked this prompt: its first request would not fit {}{BLOCK_NOTE}",
+        "bedrock-hook held back this prompt (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
@@ -217,7 +217,7 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
 
     let block = World::new(&config("block", 10_000_000, 2_500_000));
     let reason = format!(
-        "bedrock-hook denied this subagent: its first request would not fit {}{BLOCK_NOTE}",
+        "bedrock-hook held back this subagent (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
@@ -289,7 +289,7 @@ fn after_a_tool_the_loop_is_stopped_rather_than_run_into_a_429() {
     let block = World::new(&config("block", 10_000_000, 2_500_000));
     assert_eq!(block.hook("hook-UserPromptSubmit.json"), "");
     let reason = format!(
-        "bedrock-hook stopped the loop: {}{BLOCK_NOTE}",
+        "bedrock-hook paused the loop (not an error): {}{BLOCK_NOTE}",
         body.replace("{would}", "would")
     );
     assert_eq!(

@@ -65,11 +65,13 @@ fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> 
         (Point::AfterTool, false) => "bedrock-hook: the next request will not fit",
         (Point::Spawn, false) => "bedrock-hook: this subagent's first request will not fit",
         (Point::Prompt, true) => {
-            "bedrock-hook blocked this prompt: its first request would not fit"
+            "bedrock-hook held back this prompt (not an error): its first request would not fit"
         }
-        (Point::AfterTool, true) => "bedrock-hook stopped the loop: the next request would not fit",
+        (Point::AfterTool, true) => {
+            "bedrock-hook paused the loop (not an error): the next request would not fit"
+        }
         (Point::Spawn, true) => {
-            "bedrock-hook denied this subagent: its first request would not fit"
+            "bedrock-hook held back this subagent (not an error): its first request would not fit"
         }
     };
     let will = if blocked { "would" } else { "will" };
