@@ -72,6 +72,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 selection: &selection,
                 boundary: config.day_boundary,
                 quotas: config.quotas,
+                quota_source: quota_source(&config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 width: term::width(),
@@ -129,6 +130,24 @@ fn align(at: DateTime<Utc>, bucket_secs: i64, boundary: DayBoundary) -> DateTime
     let day_start = boundary.day_start(boundary.day_of(at));
     let into = (at - day_start).num_seconds().max(0);
     day_start + Duration::seconds(into - into % bucket_secs)
+}
+
+/// Where the configured quotas come from, each source once:
+/// `BEDROCK_HOOK_TPD in ~/.claude/settings.json env, config file`.
+fn quota_source(config: &Config) -> String {
+    let set = [
+        ("tpd", config.quotas.tpd.is_some()),
+        ("tpm", config.quotas.tpm.is_some()),
+        ("rpm", config.quotas.rpm.is_some()),
+    ];
+    let mut sources: Vec<String> = Vec::new();
+    for (key, is_set) in set {
+        let label = config.source_label(key);
+        if is_set && !sources.contains(&label) {
+            sources.push(label);
+        }
+    }
+    sources.join(", ")
 }
 
 #[cfg(test)]
