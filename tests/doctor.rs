@@ -294,3 +294,60 @@ fn throttles_in_the_ledger_are_explained() {
         "{stdout}"
     );
 }
+
+/// A ledger record of a request, for the tests that need history.
+fn request_line(id: &str, model: &str, norm: &str, max_tokens: u64, source: &str) -> String {
+    json!({
+        "v": 1, "kind": "request", "id": id, "ts": "2026-11-22T01:00:00Z", "session": "s",
+        "model": model, "model_norm": norm, "burndown": 5.0,
+        "input": 100, "cache_write": 0, "cache_read": 0, "output": 20, "max_tokens": max_tokens,
+        "max_tokens_source": "api-request", "reserved": 1000, "settled": 200,
+        "outcome": "ok", "query_source": source
+    })
+    .to_string()
+}
+
+/// The auto-mode classifier (Sonnet 5 at max_tokens 64 and 8192) is a side request: it is
+/// judged at what it is sent with, not as if it were the main model at its 128k default
+/// ("every request will be throttled", exit 1).
+#[test]
+fn side_request_models_are_not_judged_as_the_main_model() {
+    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let bin = binary().display().to_string();
+    let settings = json!({
+        "env": {
+            "CLAUDE_CODE_USE_BEDROCK": "1",
+            "AWS_REGION": "us-east-1",
+            "ANTHROPIC_MODEL": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        },
+        "hooks": all_hooks(&bin),
+        "statusLine": {"type": "command", "command": format!("{bin} statusline")}
+    });
+    home.write("home/.claude/settings.json", &settings.to_string());
+    let sonnet45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let sonnet5 = "us.anthropic.claude-sonnet-5";
+    let lines = [
+        request_line("a", sonnet45, "claude-sonnet-4-5", 32000, "sdk"),
+        request_line("b", sonnet5, "claude-sonnet-5", 64, "auto_mode"),
+        request_line("c", sonnet5, "claude-sonnet-5", 8192, "auto_mode"),
+    ];
+    home.write(
+        "data/ledger/2026-11-22.jsonl",
+        &format!("{}\n", lines.join("\n")),
+    );
+    let (code, stdout, _) = home.doctor(&[], &[]);
+    assert!(!stdout.contains("\nerror "), "{stdout}");
+    assert!(
+        stdout.contains(
+            "ok    reservation  claude-sonnet-5: side requests only (auto-mode classifier, \
+             titles, summaries), sent with max_tokens up to 8.19k: 81.9k per request: 12 fit in \
+             the 1M TPM, <0.1% of the 100M TPD\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("claude-sonnet-5: 128k max_tokens"),
+        "{stdout}"
+    );
+    assert_eq!(code, 0, "{stdout}");
+}

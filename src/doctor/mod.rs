@@ -55,6 +55,9 @@ pub struct Ctx {
     pub state: LiveState,
     pub history: History,
     pub models: Vec<ModelInUse>,
+    /// Models seen only in side requests (see `history::is_side_request`), with the
+    /// largest `max_tokens` they were sent with: not judged as if they were the main model.
+    pub side_models: Vec<(ModelName, u64)>,
     /// The process environment, for `PATH` and `HOME`.
     pub lookup: Lookup,
     pub now: DateTime<Utc>,
@@ -103,10 +106,12 @@ impl Ctx {
             state,
             history,
             models: Vec::new(),
+            side_models: Vec::new(),
             lookup,
             now,
         };
         ctx.models = ctx.find_models();
+        ctx.side_models = ctx.find_side_models();
         ctx
     }
 
@@ -114,6 +119,7 @@ impl Ctx {
     pub fn reload_setup(&mut self, project: &Path) {
         self.setup = Setup::load(&*self.lookup, Some(project));
         self.models = self.find_models();
+        self.side_models = self.find_side_models();
     }
 
     /// The environment with the plan applied.
@@ -153,6 +159,7 @@ impl Ctx {
                 found.push((model, key.to_string()));
             }
         }
+        let named = found.len();
         let mut streams: Vec<_> = self.state.streams.values().collect();
         streams.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
         for stream in streams {
@@ -168,8 +175,12 @@ impl Ctx {
             ));
         }
         let mut models: Vec<ModelInUse> = Vec::new();
-        for (raw, why) in found {
+        for (i, (raw, why)) in found.into_iter().enumerate() {
             let name = quota::normalize(&raw, &self.config.profiles);
+            // Seen in use, but only beside the conversation: not the main loop's model.
+            if i >= named && self.side_only(&name.canonical) {
+                continue;
+            }
             match models
                 .iter_mut()
                 .find(|m| m.name.canonical == name.canonical)
@@ -183,6 +194,28 @@ impl Ctx {
             }
         }
         models
+    }
+
+    /// Whether the ledger saw `canonical` only in side requests (or, for today's totals,
+    /// in no request of the main loop at all).
+    fn side_only(&self, canonical: &str) -> bool {
+        self.history.days_read > 0 && !self.history.main_models.contains(canonical)
+    }
+
+    /// Models seen only in side requests, with the largest `max_tokens` they were sent with.
+    fn find_side_models(&self) -> Vec<(ModelName, u64)> {
+        let mut out: Vec<(ModelName, u64)> = Vec::new();
+        for (model, max_tokens) in &self.history.side_max_tokens {
+            let name = quota::normalize(model, &self.config.profiles);
+            let judged = self
+                .models
+                .iter()
+                .any(|m| m.name.canonical == name.canonical);
+            if !judged && !out.iter().any(|(n, _)| n.canonical == name.canonical) {
+                out.push((name, *max_tokens));
+            }
+        }
+        out
     }
 
     /// The main loop's model: the environment's, else the first one seen.
@@ -327,6 +360,7 @@ pub(crate) mod tests {
             state: LiveState::default(),
             history: History::default(),
             models: Vec::new(),
+            side_models: Vec::new(),
             lookup,
             now: "2026-11-22T12:00:00Z".parse().unwrap(),
         };
