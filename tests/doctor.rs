@@ -177,7 +177,7 @@ fn problems_are_errors_with_numbers_and_fixes_and_fix_writes_settings() {
   ~ MAX_THINKING_TOKENS = \"512\" -> \"1024\"
   + CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS = \"23\"
     note: <tmp>/proj/.claude/settings.local.json sets CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS = \"40\" and wins over user settings: change it there too
-Backup: <tmp>/claude-config/settings.json.bak-20261122T013930Z
+Backup: <tmp>/claude-config/settings.json.bedrock-hook-backup-20261122T013930Z
 Wrote <tmp>/claude-config/settings.json.
 After the fix: 1 error, 2 warnings, 8 ok.
 "
@@ -186,7 +186,7 @@ After the fix: 1 error, 2 warnings, 8 ok.
     );
     // Still an error left (no hooks installed): still non-zero.
     assert_eq!(code, 1);
-    let backup = home.path("claude-config/settings.json.bak-20261122T013930Z");
+    let backup = home.path("claude-config/settings.json.bedrock-hook-backup-20261122T013930Z");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
@@ -217,6 +217,21 @@ After the fix: 1 error, 2 warnings, 8 ok.
         std::fs::read_to_string(home.path("home/.claude/settings.json")).unwrap(),
         "{\"env\": {\"AWS_REGION\": \"ap-south-1\"}}"
     );
+    // It converges: a second run has nothing to write, and the one value it cannot set
+    // in the user settings names the file that overrides it.
+    let written = std::fs::read_to_string(&settings).unwrap();
+    let (_, stdout, _) = home.doctor(&["--fix"], &env);
+    let stdout = home.clean(&stdout);
+    assert!(stdout.contains("Nothing for --fix to change."), "{stdout}");
+    assert!(
+        stdout.contains(
+            "fix: set CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS=23 in \
+             <tmp>/proj/.claude/settings.local.json (the local project settings, which win over \
+             the user settings where it is set already)"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), written);
 }
 
 #[test]
@@ -242,7 +257,10 @@ fn broken_settings_are_reported_and_never_rewritten() {
         ),
         "{stdout}"
     );
-    assert!(stderr.contains("is not valid JSON (line 2"), "{stderr}");
+    assert!(
+        stderr.contains("settings.json:2:61: not valid JSON"),
+        "{stderr}"
+    );
     assert!(stderr.contains("left untouched"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
     let files: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();

@@ -250,7 +250,44 @@ pub fn check_all(ctx: &Ctx) -> (Vec<Finding>, Plan) {
     for check in CHECKS {
         findings.extend(check(ctx, &mut plan));
     }
+    settle(ctx, &mut findings, &mut plan);
     (findings, plan)
+}
+
+/// What `--fix` can really change, so that a second run proposes nothing: a value the
+/// user settings already hold is not written again, and when a project settings file
+/// overrides it, the finding's fix names that file instead.
+fn settle(ctx: &Ctx, findings: &mut [Finding], plan: &mut Plan) {
+    let user = ctx.setup.user_file().map(|f| f.env()).unwrap_or_default();
+    plan.env.retain(|(key, value)| {
+        if !user.iter().any(|(k, v)| k == key && v == value) {
+            return true;
+        }
+        let origin = ctx.setup.origin_of(key);
+        let file = ctx
+            .setup
+            .files
+            .iter()
+            .find(|f| f.scope != Scope::User && f.scope.label() == origin);
+        let needle = format!("set {key}={value}");
+        for finding in findings.iter_mut() {
+            let Some(fix) = finding.fix.as_mut().filter(|f| f.contains(&needle)) else {
+                continue;
+            };
+            *fix = match file {
+                Some(file) => fix.replace(
+                    &needle,
+                    &format!(
+                        "{needle} in {} (the {origin}, which win over the user settings \
+                         where it is set already)",
+                        file.path.display()
+                    ),
+                ),
+                None => fix.replace(&needle, &format!("{needle} (set already)")),
+            };
+        }
+        false
+    });
 }
 
 /// `bedrock-hook doctor [--fix] [--project DIR]`
@@ -510,6 +547,24 @@ pub(crate) mod tests {
             "{}",
             output.summary
         );
+    }
+
+    #[test]
+    fn a_cap_already_at_the_models_ceiling_is_not_a_warning() {
+        // Outputs reach the cap, but the cap is the model's own default: nothing to change.
+        let mut c = ctx(
+            &[
+                ("ANTHROPIC_MODEL", "us.anthropic.claude-sonnet-4-5"),
+                ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "32000"),
+            ],
+            None,
+            None,
+        );
+        c.history.largest_output = 31_900;
+        let (findings, plan) = check_all(&c);
+        let output = findings.iter().find(|f| f.check == "output").unwrap();
+        assert_eq!(output.level, Level::Ok, "{output:?}");
+        assert!(plan.env.is_empty(), "{plan:?}");
     }
 
     #[test]

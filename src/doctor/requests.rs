@@ -223,9 +223,18 @@ pub fn truncation(ctx: &Ctx, plan: &mut Plan) -> Vec<Finding> {
         .max()
         .unwrap_or(advice::WITHOUT_HISTORY);
     let value = advice::recommend_max_tokens(largest, ceiling);
-    if value > cap {
-        plan.set(MAX_OUTPUT_TOKENS, value);
+    if value <= cap {
+        // Nothing to change: the cap is already as high as the models in use go.
+        return vec![Finding::ok(
+            "output",
+            format!(
+                "largest output seen {} reaches CLAUDE_CODE_MAX_OUTPUT_TOKENS={cap}, already \
+                 the most the models in use are given",
+                tokens(largest)
+            ),
+        )];
     }
+    plan.set(MAX_OUTPUT_TOKENS, value);
     vec![Finding::warn(
         "output",
         format!(

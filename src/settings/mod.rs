@@ -152,11 +152,7 @@ fn edit(
         }
         return Ok(edit);
     }
-    let layout = loaded
-        .original
-        .as_deref()
-        .map_or_else(Layout::default_for_new, Layout::detect);
-    let bytes = layout.render(&document);
+    let bytes = render(&loaded, &document);
     println!("bedrock-hook {verb}: {}", path.display());
     if options.dry_run {
         let old = String::from_utf8_lossy(loaded.original.as_deref().unwrap_or_default());
@@ -167,34 +163,54 @@ fn edit(
             diff::unified(&old, &new, &name, &format!("{name} (after {verb})"))
         );
     } else {
-        match (&loaded.original, loaded.mode) {
-            (Some(original), Some(mode)) => {
-                edit.backup = Some(write::backup(
-                    &loaded.real_path,
-                    original,
-                    mode,
-                    crate::clock::now(),
-                )?);
-            }
-            _ => {
-                let dir = path.parent().context("settings path has no directory")?;
-                if options.scope == Scope::Project {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                } else {
-                    write::ensure_dir(dir)?;
-                }
-            }
-        }
-        let mode = loaded.mode.or(match options.scope {
-            // Project settings are meant to be shared (and committed).
-            Scope::Project => Some(0o644),
-            _ => None,
-        });
-        write::replace(&loaded.real_path, &bytes, mode, loaded.original.as_deref())?;
+        // Project settings are meant to be shared (and committed).
+        let shared = options.scope == Scope::Project;
+        edit.backup = put(path, &loaded, &bytes, shared, crate::clock::now())?;
     }
     edit.report = Some(report);
     Ok(edit)
+}
+
+/// The edited document as bytes, in the file's own layout.
+pub fn render(loaded: &read::Loaded, document: &Map<String, Value>) -> Vec<u8> {
+    let layout = loaded
+        .original
+        .as_deref()
+        .map_or_else(Layout::default_for_new, Layout::detect);
+    layout.render(document)
+}
+
+/// Write `bytes` in place of the settings file `loaded` was read from: the one way every
+/// edit is written (`install`, `uninstall`, `doctor --fix`). The old bytes are backed up
+/// beside it first (`<name>.bedrock-hook-backup-<UTC time>`), and the file is replaced
+/// atomically only if it did not change since it was read. A new file gets mode 0600
+/// (0644 when `shared`, for project settings) and its directory is created. Returns the
+/// backup's path.
+pub fn put(
+    path: &Path,
+    loaded: &read::Loaded,
+    bytes: &[u8],
+    shared: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<std::path::PathBuf>> {
+    let mut backup = None;
+    match (&loaded.original, loaded.mode) {
+        (Some(original), Some(mode)) => {
+            backup = Some(write::backup(&loaded.real_path, original, mode, now)?);
+        }
+        _ => {
+            let dir = path.parent().context("settings path has no directory")?;
+            if shared {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            } else {
+                write::ensure_dir(dir)?;
+            }
+        }
+    }
+    let mode = loaded.mode.or(shared.then_some(0o644));
+    write::replace(&loaded.real_path, bytes, mode, loaded.original.as_deref())?;
+    Ok(backup)
 }
 
 fn print_report(report: &Report) {
