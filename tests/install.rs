@@ -632,6 +632,29 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
     );
 }
 
+/// With a quota already configured (here in settings.json `env`, where the README puts
+/// it), there is no step left to name.
+#[test]
+fn install_sh_names_the_quota_step_only_when_no_quota_is_configured() {
+    let sandbox = Sandbox::new();
+    sandbox.write_user_settings(r#"{"env": {"BEDROCK_HOOK_TPD": "5M"}}"#);
+    let bin_dir = sandbox.root.path().join("bin");
+    let out = stdout_of(
+        install_sh(&sandbox, &bin_dir)
+            .env_remove("BEDROCK_HOOK_TPD")
+            .env_remove("BEDROCK_HOOK_TPM")
+            .env(
+                "BEDROCK_HOOK_CONFIG",
+                sandbox.root.path().join("absent.toml"),
+            ),
+    );
+    assert!(!out.contains("One step left"), "{out}");
+    assert!(
+        out.contains("install.sh: done. Your quotas are already configured"),
+        "{out}"
+    );
+}
+
 #[test]
 fn install_sh_passes_arguments_through() {
     let sandbox = Sandbox::new();
