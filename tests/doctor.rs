@@ -369,3 +369,24 @@ fn side_request_models_are_not_judged_as_the_main_model() {
     );
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// Model ids come from transcripts anyone can write: an escape sequence in one must not
+/// reach the terminal (it could retitle the window, or worse).
+#[test]
+fn strings_from_transcripts_are_printed_clean() {
+    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let hostile = "us.anthropic.claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
+    let norm = "claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
+    home.write(
+        "data/ledger/2026-11-22.jsonl",
+        &format!("{}\n", request_line("a", hostile, norm, 128_000, "sdk")),
+    );
+    let (_, stdout, stderr) = home.doctor(&[], &[("CLAUDE_CODE_USE_BEDROCK", "1")]);
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+    }
+    assert!(stdout.contains("claude-opus-5-5]0;pwnedx"), "{stdout}");
+}

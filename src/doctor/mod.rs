@@ -29,6 +29,7 @@ use crate::ledger::LiveState;
 use crate::paths::Paths;
 use crate::quota::{self, ModelName};
 use crate::quota_setup::history::{self, History};
+use crate::report::term::clean;
 pub use finding::{Finding, Level};
 
 /// Days of ledger the doctor reads (throttles, largest outputs).
@@ -314,20 +315,22 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
         }
     } else if let Some(path) = user_file {
         let sets: Vec<String> = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let shown = clean(&path.display().to_string());
         if !apply {
             println!(
-                "`bedrock-hook doctor --fix` would set in {} (env): {}",
-                path.display(),
-                sets.join(", ")
+                "`bedrock-hook doctor --fix` would set in {shown} (env): {}",
+                clean(&sets.join(", "))
             );
         } else {
             println!();
-            print!("{}", fix::preview(&ctx.setup, &path, &plan.env));
+            for line in fix::preview(&ctx.setup, &path, &plan.env).lines() {
+                println!("{}", clean(line));
+            }
             let applied = fix::apply_env(&path, &plan.env, ctx.now)?;
             if let Some(backup) = &applied.backup {
-                println!("Backup: {}", backup.display());
+                println!("Backup: {}", clean(&backup.display().to_string()));
             }
-            println!("Wrote {}.", path.display());
+            println!("Wrote {shown}.");
             ctx.reload_setup(&project);
             let (after, _) = check_all(&ctx);
             println!("After the fix: {}", finding::tally(&after));
@@ -358,7 +361,7 @@ pub fn report(ctx: &Ctx, findings: &[Finding], color: bool) -> String {
             } else {
                 ""
             };
-            format!("{}{state}", f.path.display())
+            format!("{}{state}", clean(&f.path.display().to_string()))
         })
         .collect();
     out.push_str(&format!("settings: {}\n\n", files.join(", ")));

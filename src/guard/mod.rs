@@ -161,6 +161,10 @@ pub fn decide(
         notice::deliver(input, state, now, &mut guarded);
         notice::config_problems(input, config, &mut guarded);
     }
+    // Model ids in the messages come from transcripts: the client shows them to the user.
+    if let Some(output) = guarded.output.as_mut() {
+        output.clean();
+    }
     guarded
 }
 

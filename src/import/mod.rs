@@ -31,7 +31,7 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
-use crate::report::term::count;
+use crate::report::term::{clean, count};
 use discover::Found;
 use progress::Progress;
 use summary::Report;
@@ -67,7 +67,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     let missing: Vec<String> = roots
         .iter()
         .filter(|root| explicit && std::fs::symlink_metadata(root).is_err())
-        .map(|root| crate::report::term::clean(&root.display().to_string()))
+        .map(|root| clean(&root.display().to_string()))
         .collect();
     if !missing.is_empty() && missing.len() == roots.len() {
         anyhow::bail!(
@@ -85,7 +85,10 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     progress.finish();
     let summary = result?;
     if summary.files == 0 && summary.unreadable == 0 {
-        let looked: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        let looked: Vec<String> = roots
+            .iter()
+            .map(|r| clean(&r.display().to_string()))
+            .collect();
         println!("No transcripts found in {}.", looked.join(", "));
         return Ok(ExitCode::SUCCESS);
     }
