@@ -3,8 +3,9 @@
 //!
 //! One step per module: `target` (which file, which binary) -> `read` (bytes, document,
 //! permissions; invalid JSON refused) -> `merge` (the edit, on the document; `ours` tells
-//! our entries from everybody else's, `shell` quotes) -> `format` (back to bytes in the file's
-//! own layout) -> `diff` (`--dry-run`) or `write` (backup, atomic replace).
+//! our entries from everybody else's, `shell` quotes) -> `splice` (back to bytes as an edit of
+//! the original text) or `format` (the whole document in the file's own layout) -> `diff`
+//! (`--dry-run`) or `write` (backup, atomic replace).
 
 pub mod diff;
 pub mod format;
@@ -12,6 +13,7 @@ pub mod merge;
 pub mod ours;
 pub mod read;
 pub mod shell;
+pub mod splice;
 pub mod target;
 pub mod write;
 
@@ -112,6 +114,13 @@ impl Edit {
     fn print_footer(&self) {
         if let Some(backup) = &self.backup {
             println!("  backup of the previous file: {}", backup.display());
+            if let Some(real) = linked_to(&self.path) {
+                println!(
+                    "  (settings.json links to {}: that file was edited, and the backup is kept \
+                     beside the link, outside the folder the link points into)",
+                    real.display()
+                );
+            }
         }
         if self.dry_run {
             println!("dry run: nothing was written to {}", self.path.display());
@@ -152,6 +161,9 @@ fn edit(
         }
         return Ok(edit);
     }
+    if !options.dry_run {
+        refuse_read_only(path, &loaded)?;
+    }
     let bytes = render(&loaded, &document);
     println!("bedrock-hook {verb}: {}", path.display());
     if options.dry_run {
@@ -171,13 +183,45 @@ fn edit(
     Ok(edit)
 }
 
-/// The edited document as bytes, in the file's own layout.
+/// A settings file made read-only is the user's decision: nothing is written.
+fn refuse_read_only(path: &Path, loaded: &read::Loaded) -> Result<()> {
+    match loaded.mode {
+        Some(mode) if loaded.original.is_some() && mode & 0o200 == 0 => anyhow::bail!(
+            "{} is read-only (mode {mode:04o}), so bedrock-hook leaves it as it is; make it \
+             writable (chmod u+w {}) and run the command again, or edit it by hand \
+             (`--dry-run` shows the change)",
+            path.display(),
+            shell::quote(&path.display().to_string())
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// What `path` links to, if it is a symbolic link.
+pub fn linked_to(path: &Path) -> Option<std::path::PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.file_type()
+        .is_symlink()
+        .then(|| std::fs::canonicalize(path).ok())
+        .flatten()
+}
+
+/// The edited document as bytes: the original text with only what changed rewritten
+/// (`splice`), else the whole document in the file's own layout.
 pub fn render(loaded: &read::Loaded, document: &Map<String, Value>) -> Vec<u8> {
     let layout = loaded
         .original
         .as_deref()
         .map_or_else(Layout::default_for_new, Layout::detect);
-    layout.render(document)
+    let spliced = loaded
+        .original
+        .as_deref()
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| splice::edit(text, &loaded.document, document, &layout));
+    match spliced {
+        Some(text) => text.into_bytes(),
+        None => layout.render(document),
+    }
 }
 
 /// Write `bytes` in place of the settings file `loaded` was read from: the one way every
@@ -196,7 +240,10 @@ pub fn put(
     let mut backup = None;
     match (&loaded.original, loaded.mode) {
         (Some(original), Some(mode)) => {
-            backup = Some(write::backup(&loaded.real_path, original, mode, now)?);
+            refuse_read_only(path, loaded)?;
+            // Beside the path Claude Code reads (for a link: in ~/.claude, not in the
+            // dotfiles repo it points into, where the `env` secrets would get committed).
+            backup = Some(write::backup(path, original, mode, now)?);
         }
         _ => {
             let dir = path.parent().context("settings path has no directory")?;
