@@ -845,7 +845,7 @@ fn plugin_wrapper_without_a_binary_fails_open() {
 #[test]
 fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
     let sandbox = Sandbox::new();
-    let original = "{\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"old-notify\"}]}]},\n  \"feedbackSurveyRate\": 1e2,\n  \"big\": 12345678901234567890123,\n  \"env\": {\"AWS_REGION\": \"us-east-1\"},\n  \"hooks\": {\n    \"Notification\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"paplay bell.oga\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+    let original = "{\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"old-notify\"}]}]},\n  \"feedbackSurveyRate\": 1e2,\n  \"big\": 12345678901234567890123,\n  \"env\": {\"AWS_REGION\": \"us-east-1\"},\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"paplay bell.oga\",\n            \"timeout\": 1e2\n          }\n        ]\n      }\n    ]\n  }\n}\n";
     sandbox.write_user_settings(original);
     sandbox.bedrock_hook(&["install"]).assert().success();
     let installed = fs::read_to_string(sandbox.user_settings()).unwrap();
@@ -855,6 +855,8 @@ fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
         ),
         "{installed}"
     );
+    // The user's own hook on an event we join keeps its number too.
+    assert!(installed.contains("\"timeout\": 1e2\n"), "{installed}");
     assert_installed(&json_of(&sandbox.user_settings()), &our_binary());
     sandbox.bedrock_hook(&["uninstall"]).assert().success();
     assert_eq!(

@@ -1,6 +1,6 @@
 //! Writing an edit back as an edit of the text the user wrote, not a new rendering of the
 //! whole document: only the members that changed are rewritten, and objects are edited
-//! member by member, so everything else keeps its bytes: layout, comments-free oddities,
+//! member by member, so everything else keeps its bytes: layout, unusual spacing,
 //! numbers as written (`1e2`, 23-digit integers), and duplicate keys. Claude Code (like
 //! any JavaScript `JSON.parse`) uses the last of duplicate keys, and so does the parsed
 //! document the edit was made on, so a change goes to the last one and the earlier ones
@@ -18,6 +18,8 @@ use super::format::Layout;
 #[derive(Debug, Clone)]
 struct Member {
     key: String,
+    /// Where the key's opening quote is.
+    start: usize,
     value_start: usize,
     value_end: usize,
 }
@@ -83,66 +85,173 @@ fn edit_object(
         let member = &object.members[at];
         match after.get(key) {
             None => removed.push(at),
-            Some(new) if new == old => {}
-            Some(Value::Object(new)) if matches!(old, Value::Object(_)) => {
-                let Value::Object(old) = old else {
-                    unreachable!()
-                };
-                let inner = scan_object(text, member.value_start)?;
-                edit_object(text, &inner, old, new, depth + 1, layout, edits)?;
-            }
-            Some(new) => edits.push((
-                member.value_start,
-                member.value_end,
-                render_at(new, depth + 1, layout),
-            )),
+            Some(new) => edit_value(
+                text,
+                (member.value_start, member.value_end),
+                old,
+                new,
+                depth + 1,
+                layout,
+                edits,
+            )?,
         }
     }
     let added: Vec<(&String, &Value)> = after
         .iter()
         .filter(|(key, _)| !before.contains_key(*key))
         .collect();
-    let remaining = object.members.len() - removed.len();
-    if remaining == 0 && !(added.is_empty() && removed.is_empty()) {
-        // Every member goes (or the object was empty): write the object anew.
-        edits.retain(|(start, _, _)| *start < object.open || *start > object.close);
-        edits.push((
-            object.open,
-            object.close + 1,
-            render_at(&Value::Object(after.clone()), depth, layout),
-        ));
+    let items: Vec<Item> = object
+        .members
+        .iter()
+        .map(|m| (m.start, m.value_end))
+        .collect();
+    let whole = (object.open, object.close);
+    if !remove(&items, removed, edits) || items.is_empty() && !added.is_empty() {
+        rewrite(whole, &Value::Object(after.clone()), depth, layout, edits);
         return Some(());
     }
-    if removed.contains(&0) {
-        // Taking out the first member would touch the next one's separator: not worth
-        // the risk, the object is rendered anew.
-        return None;
+    let mut insert = String::new();
+    for (key, value) in added {
+        insert.push(',');
+        insert.push_str(&newline_and_indent(depth + 1, layout));
+        insert.push_str(&render_key(key, layout));
+        insert.push_str(&render_at(value, depth + 1, layout));
     }
-    for at in removed {
-        let previous = &object.members[at - 1];
-        edits.push((
-            previous.value_end,
-            object.members[at].value_end,
-            String::new(),
-        ));
-    }
-    if !added.is_empty() {
-        let end = object
-            .members
-            .iter()
-            .map(|m| m.value_end)
-            .max()
-            .unwrap_or(object.open + 1);
-        let mut insert = String::new();
-        for (key, value) in added {
-            insert.push(',');
-            insert.push_str(&newline_and_indent(depth + 1, layout));
-            insert.push_str(&render_key(key, layout));
-            insert.push_str(&render_at(value, depth + 1, layout));
-        }
+    if !insert.is_empty() {
+        let end = items.iter().map(|(_, end)| *end).max()?;
         edits.push((end, end, insert));
     }
     Some(())
+}
+
+/// An array's elements as `(start, end)`, for `edit_array`; an object's members too
+/// (start at the key).
+type Item = (usize, usize);
+
+/// Change the value at `span` from `old` to `new`: objects member by member, arrays
+/// element by element where the change is appended or removed elements, else rewritten.
+fn edit_value(
+    text: &str,
+    span: (usize, usize),
+    old: &Value,
+    new: &Value,
+    depth: usize,
+    layout: &Layout,
+    edits: &mut Vec<Edit>,
+) -> Option<()> {
+    match (old, new) {
+        _ if old == new => {}
+        (Value::Object(old), Value::Object(new)) => {
+            let inner = scan_object(text, span.0)?;
+            edit_object(text, &inner, old, new, depth, layout, edits)?;
+        }
+        (Value::Array(old), Value::Array(new)) => {
+            let (close, items) = scan_array(text, span.0)?;
+            edit_array(
+                text,
+                (span.0, close),
+                &items,
+                old,
+                new,
+                depth,
+                layout,
+                edits,
+            )?;
+        }
+        _ => edits.push((span.0, span.1, render_at(new, depth, layout))),
+    }
+    Some(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn edit_array(
+    text: &str,
+    whole: (usize, usize),
+    items: &[Item],
+    before: &[Value],
+    after: &[Value],
+    depth: usize,
+    layout: &Layout,
+    edits: &mut Vec<Edit>,
+) -> Option<()> {
+    if items.len() != before.len() {
+        return None;
+    }
+    let renew = |edits: &mut Vec<Edit>| {
+        rewrite(whole, &Value::Array(after.to_vec()), depth, layout, edits);
+    };
+    if before.len() == after.len() {
+        for (i, (old, new)) in before.iter().zip(after).enumerate() {
+            edit_value(text, items[i], old, new, depth + 1, layout, edits)?;
+        }
+    } else if after.len() > before.len() && after[..before.len()] == *before {
+        let Some(&(_, end)) = items.last() else {
+            renew(edits);
+            return Some(());
+        };
+        let mut insert = String::new();
+        for value in &after[before.len()..] {
+            insert.push(',');
+            insert.push_str(&newline_and_indent(depth + 1, layout));
+            insert.push_str(&render_at(value, depth + 1, layout));
+        }
+        edits.push((end, end, insert));
+    } else {
+        // Elements taken out, the rest as they were: remove them from the text.
+        let mut removed = Vec::new();
+        let mut next = 0;
+        for (i, old) in before.iter().enumerate() {
+            if after.get(next) == Some(old) {
+                next += 1;
+            } else {
+                removed.push(i);
+            }
+        }
+        if next != after.len() || !remove(items, removed, edits) {
+            renew(edits);
+        }
+    }
+    Some(())
+}
+
+/// Take the `removed` items (ascending) out of the text with their separators. `false`
+/// when all of them go (the caller writes the container anew).
+fn remove(items: &[Item], removed: Vec<usize>, edits: &mut Vec<Edit>) -> bool {
+    if removed.is_empty() {
+        return true;
+    }
+    if removed.len() == items.len() {
+        return false;
+    }
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for at in removed {
+        match runs.last_mut() {
+            Some((_, last)) if *last + 1 == at => *last = at,
+            _ => runs.push((at, at)),
+        }
+    }
+    for (first, last) in runs {
+        if first > 0 {
+            // From the end of the item before: its comma goes with the run.
+            edits.push((items[first - 1].1, items[last].1, String::new()));
+        } else {
+            // The run opens the container: up to the next item's start.
+            edits.push((items[0].0, items[last + 1].0, String::new()));
+        }
+    }
+    true
+}
+
+/// Replace the whole container at `whole` (its brackets included) with `value`.
+fn rewrite(
+    whole: (usize, usize),
+    value: &Value,
+    depth: usize,
+    layout: &Layout,
+    edits: &mut Vec<Edit>,
+) {
+    edits.retain(|(start, _, _)| *start < whole.0 || *start > whole.1);
+    edits.push((whole.0, whole.1 + 1, render_at(value, depth, layout)));
 }
 
 /// `"key": ` (or `"key":` in a compact file).
@@ -213,8 +322,9 @@ fn scan_object(text: &str, open: usize) -> Option<Object> {
         });
     }
     loop {
+        let start = at;
         let key_end = skip_string(text, at)?;
-        let key: String = serde_json::from_str(&text[at..key_end]).ok()?;
+        let key: String = serde_json::from_str(&text[start..key_end]).ok()?;
         at = skip_ws(text, key_end);
         if bytes.get(at) != Some(&b':') {
             return None;
@@ -223,6 +333,7 @@ fn scan_object(text: &str, open: usize) -> Option<Object> {
         let value_end = skip_value(text, value_start)?;
         members.push(Member {
             key,
+            start,
             value_start,
             value_end,
         });
@@ -236,6 +347,29 @@ fn scan_object(text: &str, open: usize) -> Option<Object> {
                     members,
                 });
             }
+            _ => return None,
+        }
+    }
+}
+
+/// The array whose `[` is at `open`: where its `]` is, and its elements.
+fn scan_array(text: &str, open: usize) -> Option<(usize, Vec<Item>)> {
+    let bytes = text.as_bytes();
+    if bytes.get(open) != Some(&b'[') {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut at = skip_ws(text, open + 1);
+    if bytes.get(at) == Some(&b']') {
+        return Some((at, items));
+    }
+    loop {
+        let end = skip_value(text, at)?;
+        items.push((at, end));
+        at = skip_ws(text, end);
+        match bytes.get(at) {
+            Some(b',') => at = skip_ws(text, at + 1),
+            Some(b']') => return Some((at, items)),
             _ => return None,
         }
     }
@@ -355,25 +489,58 @@ mod tests {
     }
 
     #[test]
-    fn text_it_cannot_follow_is_left_to_the_renderer() {
+    fn members_and_elements_come_out_with_their_separators() {
+        let original = "{\"a\": 1, \"c\": [1e2, {\"x\": 1}, 3], \"d\": 4}";
+        let before = doc(original);
+        let mut after = before.clone();
+        after.shift_remove("a");
+        after["c"].as_array_mut().unwrap().remove(1);
+        let compact = Layout {
+            indent: None,
+            final_newline: false,
+            crlf: false,
+        };
+        let edited = edit(original, &before, &after, &compact).unwrap();
+        assert_eq!(edited, "{\"c\": [1e2, 3], \"d\": 4}");
+        after["c"].as_array_mut().unwrap().push(Value::from(5));
+        assert_eq!(
+            edit(original, &before, &after, &compact).unwrap(),
+            "{\"c\": [1e2, 3, 5], \"d\": 4}"
+        );
+    }
+
+    #[test]
+    fn arrays_grow_at_their_end_keeping_what_is_there() {
+        let original = "{\n  \"Stop\": [\n    {\"timeout\": 1e2}\n  ]\n}\n";
+        let before = doc(original);
+        let mut after = before.clone();
+        after["Stop"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"hooks": []}));
+        let edited = edit(original, &before, &after, &two()).unwrap();
+        assert_eq!(
+            edited,
+            "{\n  \"Stop\": [\n    {\"timeout\": 1e2},\n    {\n      \"hooks\": []\n    }\n  ]\n}\n"
+        );
+        assert_eq!(edit(&edited, &after, &before, &two()).unwrap(), original);
+    }
+
+    #[test]
+    fn emptied_or_filled_containers_are_written_anew() {
         let before = doc("{\"a\": 1}");
         let mut after = before.clone();
         after.shift_remove("a");
         after.insert("b".into(), Value::from(2));
-        // Removing the first member is not done in place.
-        assert_eq!(
-            edit(
-                "{\"a\": 1, \"c\": 3}",
-                &doc("{\"a\": 1, \"c\": 3}"),
-                &doc("{\"c\": 3}"),
-                &two()
-            ),
-            None
-        );
-        // An object left empty, or filled from empty, is written anew.
         assert_eq!(
             edit("{\"a\": 1}", &before, &after, &two()).as_deref(),
             Some("{\n  \"b\": 2\n}")
+        );
+        let mut emptied = before.clone();
+        emptied.shift_remove("a");
+        assert_eq!(
+            edit("{\"a\": 1}", &before, &emptied, &two()).as_deref(),
+            Some("{}")
         );
     }
 }
