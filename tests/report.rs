@@ -524,8 +524,8 @@ fn quotas_in_claude_settings_env_are_seen_and_named() {
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains(
-            "Quotas: TPD 5M · TPM 400k (BEDROCK_HOOK_TPD in ~/.claude/settings.json env, \
-             BEDROCK_HOOK_TPM in ~/.claude/settings.json env)"
+            "Quotas: TPD 5M · TPM 400k (BEDROCK_HOOK_TPD, BEDROCK_HOOK_TPM in \
+             ~/.claude/settings.json env)"
         ),
         "{text}"
     );
