@@ -62,7 +62,31 @@ pub fn preview(setup: &Setup, path: &Path, changes: &[(String, String)]) -> Stri
 /// `.bedrock-hook-backup-<time>` beside it, and no write if the file changed since it was
 /// read. Values already set as asked are not written again.
 pub fn apply_env(path: &Path, changes: &[(String, String)], now: DateTime<Utc>) -> Result<Applied> {
+    apply_env_checked(path, changes, None, now)
+}
+
+/// [`apply_env`], refusing if the file no longer holds `checked` (the settings the
+/// findings were made from; `Some(None)`: there was no usable file).
+pub fn apply_env_checked(
+    path: &Path,
+    changes: &[(String, String)],
+    checked: Option<Option<&Value>>,
+    now: DateTime<Utc>,
+) -> Result<Applied> {
     let loaded = settings::read::load(path)?;
+    if let Some(checked) = checked {
+        let holds_json = loaded
+            .original
+            .as_deref()
+            .is_some_and(|bytes| !bytes.iter().all(u8::is_ascii_whitespace));
+        let now_holds = holds_json.then(|| Value::Object(loaded.document.clone()));
+        if now_holds.as_ref() != checked {
+            bail!(
+                "{} changed since doctor read it; nothing was written, run doctor again",
+                path.display()
+            );
+        }
+    }
     let mut document = loaded.document.clone();
     let env = document
         .entry("env")
@@ -158,6 +182,31 @@ mod tests {
         let again = apply_env(&path, &changes, now()).unwrap();
         assert_eq!(again.backup, None);
         assert!(again.changed.is_empty());
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_checked_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{\"model\": \"sonnet\"}").unwrap();
+        let checked = serde_json::json!({"model": "opus"});
+        let err = apply_env_checked(
+            &path,
+            &[("A".into(), "1".into())],
+            Some(Some(&checked)),
+            now(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("changed since doctor read it"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"model\": \"sonnet\"}"
+        );
+        let same = serde_json::json!({"model": "sonnet"});
+        apply_env_checked(&path, &[("A".into(), "1".into())], Some(Some(&same)), now()).unwrap();
     }
 
     #[test]

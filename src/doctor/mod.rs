@@ -326,7 +326,9 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
             for line in fix::preview(&ctx.setup, &path, &plan.env).lines() {
                 println!("{}", clean(line));
             }
-            let applied = fix::apply_env(&path, &plan.env, ctx.now)?;
+            // What the findings were made from: if the file changed since, nothing is written.
+            let checked = ctx.setup.user_file().map(|f| f.value.as_ref());
+            let applied = fix::apply_env_checked(&path, &plan.env, checked, ctx.now)?;
             if let Some(backup) = &applied.backup {
                 println!("Backup: {}", clean(&backup.display().to_string()));
             }
