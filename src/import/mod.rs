@@ -92,8 +92,11 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         println!("No transcripts found in {}.", looked.join(", "));
         return Ok(ExitCode::SUCCESS);
     }
-    let clean = summary.unreadable == 0 && summary.garbage_lines == 0;
-    if summary.appended == 0 && clean && summary.unchanged_files == summary.files {
+    let nothing_skipped = summary.unreadable == 0
+        && summary.garbage_lines == 0
+        && summary.non_utf8_lines == 0
+        && summary.truncated_files == 0;
+    if summary.appended == 0 && nothing_skipped && summary.unchanged_files == summary.files {
         println!(
             "Up to date: nothing new in {} since {} last read.",
             count(summary.files, "transcript", "transcripts"),
@@ -103,7 +106,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
                 "they were"
             }
         );
-    } else if summary.appended == 0 && clean {
+    } else if summary.appended == 0 && nothing_skipped {
         println!(
             "Up to date: {} read, {} found, all already in the ledger; nothing new.",
             count(summary.files, "transcript", "transcripts"),
