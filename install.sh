@@ -77,10 +77,20 @@ case ":${PATH:-}:" in
     say "note: $bin_dir is not on your PATH (the hooks use the full path, so they work anyway)"
     ;;
 esac
-cat <<EOF
+# `quota show` resolves the configuration as the hooks will (settings.json env included).
+quotas=$("$installer" quota show 2>/dev/null || true)
+case "$quotas" in
+*"No quota configured"*)
+    cat <<EOF
 install.sh: done. One step left: tell bedrock-hook your Bedrock quota, either
     $run quota import
   (reads your account's Bedrock quotas with the AWS CLI), or by hand, e.g. tokens per day:
     BEDROCK_HOOK_TPD=2M in Claude Code's environment (or tpd = "2M" in the config file)
 Then start a new Claude Code session: the status line shows 'quota N% reserved'.
 EOF
+    ;;
+*)
+    say "done. Your quotas are already configured ($run quota show lists them)."
+    say "Start a new Claude Code session: the status line shows 'quota N% reserved'."
+    ;;
+esac

@@ -69,6 +69,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command;
+    if !matches!(
+        cli.command,
+        Command::Hook | Command::Statusline { .. } | Command::CatchUp(_)
+    ) {
+        // See what the hooks see: settings.json `env` included.
+        config::settings_env::adopt(std::env::current_dir().ok().as_deref());
+    }
     match cli.command {
         Command::Hook => Ok(hook::run(&mut std::io::stdin().lock())),
         Command::Statusline { chain } => {

@@ -177,7 +177,7 @@ fn problems_are_errors_with_numbers_and_fixes_and_fix_writes_settings() {
   ~ MAX_THINKING_TOKENS = \"512\" -> \"1024\"
   + CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS = \"23\"
     note: <tmp>/proj/.claude/settings.local.json sets CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS = \"40\" and wins over user settings: change it there too
-Backup: <tmp>/claude-config/settings.json.bak-20261122T013930Z
+Backup: <tmp>/claude-config/settings.json.bedrock-hook-backup-20261122T013930Z
 Wrote <tmp>/claude-config/settings.json.
 After the fix: 1 error, 2 warnings, 8 ok.
 "
@@ -186,7 +186,7 @@ After the fix: 1 error, 2 warnings, 8 ok.
     );
     // Still an error left (no hooks installed): still non-zero.
     assert_eq!(code, 1);
-    let backup = home.path("claude-config/settings.json.bak-20261122T013930Z");
+    let backup = home.path("claude-config/settings.json.bedrock-hook-backup-20261122T013930Z");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
@@ -217,6 +217,21 @@ After the fix: 1 error, 2 warnings, 8 ok.
         std::fs::read_to_string(home.path("home/.claude/settings.json")).unwrap(),
         "{\"env\": {\"AWS_REGION\": \"ap-south-1\"}}"
     );
+    // It converges: a second run has nothing to write, and the one value it cannot set
+    // in the user settings names the file that overrides it.
+    let written = std::fs::read_to_string(&settings).unwrap();
+    let (_, stdout, _) = home.doctor(&["--fix"], &env);
+    let stdout = home.clean(&stdout);
+    assert!(stdout.contains("Nothing for --fix to change."), "{stdout}");
+    assert!(
+        stdout.contains(
+            "fix: set CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS=23 in \
+             <tmp>/proj/.claude/settings.local.json (the local project settings, which win over \
+             the user settings where it is set already)"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), written);
 }
 
 #[test]
@@ -242,7 +257,10 @@ fn broken_settings_are_reported_and_never_rewritten() {
         ),
         "{stdout}"
     );
-    assert!(stderr.contains("is not valid JSON (line 2"), "{stderr}");
+    assert!(
+        stderr.contains("settings.json:2:61: not valid JSON"),
+        "{stderr}"
+    );
     assert!(stderr.contains("left untouched"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
     let files: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
@@ -293,4 +311,82 @@ fn throttles_in_the_ledger_are_explained() {
         ),
         "{stdout}"
     );
+}
+
+/// A ledger record of a request, for the tests that need history.
+fn request_line(id: &str, model: &str, norm: &str, max_tokens: u64, source: &str) -> String {
+    json!({
+        "v": 1, "kind": "request", "id": id, "ts": "2026-11-22T01:00:00Z", "session": "s",
+        "model": model, "model_norm": norm, "burndown": 5.0,
+        "input": 100, "cache_write": 0, "cache_read": 0, "output": 20, "max_tokens": max_tokens,
+        "max_tokens_source": "api-request", "reserved": 1000, "settled": 200,
+        "outcome": "ok", "query_source": source
+    })
+    .to_string()
+}
+
+/// The auto-mode classifier (Sonnet 5 at max_tokens 64 and 8192) is a side request: it is
+/// judged at what it is sent with, not as if it were the main model at its 128k default
+/// ("every request will be throttled", exit 1).
+#[test]
+fn side_request_models_are_not_judged_as_the_main_model() {
+    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let bin = binary().display().to_string();
+    let settings = json!({
+        "env": {
+            "CLAUDE_CODE_USE_BEDROCK": "1",
+            "AWS_REGION": "us-east-1",
+            "ANTHROPIC_MODEL": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        },
+        "hooks": all_hooks(&bin),
+        "statusLine": {"type": "command", "command": format!("{bin} statusline")}
+    });
+    home.write("home/.claude/settings.json", &settings.to_string());
+    let sonnet45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let sonnet5 = "us.anthropic.claude-sonnet-5";
+    let lines = [
+        request_line("a", sonnet45, "claude-sonnet-4-5", 32000, "sdk"),
+        request_line("b", sonnet5, "claude-sonnet-5", 64, "auto_mode"),
+        request_line("c", sonnet5, "claude-sonnet-5", 8192, "auto_mode"),
+    ];
+    home.write(
+        "data/ledger/2026-11-22.jsonl",
+        &format!("{}\n", lines.join("\n")),
+    );
+    let (code, stdout, _) = home.doctor(&[], &[]);
+    assert!(!stdout.contains("\nerror "), "{stdout}");
+    assert!(
+        stdout.contains(
+            "ok    reservation  claude-sonnet-5: side requests only (auto-mode classifier, \
+             titles, summaries), sent with max_tokens up to 8.19k: 81.9k per request: 12 fit in \
+             the 1M TPM, <0.1% of the 100M TPD\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("claude-sonnet-5: 128k max_tokens"),
+        "{stdout}"
+    );
+    assert_eq!(code, 0, "{stdout}");
+}
+
+/// Model ids come from transcripts anyone can write: an escape sequence in one must not
+/// reach the terminal (it could retitle the window, or worse).
+#[test]
+fn strings_from_transcripts_are_printed_clean() {
+    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let hostile = "us.anthropic.claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
+    let norm = "claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
+    home.write(
+        "data/ledger/2026-11-22.jsonl",
+        &format!("{}\n", request_line("a", hostile, norm, 128_000, "sdk")),
+    );
+    let (_, stdout, stderr) = home.doctor(&[], &[("CLAUDE_CODE_USE_BEDROCK", "1")]);
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+    }
+    assert!(stdout.contains("claude-opus-5-5]0;pwnedx"), "{stdout}");
 }

@@ -229,8 +229,11 @@ fn block_mode_denies_the_subagent_before_it_sends_anything() {
             .collect::<Vec<_>>()
     );
     let told = received.iter().any(|r| {
-        r.last_user_text
-            .contains("bedrock-hook denied this subagent")
+        // What the client labels "hook error" says first that it is not one.
+        r.last_user_text.contains(
+            "PreToolUse:Agent hook error: bedrock-hook held back this subagent (not an error): \
+             its first request would not fit the TPM",
+        )
     });
     assert!(
         told,
@@ -356,4 +359,120 @@ fn a_sessions_own_max_output_tokens_wins_over_other_sessions_history() {
         String::from_utf8_lossy(&second.stdout)
     );
     assert_eq!(after[before.len()]["max_tokens"], 4096);
+}
+
+/// The client neither shows nor records what a hook returns at `StopFailure`: the throttle's
+/// explanation is given at the session's next start or prompt instead, once, and the client
+/// records it as a hook notice in the transcript.
+#[test]
+fn the_throttle_explanation_reaches_the_next_prompt() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    // The resumed session still carries the throttled prompt: only the first turn's
+    // request is throttled.
+    let throttled = std::sync::atomic::AtomicBool::new(false);
+    let endpoint = Endpoint::start(move |req| {
+        let main_loop = req.streaming && !req.tool_names().is_empty();
+        if main_loop
+            && req.last_user_text.contains("SCENARIO_THROTTLE")
+            && !throttled.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return support::endpoint::Reply::throttle();
+        }
+        let mut req = req.clone();
+        req.last_user_text = req.last_user_text.replace("SCENARIO_THROTTLE", "");
+        support::endpoint::default_script(&req)
+    });
+    let env = [
+        ("BEDROCK_HOOK_TPD", "10M"),
+        ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
+    ];
+    let failed = sandbox.run_client(&client, &endpoint, "SCENARIO_THROTTLE go", &env);
+    assert!(!failed.status.success());
+    let throttle = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let found = sandbox
+                .ledger()
+                .into_iter()
+                .find(|r| r["kind"] == "throttle");
+            if found.is_some() || std::time::Instant::now() > deadline {
+                break found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    .expect("no throttle recorded");
+    let session = throttle["session"].as_str().unwrap().to_string();
+    let notices = |sandbox: &Sandbox| {
+        sandbox
+            .transcript_lines()
+            .into_iter()
+            .filter(|line| {
+                line.contains(r#""type":"hook_system_message""#)
+                    && line.contains("Bedrock throttled this session's last turn at")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        notices(&sandbox).is_empty(),
+        "shown before the next prompt?"
+    );
+    let again = sandbox.run_client_with_args(
+        &client,
+        &endpoint,
+        "Say hello",
+        &env,
+        &["--resume", &session],
+    );
+    assert!(
+        again.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let shown = notices(&sandbox);
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("(429: too many tokens per day)")
+            && shown[0].contains("At that moment bedrock-hook estimated")
+            && shown[0].contains("of the 10M TPD used")
+            && shown[0].contains("Fix: `bedrock-hook quota calibrate`"),
+        "{}",
+        shown[0]
+    );
+    // Given once: a third prompt in the same session is not told again.
+    sandbox.run_client_with_args(
+        &client,
+        &endpoint,
+        "Say hello",
+        &env,
+        &["--resume", &session],
+    );
+    assert_eq!(notices(&sandbox).len(), 1);
+}
+
+/// A bad value only ever reached stderr, which the client hides: it is said once at the
+/// session's start, and the client records it.
+#[test]
+fn a_config_error_is_shown_at_the_session_start() {
+    let Some(run) = scenario("Say hello", &[("BEDROCK_HOOK_TPD", "abc")]) else {
+        return;
+    };
+    assert!(run.output.status.success());
+    let shown: Vec<String> = run
+        .sandbox
+        .transcript_lines()
+        .into_iter()
+        .filter(|line| {
+            line.contains(r#""type":"hook_system_message""#)
+                && line.contains("bedrock-hook: config error: BEDROCK_HOOK_TPD")
+        })
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(shown[0].contains("`bedrock-hook config`"), "{}", shown[0]);
+    assert_ledger_matches_endpoint(&run);
 }

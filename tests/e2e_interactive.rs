@@ -187,3 +187,96 @@ fn status_line_and_ledger_in_an_interactive_session() {
         "title requests seen by the endpoint: {titles}"
     );
 }
+
+/// After a 429 the client shows only its own `API Error: ... (429)`: the status line says
+/// which limit, the estimate at that moment and the one fix, and the next prompt shows
+/// bedrock-hook's explanation (the client neither shows nor records one at StopFailure).
+#[test]
+fn a_throttle_is_explained_on_screen() {
+    let Some(client) = client_bin() else { return };
+    if !support::client::have_tmux() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let trust = json!({
+        "hasCompletedOnboarding": true,
+        "theme": "dark",
+        "projects": {sandbox.project().display().to_string(): {"hasTrustDialogAccepted": true}}
+    });
+    std::fs::write(sandbox.home().join(".claude.json"), trust.to_string()).unwrap();
+    // Only the first main-loop request is throttled.
+    let throttled = std::sync::atomic::AtomicBool::new(false);
+    let endpoint = Endpoint::start(move |req| {
+        let main_loop = req.streaming && !req.tool_names().is_empty();
+        if main_loop
+            && req.last_user_text.contains("SCENARIO_THROTTLE")
+            && !throttled.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return support::endpoint::Reply::throttle();
+        }
+        let mut req = req.clone();
+        req.last_user_text = req.last_user_text.replace("SCENARIO_THROTTLE", "");
+        support::endpoint::default_script(&req)
+    });
+    let tmux = Tmux {
+        name: format!("bedrock-hook-e2e-429-{}", std::process::id()),
+    };
+    let mut command = Command::new("tmux");
+    command
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &tmux.name,
+            "-x",
+            "220",
+            "-y",
+            "50",
+            "-c",
+        ])
+        .arg(sandbox.project())
+        .args(["env", "-i"])
+        .arg(format!(
+            "PATH={}",
+            std::env::var("PATH").unwrap_or_default()
+        ))
+        .arg("TERM=xterm-256color")
+        .arg("NO_COLOR=1")
+        .arg("CLAUDE_CODE_USE_BEDROCK=1")
+        .arg("AWS_REGION=us-east-1")
+        .arg(format!("ANTHROPIC_BEDROCK_BASE_URL={}", endpoint.url()))
+        .arg("CLAUDE_CODE_SKIP_BEDROCK_AUTH=1")
+        .arg("CLAUDE_CODE_MAX_RETRIES=0")
+        .arg("DISABLE_AUTOUPDATER=1")
+        .arg("ANTHROPIC_MODEL=us.anthropic.claude-opus-5-5")
+        .arg("BEDROCK_HOOK_TPD=10M");
+    for (key, value) in sandbox.hook_env() {
+        command.arg(format!("{key}={value}"));
+    }
+    command.arg(&client);
+    assert!(command.status().unwrap().success(), "tmux could not start");
+    let (started, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("% reserved"));
+    assert!(started, "no status line at start-up:\n{screen}");
+
+    tmux.send(&["SCENARIO_THROTTLE go"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["Enter"]);
+    let (seen, screen) = tmux.wait_for(Duration::from_secs(45), |s| {
+        s.contains("429 TPD") && s.contains("fix CLAUDE_CODE_MAX_OUTPUT_TOKENS=")
+    });
+    assert!(seen, "the status line never showed the throttle:\n{screen}");
+    assert!(screen.contains("est. "), "{screen}");
+
+    tmux.send(&["Say hello"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["Enter"]);
+    let (told, screen) = tmux.wait_for(Duration::from_secs(45), |s| {
+        let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        joined.contains("Bedrock throttled this session's last turn at")
+    });
+    assert!(told, "the explanation never reached the screen:\n{screen}");
+    tmux.send(&["/exit"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["Enter"]);
+}

@@ -171,7 +171,7 @@ fn prompt_preflight_warns_or_blocks_over_the_day() {
 
     let block = World::new(&config("block", 1_300_000, 3_000_000));
     let reason = format!(
-        "bedrock-hook blocked this prompt: its first request would not fit {}{BLOCK_NOTE}",
+        "bedrock-hook held back this prompt (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
@@ -217,7 +217,7 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
 
     let block = World::new(&config("block", 10_000_000, 2_500_000));
     let reason = format!(
-        "bedrock-hook denied this subagent: its first request would not fit {}{BLOCK_NOTE}",
+        "bedrock-hook held back this subagent (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
@@ -289,7 +289,7 @@ fn after_a_tool_the_loop_is_stopped_rather_than_run_into_a_429() {
     let block = World::new(&config("block", 10_000_000, 2_500_000));
     assert_eq!(block.hook("hook-UserPromptSubmit.json"), "");
     let reason = format!(
-        "bedrock-hook stopped the loop: {}{BLOCK_NOTE}",
+        "bedrock-hook paused the loop (not an error): {}{BLOCK_NOTE}",
         body.replace("{would}", "would")
     );
     assert_eq!(
@@ -418,4 +418,63 @@ fn off_prints_nothing_for_any_event() {
         }
     }
     assert_eq!(world.state()["throttles"], 1);
+}
+
+/// The client shows nothing returned at StopFailure: the explanation waits for that
+/// session's next prompt (given once), and the status line shows the throttle for ten
+/// minutes: which limit, the estimate at that moment, the one fix.
+#[test]
+fn a_throttle_is_explained_at_the_next_prompt_and_in_the_status_line() {
+    let world = World::new(&config("warn", 10_000_000, 3_000_000));
+    world.hook("hook-UserPromptSubmit.json");
+    world.hook("hook-StopFailure.json");
+    let statusline = |now: &str| {
+        let out = world
+            .command(now)
+            .env("NO_COLOR", "1")
+            .arg("statusline")
+            .write_stdin(std::fs::read_to_string(samples().join("statusline-input.json")).unwrap())
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let line = statusline("2026-11-22T01:42:35Z");
+    assert!(
+        line.trim_end().ends_with(
+            "1 throttled · 429 TPD 3m 5s ago: est. 2.66M of 10M · fix \
+             CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096"
+        ),
+        "{line}"
+    );
+    assert!(!statusline("2026-11-22T01:49:30Z").contains("429"));
+
+    let throttled = "d797b41c-5021-4ca8-8bf3-2dfaefa8ae20";
+    let prompt = world
+        .payload("hook-UserPromptSubmit.json")
+        .replace(SESSION, throttled);
+    let next = |now: &str| {
+        let out = world
+            .command(now)
+            .arg("hook")
+            .write_stdin(prompt.clone())
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let told = next("2026-11-22T01:41:00Z");
+    let message: Value = serde_json::from_str(&told).unwrap();
+    let text = message["systemMessage"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "bedrock-hook: Bedrock throttled this session's last turn at 01:39 UTC (429: too \
+             many tokens per day). At that moment bedrock-hook estimated 2.66M of the 10M TPD \
+             used (27%)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("The TPD resets at 00:00 UTC. Fix: `bedrock-hook quota calibrate`"),
+        "{text}"
+    );
+    assert!(!next("2026-11-22T01:41:10Z").contains("throttled this session"));
 }

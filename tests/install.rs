@@ -560,7 +560,7 @@ fn file_permissions_and_symlinks_are_kept() {
     fs::create_dir_all(sandbox.home().join(".claude")).unwrap();
     std::os::unix::fs::symlink(&real, sandbox.user_settings()).unwrap();
 
-    sandbox.bedrock_hook(&["install"]).assert().success();
+    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
     assert!(
         fs::symlink_metadata(sandbox.user_settings())
             .unwrap()
@@ -569,9 +569,30 @@ fn file_permissions_and_symlinks_are_kept() {
     );
     assert_eq!(mode_of(&real), 0o640);
     assert_installed(&json_of(&real), &our_binary());
-    let backups = backups_in(&dotfiles);
-    assert_eq!(backups.len(), 1, "the backup sits next to the real file");
-    assert_eq!(mode_of(&dotfiles.join(&backups[0])), 0o640);
+    // The backup holds the user's `env` (secrets): beside the link in ~/.claude, not in
+    // the dotfiles repo the link points into, and the output says where it went.
+    assert!(
+        backups_in(&dotfiles).is_empty(),
+        "backup in the dotfiles repo"
+    );
+    let claude = sandbox.home().join(".claude");
+    let backups = backups_in(&claude);
+    assert_eq!(backups.len(), 1, "the backup sits next to the link");
+    assert_eq!(mode_of(&claude.join(&backups[0])), 0o640);
+    assert!(
+        out.contains(&format!(
+            "backup of the previous file: {}",
+            claude.join(&backups[0]).display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "settings.json links to {}",
+            real.canonicalize().unwrap().display()
+        )),
+        "{out}"
+    );
 
     sandbox.bedrock_hook(&["uninstall"]).assert().success();
     assert_eq!(fs::read_to_string(&real).unwrap(), WITH_OTHER_HOOKS);
@@ -629,6 +650,29 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
         Sandbox::listing(&bin_dir),
         ["bedrock-hook"],
         "no temp file left"
+    );
+}
+
+/// With a quota already configured (here in settings.json `env`, where the README puts
+/// it), there is no step left to name.
+#[test]
+fn install_sh_names_the_quota_step_only_when_no_quota_is_configured() {
+    let sandbox = Sandbox::new();
+    sandbox.write_user_settings(r#"{"env": {"BEDROCK_HOOK_TPD": "5M"}}"#);
+    let bin_dir = sandbox.root.path().join("bin");
+    let out = stdout_of(
+        install_sh(&sandbox, &bin_dir)
+            .env_remove("BEDROCK_HOOK_TPD")
+            .env_remove("BEDROCK_HOOK_TPM")
+            .env(
+                "BEDROCK_HOOK_CONFIG",
+                sandbox.root.path().join("absent.toml"),
+            ),
+    );
+    assert!(!out.contains("One step left"), "{out}");
+    assert!(
+        out.contains("install.sh: done. Your quotas are already configured"),
+        "{out}"
     );
 }
 
@@ -793,4 +837,78 @@ fn plugin_wrapper_without_a_binary_fails_open() {
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("binary not found"), "{stderr}");
+}
+
+/// What the user wrote is kept: duplicate keys (Claude Code uses the last one; the first
+/// stays in the file), numbers as written, inline objects; install + uninstall gives the
+/// same bytes back.
+#[test]
+fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
+    let sandbox = Sandbox::new();
+    let original = "{\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"old-notify\"}]}]},\n  \"feedbackSurveyRate\": 1e2,\n  \"big\": 12345678901234567890123,\n  \"env\": {\"AWS_REGION\": \"us-east-1\"},\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"paplay bell.oga\",\n            \"timeout\": 1e2\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+    sandbox.write_user_settings(original);
+    sandbox.bedrock_hook(&["install"]).assert().success();
+    let installed = fs::read_to_string(sandbox.user_settings()).unwrap();
+    assert!(
+        installed.starts_with(
+            "{\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"old-notify\"}]}]},\n  \"feedbackSurveyRate\": 1e2,\n  \"big\": 12345678901234567890123,\n"
+        ),
+        "{installed}"
+    );
+    // The user's own hook on an event we join keeps its number too.
+    assert!(installed.contains("\"timeout\": 1e2\n"), "{installed}");
+    assert_installed(&json_of(&sandbox.user_settings()), &our_binary());
+    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    assert_eq!(
+        fs::read_to_string(sandbox.user_settings()).unwrap(),
+        original
+    );
+}
+
+/// A settings.json made read-only is the user's decision: refused, and said why.
+#[test]
+fn a_read_only_settings_file_is_refused() {
+    let sandbox = Sandbox::new();
+    sandbox.write_user_settings(WITH_OTHER_HOOKS);
+    fs::set_permissions(sandbox.user_settings(), fs::Permissions::from_mode(0o444)).unwrap();
+    let out = sandbox.bedrock_hook(&["install"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} is read-only (mode 0444), so bedrock-hook leaves it as it is; make it writable",
+            sandbox.user_settings().display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(sandbox.user_settings()).unwrap(),
+        WITH_OTHER_HOOKS
+    );
+    assert_eq!(mode_of(&sandbox.user_settings()), 0o444);
+    assert_eq!(
+        Sandbox::listing(&sandbox.home().join(".claude")),
+        ["settings.json"]
+    );
+}
+
+/// A hook command with variables in front (`BEDROCK_HOOK_MODE=block .../bedrock-hook
+/// hook`) is ours: install adds no second entry and keeps the variables, uninstall takes
+/// it out.
+#[test]
+fn an_env_prefixed_hook_command_is_ours() {
+    let sandbox = Sandbox::new();
+    let prefixed = format!("BEDROCK_HOOK_MODE=block {} hook", our_binary());
+    let settings = serde_json::json!({
+        "hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": prefixed}]}]}
+    });
+    sandbox.write_user_settings(&serde_json::to_string_pretty(&settings).unwrap());
+    sandbox.bedrock_hook(&["install"]).assert().success();
+    let installed = json_of(&sandbox.user_settings());
+    let prompt = installed["hooks"]["UserPromptSubmit"].as_array().unwrap();
+    assert_eq!(prompt.len(), 1, "{installed:#}");
+    assert_eq!(prompt[0]["hooks"][0]["command"], prefixed.as_str());
+    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    let after = json_of(&sandbox.user_settings());
+    assert!(after.get("hooks").is_none(), "{after:#}");
 }

@@ -32,6 +32,10 @@ fn report(env: &Env, args: &[&str]) -> Command {
         .args(args)
         .env("BEDROCK_HOOK_DATA_DIR", &env.data)
         .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
+        // No Claude Code settings of the machine's user: a test writes its own.
+        .env("HOME", env.data.join("home"))
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .current_dir(&env.data)
         .env_remove("NO_COLOR")
         .env_remove("COLUMNS")
         .env_remove("BEDROCK_HOOK_DAY_BOUNDARY");
@@ -566,4 +570,53 @@ fn a_local_day_starts_at_local_midnight_on_dst_switch_days() {
         assert_eq!(doc["range"]["start"], start, "{tz} {date}");
         assert_eq!(doc["range"]["end"], end, "{tz} {date}");
     }
+}
+
+/// Quotas set where `install.sh` says to put them, Claude Code's settings.json `env`, are
+/// what the hooks see: `report` sees them too and names that file, not "(account default)".
+#[test]
+fn quotas_in_claude_settings_env_are_seen_and_named() {
+    let env = fixture_ledger();
+    let claude = env.data.join("home/.claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    std::fs::write(
+        claude.join("settings.json"),
+        r#"{"env": {"BEDROCK_HOOK_TPD": "5M", "BEDROCK_HOOK_TPM": 400000}}"#,
+    )
+    .unwrap();
+    let out = report(&env, &["--date", "2026-11-12", "--color", "never"])
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "Quotas: TPD 5M · TPM 400k (BEDROCK_HOOK_TPD, BEDROCK_HOOK_TPM in \
+             ~/.claude/settings.json env)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("No quota configured"), "{text}");
+    let doc = json(&env, &["--date", "2026-11-12"]);
+    assert_eq!(doc["quotas"]["tpd"], 5_000_000, "{doc}");
+    // `config` resolves the same way and says where.
+    let mut config = Command::cargo_bin("bedrock-hook").unwrap();
+    let out = config
+        .arg("config")
+        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
+        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
+        .env("HOME", env.data.join("home"))
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("BEDROCK_HOOK_TPD")
+        .current_dir(&env.data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("tpd ")
+            && l.contains("5000000")
+            && l.ends_with("# BEDROCK_HOOK_TPD in ~/.claude/settings.json env")),
+        "{text}"
+    );
 }

@@ -6,6 +6,7 @@
 //! reported in [`Config::problems`] and replaced by its default, never a failure.
 
 pub mod edit;
+pub mod settings_env;
 mod value;
 
 use std::collections::BTreeMap;
@@ -69,6 +70,9 @@ pub enum Source {
     Default,
     File,
     Env(&'static str),
+    /// A Claude Code settings file's `env` (the variable, where it was set), as the
+    /// hooks see it: see [`settings_env`].
+    Settings(&'static str, &'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -213,8 +217,37 @@ enum Raw<'a> {
 
 impl Config {
     /// Load from the file at `path` (if any) and the process environment.
+    /// In a command run from a shell this includes what Claude Code's settings files set
+    /// in `env` (see [`settings_env`]), so it sees what the hooks see.
     pub fn load(path: Option<&Path>) -> Config {
-        Config::load_with(path, |name| std::env::var(name).ok())
+        let mut config = Config::load_with(path, settings_env::var);
+        for source in config.sources.values_mut() {
+            if let Source::Env(name) = *source
+                && let Some(origin) = settings_env::origin(name)
+            {
+                *source = Source::Settings(name, origin);
+            }
+        }
+        for problem in &mut config.problems {
+            let set_in = problem
+                .split_once(':')
+                .and_then(|(name, _)| settings_env::origin(name));
+            if let Some(origin) = set_in {
+                problem.push_str(&format!(" (set in {origin})"));
+            }
+        }
+        config
+    }
+
+    /// Where a key's value came from, in words: `default`, `config file`,
+    /// `env BEDROCK_HOOK_TPD`, `BEDROCK_HOOK_TPD in ~/.claude/settings.json env`.
+    pub fn source_label(&self, key: &str) -> String {
+        match self.source_of(key) {
+            Source::Default => "default".to_string(),
+            Source::File => "config file".to_string(),
+            Source::Env(name) => format!("env {name}"),
+            Source::Settings(name, origin) => format!("{name} in {origin}"),
+        }
     }
 
     /// Load with an explicit environment lookup (tests, `doctor`).
@@ -523,9 +556,8 @@ impl Config {
         );
         for key in SCALAR_KEYS.iter().chain(TABLE_KEYS) {
             let source = match self.source_of(key) {
-                Source::Default => "default".to_string(),
                 Source::File => "file".to_string(),
-                Source::Env(name) => format!("env {name}"),
+                _ => self.source_label(key),
             };
             let _ = writeln!(out, "{key:<24} = {:<28} # {source}", self.show(key));
         }

@@ -80,9 +80,11 @@ impl Finding {
         } else {
             format!("{label:<5}")
         };
-        let _ = writeln!(out, " {:<12} {}", self.check, self.summary);
+        // Model ids, paths and commands come from transcripts and settings files: cleaned.
+        let clean = crate::report::term::clean;
+        let _ = writeln!(out, " {:<12} {}", self.check, clean(&self.summary));
         if let Some(fix) = &self.fix {
-            let _ = writeln!(out, "{:19}fix: {fix}", "");
+            let _ = writeln!(out, "{:19}fix: {}", "", clean(fix));
         }
         out
     }

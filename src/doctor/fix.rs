@@ -1,7 +1,8 @@
 //! `doctor --fix`: write recommended `env` values into the user's settings.json and
-//! nothing else. The change is shown first, a timestamped backup is written before the
-//! file is replaced (atomically, permissions kept, through a symlink), and every other
-//! key keeps its order and value. A file that is not valid JSON is refused untouched.
+//! nothing else. The change is shown first; the file is written by the same settings
+//! writer as `install` (`crate::settings::put`): its own layout kept, a timestamped backup
+//! beside it, replaced atomically (permissions kept, through a symlink) and only if it did
+//! not change since it was read. A file that is not valid JSON is refused untouched.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::claude::settings::{Scope, Setup};
-use crate::files;
+use crate::settings;
 
 /// What `apply_env` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,29 +57,38 @@ pub fn preview(setup: &Setup, path: &Path, changes: &[(String, String)]) -> Stri
     out
 }
 
-/// Set `changes` in the `env` object of the settings file at `path` (created if missing).
+/// Set `changes` in the `env` object of the settings file at `path` (created if missing),
+/// with the settings writer `install` uses: the file's own layout, a
+/// `.bedrock-hook-backup-<time>` beside it, and no write if the file changed since it was
+/// read. Values already set as asked are not written again.
 pub fn apply_env(path: &Path, changes: &[(String, String)], now: DateTime<Utc>) -> Result<Applied> {
-    let original = match std::fs::read(path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let mut root: Value = match &original {
-        Some(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Value::Object(Map::new()),
-        Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not valid JSON (line {}, column {}): {e}; left untouched",
-                path.display(),
-                e.line(),
-                e.column()
-            )
-        })?,
-        None => Value::Object(Map::new()),
-    };
-    let Some(object) = root.as_object_mut() else {
-        bail!("{} is not a JSON object; left untouched", path.display());
-    };
-    let env = object
+    apply_env_checked(path, changes, None, now)
+}
+
+/// [`apply_env`], refusing if the file no longer holds `checked` (the settings the
+/// findings were made from; `Some(None)`: there was no usable file).
+pub fn apply_env_checked(
+    path: &Path,
+    changes: &[(String, String)],
+    checked: Option<Option<&Value>>,
+    now: DateTime<Utc>,
+) -> Result<Applied> {
+    let loaded = settings::read::load(path)?;
+    if let Some(checked) = checked {
+        let holds_json = loaded
+            .original
+            .as_deref()
+            .is_some_and(|bytes| !bytes.iter().all(u8::is_ascii_whitespace));
+        let now_holds = holds_json.then(|| Value::Object(loaded.document.clone()));
+        if now_holds.as_ref() != checked {
+            bail!(
+                "{} changed since doctor read it; nothing was written, run doctor again",
+                path.display()
+            );
+        }
+    }
+    let mut document = loaded.document.clone();
+    let env = document
         .entry("env")
         .or_insert_with(|| Value::Object(Map::new()));
     let Some(env) = env.as_object_mut() else {
@@ -105,29 +115,8 @@ pub fn apply_env(path: &Path, changes: &[(String, String)], now: DateTime<Utc>) 
             changed,
         });
     }
-    let backup = match &original {
-        Some(bytes) => {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| "settings.json".to_string());
-            let backup =
-                path.with_file_name(format!("{name}.bak-{}", now.format("%Y%m%dT%H%M%SZ")));
-            files::rewrite_user_file(&backup, bytes)
-                .with_context(|| format!("writing the backup {}", backup.display()))?;
-            Some(backup)
-        }
-        None => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            None
-        }
-    };
-    let mut text = serde_json::to_string_pretty(&root).expect("JSON values serialize");
-    text.push('\n');
-    files::rewrite_user_file(path, text.as_bytes())
+    let bytes = settings::render(&loaded, &document);
+    let backup = settings::put(path, &loaded, &bytes, false, now)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(Applied { backup, changed })
 }
@@ -165,7 +154,8 @@ mod tests {
         let backup = applied.backup.unwrap();
         assert_eq!(
             backup,
-            dir.path().join("settings.json.bak-20261122T020436Z")
+            dir.path()
+                .join("settings.json.bedrock-hook-backup-20261122T020436Z")
         );
         assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -195,12 +185,37 @@ mod tests {
     }
 
     #[test]
+    fn a_file_changed_since_it_was_checked_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{\"model\": \"sonnet\"}").unwrap();
+        let checked = serde_json::json!({"model": "opus"});
+        let err = apply_env_checked(
+            &path,
+            &[("A".into(), "1".into())],
+            Some(Some(&checked)),
+            now(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("changed since doctor read it"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"model\": \"sonnet\"}"
+        );
+        let same = serde_json::json!({"model": "sonnet"});
+        apply_env_checked(&path, &[("A".into(), "1".into())], Some(Some(&same)), now()).unwrap();
+    }
+
+    #[test]
     fn invalid_json_is_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
         std::fs::write(&path, "{\n  \"env\": {\n}").unwrap();
         let err = apply_env(&path, &[("A".into(), "1".into())], now()).unwrap_err();
-        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(err.to_string().contains(":3:1: not valid JSON"), "{err}");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\n  \"env\": {\n}"

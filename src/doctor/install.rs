@@ -9,9 +9,11 @@ use super::{Ctx, Finding, Plan};
 use crate::hook::EVENTS;
 use crate::ledger::LedgerLock;
 
-/// The program a settings command runs, as written (quotes removed).
+/// The program a settings command runs, as written (quotes and variables set in front,
+/// `BEDROCK_HOOK_MODE=block ...`, removed).
 fn program(command: &str) -> &str {
     let command = command.trim_start();
+    let command = &command[crate::settings::ours::env_prefix(command).len()..];
     if let Some(rest) = command.strip_prefix('"') {
         return rest.split('"').next().unwrap_or(rest);
     }
@@ -235,5 +237,9 @@ mod tests {
         );
         assert_eq!(program("  bedrock-hook"), "bedrock-hook");
         assert_eq!(program(""), "");
+        assert_eq!(
+            program("BEDROCK_HOOK_MODE=block /usr/bin/bedrock-hook hook"),
+            "/usr/bin/bedrock-hook"
+        );
     }
 }

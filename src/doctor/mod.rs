@@ -30,6 +30,7 @@ use crate::ledger::LiveState;
 use crate::paths::Paths;
 use crate::quota::{self, ModelName};
 use crate::quota_setup::history::{self, History};
+use crate::report::term::clean;
 pub use finding::{Finding, Level};
 
 /// Days of ledger the doctor reads (throttles, largest outputs).
@@ -56,6 +57,9 @@ pub struct Ctx {
     pub state: LiveState,
     pub history: History,
     pub models: Vec<ModelInUse>,
+    /// Models seen only in side requests (see `history::is_side_request`), with the
+    /// largest `max_tokens` they were sent with: not judged as if they were the main model.
+    pub side_models: Vec<(ModelName, u64)>,
     /// The process environment, for `PATH` and `HOME`.
     pub lookup: Lookup,
     pub now: DateTime<Utc>,
@@ -104,10 +108,12 @@ impl Ctx {
             state,
             history,
             models: Vec::new(),
+            side_models: Vec::new(),
             lookup,
             now,
         };
         ctx.models = ctx.find_models();
+        ctx.side_models = ctx.find_side_models();
         ctx
     }
 
@@ -115,6 +121,7 @@ impl Ctx {
     pub fn reload_setup(&mut self, project: &Path) {
         self.setup = Setup::load(&*self.lookup, Some(project));
         self.models = self.find_models();
+        self.side_models = self.find_side_models();
     }
 
     /// The environment with the plan applied.
@@ -154,6 +161,7 @@ impl Ctx {
                 found.push((model, key.to_string()));
             }
         }
+        let named = found.len();
         let mut streams: Vec<_> = self.state.streams.values().collect();
         streams.sort_by_key(|s| std::cmp::Reverse(s.at_ms));
         for stream in streams {
@@ -169,8 +177,12 @@ impl Ctx {
             ));
         }
         let mut models: Vec<ModelInUse> = Vec::new();
-        for (raw, why) in found {
+        for (i, (raw, why)) in found.into_iter().enumerate() {
             let name = quota::normalize(&raw, &self.config.profiles);
+            // Seen in use, but only beside the conversation: not the main loop's model.
+            if i >= named && self.side_only(&name.canonical) {
+                continue;
+            }
             match models
                 .iter_mut()
                 .find(|m| m.name.canonical == name.canonical)
@@ -184,6 +196,28 @@ impl Ctx {
             }
         }
         models
+    }
+
+    /// Whether the ledger saw `canonical` only in side requests (or, for today's totals,
+    /// in no request of the main loop at all).
+    fn side_only(&self, canonical: &str) -> bool {
+        self.history.days_read > 0 && !self.history.main_models.contains(canonical)
+    }
+
+    /// Models seen only in side requests, with the largest `max_tokens` they were sent with.
+    fn find_side_models(&self) -> Vec<(ModelName, u64)> {
+        let mut out: Vec<(ModelName, u64)> = Vec::new();
+        for (model, max_tokens) in &self.history.side_max_tokens {
+            let name = quota::normalize(model, &self.config.profiles);
+            let judged = self
+                .models
+                .iter()
+                .any(|m| m.name.canonical == name.canonical);
+            if !judged && !out.iter().any(|(n, _)| n.canonical == name.canonical) {
+                out.push((name, *max_tokens));
+            }
+        }
+        out
     }
 
     /// The main loop's model: the environment's, else the first one seen.
@@ -219,7 +253,44 @@ pub fn check_all(ctx: &Ctx) -> (Vec<Finding>, Plan) {
     for check in CHECKS {
         findings.extend(check(ctx, &mut plan));
     }
+    settle(ctx, &mut findings, &mut plan);
     (findings, plan)
+}
+
+/// What `--fix` can really change, so that a second run proposes nothing: a value the
+/// user settings already hold is not written again, and when a project settings file
+/// overrides it, the finding's fix names that file instead.
+fn settle(ctx: &Ctx, findings: &mut [Finding], plan: &mut Plan) {
+    let user = ctx.setup.user_file().map(|f| f.env()).unwrap_or_default();
+    plan.env.retain(|(key, value)| {
+        if !user.iter().any(|(k, v)| k == key && v == value) {
+            return true;
+        }
+        let origin = ctx.setup.origin_of(key);
+        let file = ctx
+            .setup
+            .files
+            .iter()
+            .find(|f| f.scope != Scope::User && f.scope.label() == origin);
+        let needle = format!("set {key}={value}");
+        for finding in findings.iter_mut() {
+            let Some(fix) = finding.fix.as_mut().filter(|f| f.contains(&needle)) else {
+                continue;
+            };
+            *fix = match file {
+                Some(file) => fix.replace(
+                    &needle,
+                    &format!(
+                        "{needle} in {} (the {origin}, which win over the user settings \
+                         where it is set already)",
+                        file.path.display()
+                    ),
+                ),
+                None => fix.replace(&needle, &format!("{needle} (set already)")),
+            };
+        }
+        false
+    });
 }
 
 /// `bedrock-hook doctor [--fix] [--project DIR]`
@@ -246,20 +317,24 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
         }
     } else if let Some(path) = user_file {
         let sets: Vec<String> = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let shown = clean(&path.display().to_string());
         if !apply {
             println!(
-                "`bedrock-hook doctor --fix` would set in {} (env): {}",
-                path.display(),
-                sets.join(", ")
+                "`bedrock-hook doctor --fix` would set in {shown} (env): {}",
+                clean(&sets.join(", "))
             );
         } else {
             println!();
-            print!("{}", fix::preview(&ctx.setup, &path, &plan.env));
-            let applied = fix::apply_env(&path, &plan.env, ctx.now)?;
-            if let Some(backup) = &applied.backup {
-                println!("Backup: {}", backup.display());
+            for line in fix::preview(&ctx.setup, &path, &plan.env).lines() {
+                println!("{}", clean(line));
             }
-            println!("Wrote {}.", path.display());
+            // What the findings were made from: if the file changed since, nothing is written.
+            let checked = ctx.setup.user_file().map(|f| f.value.as_ref());
+            let applied = fix::apply_env_checked(&path, &plan.env, checked, ctx.now)?;
+            if let Some(backup) = &applied.backup {
+                println!("Backup: {}", clean(&backup.display().to_string()));
+            }
+            println!("Wrote {shown}.");
             ctx.reload_setup(&project);
             let (after, _) = check_all(&ctx);
             println!("After the fix: {}", finding::tally(&after));
@@ -290,7 +365,7 @@ pub fn report(ctx: &Ctx, findings: &[Finding], color: bool) -> String {
             } else {
                 ""
             };
-            format!("{}{state}", f.path.display())
+            format!("{}{state}", clean(&f.path.display().to_string()))
         })
         .collect();
     out.push_str(&format!("settings: {}\n\n", files.join(", ")));
@@ -329,6 +404,7 @@ pub(crate) mod tests {
             state: LiveState::default(),
             history: History::default(),
             models: Vec::new(),
+            side_models: Vec::new(),
             lookup,
             now: "2026-11-22T12:00:00Z".parse().unwrap(),
         };
@@ -478,6 +554,24 @@ pub(crate) mod tests {
             "{}",
             output.summary
         );
+    }
+
+    #[test]
+    fn a_cap_already_at_the_models_ceiling_is_not_a_warning() {
+        // Outputs reach the cap, but the cap is the model's own default: nothing to change.
+        let mut c = ctx(
+            &[
+                ("ANTHROPIC_MODEL", "us.anthropic.claude-sonnet-4-5"),
+                ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "32000"),
+            ],
+            None,
+            None,
+        );
+        c.history.largest_output = 31_900;
+        let (findings, plan) = check_all(&c);
+        let output = findings.iter().find(|f| f.check == "output").unwrap();
+        assert_eq!(output.level, Level::Ok, "{output:?}");
+        assert!(plan.env.is_empty(), "{plan:?}");
     }
 
     #[test]

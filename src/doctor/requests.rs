@@ -114,6 +114,26 @@ pub fn reservation(ctx: &Ctx, plan: &mut Plan) -> Vec<Finding> {
         plan.set(MAX_OUTPUT_TOKENS, value);
     }
     let basis = advice::basis(ctx.largest_output());
+    // Side requests are judged at what they are sent with, never as the main model.
+    let side = ctx.side_models.iter().map(|(name, max_tokens)| {
+        let reservation = reserve(ctx, name, *max_tokens);
+        let sent = if *max_tokens > 0 {
+            format!("sent with max_tokens up to {}", tokens(*max_tokens))
+        } else {
+            "max_tokens not recorded".to_string()
+        };
+        Finding::ok(
+            "reservation",
+            format!(
+                "{}: side requests only (auto-mode classifier, titles, summaries), {sent}: \
+                 {} per request{}",
+                name.canonical,
+                tokens(reservation),
+                against_quotas(ctx, name, reservation)
+            ),
+        )
+    });
+    let side: Vec<Finding> = side.collect();
     rows.into_iter()
         .map(|(m, next, found)| {
             let base = format!(
@@ -173,6 +193,7 @@ pub fn reservation(ctx: &Ctx, plan: &mut Plan) -> Vec<Finding> {
                 ),
             }
         })
+        .chain(side)
         .collect()
 }
 
@@ -202,9 +223,18 @@ pub fn truncation(ctx: &Ctx, plan: &mut Plan) -> Vec<Finding> {
         .max()
         .unwrap_or(advice::WITHOUT_HISTORY);
     let value = advice::recommend_max_tokens(largest, ceiling);
-    if value > cap {
-        plan.set(MAX_OUTPUT_TOKENS, value);
+    if value <= cap {
+        // Nothing to change: the cap is already as high as the models in use go.
+        return vec![Finding::ok(
+            "output",
+            format!(
+                "largest output seen {} reaches CLAUDE_CODE_MAX_OUTPUT_TOKENS={cap}, already \
+                 the most the models in use are given",
+                tokens(largest)
+            ),
+        )];
     }
+    plan.set(MAX_OUTPUT_TOKENS, value);
     vec![Finding::warn(
         "output",
         format!(

@@ -19,8 +19,41 @@ pub fn text(concern: &Concern, blocked: bool, config: &Config, now: DateTime<Utc
         Concern::WontFit(w) => wont_fit(w, blocked, config, now),
         Concern::Oversized(o) => oversized(o, config),
         Concern::Concurrency(c) => concurrency(c, config),
-        Concern::Throttled(t) => throttled(t, config, now),
+        Concern::Throttled(t) => throttled(t, config, now, false),
     }
+}
+
+/// A throttle's explanation as given later, at the session's next prompt or start (the
+/// client shows nothing at `StopFailure`): it names when it happened, and the reset by
+/// its time of day only.
+pub fn throttled_later(t: &Throttled, config: &Config, now: DateTime<Utc>) -> String {
+    throttled(t, config, now, true)
+}
+
+/// The status line's short form of a throttle: which limit, what was estimated at that
+/// moment, and the one fix.
+pub fn throttled_short(t: &Throttled) -> (String, String, String) {
+    let info = &t.info;
+    let limit = t.limit.map_or("?", |l| l.short()).to_string();
+    let (estimate, quota) = match t.limit {
+        Some(Limit::TokensPerMinute) => (tokens(info.minute_used), info.tpm.map(tokens)),
+        Some(Limit::RequestsPerMinute) => (
+            format!("{} requests", info.minute_requests),
+            info.rpm.map(|r| r.to_string()),
+        ),
+        _ => (tokens(info.day_used), info.tpd.map(tokens)),
+    };
+    let estimate = match quota {
+        Some(quota) => format!("est. {estimate} of {quota}"),
+        None => format!("est. {estimate}, none set"),
+    };
+    let fix = match &t.fix {
+        Some(fix) if t.limit.is_none_or(|l| l.counts_tokens()) => {
+            format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={}", fix.max_tokens)
+        }
+        _ => "bedrock-hook quota calibrate".to_string(),
+    };
+    (limit, estimate, fix)
 }
 
 fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> String {
@@ -32,11 +65,13 @@ fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> 
         (Point::AfterTool, false) => "bedrock-hook: the next request will not fit",
         (Point::Spawn, false) => "bedrock-hook: this subagent's first request will not fit",
         (Point::Prompt, true) => {
-            "bedrock-hook blocked this prompt: its first request would not fit"
+            "bedrock-hook held back this prompt (not an error): its first request would not fit"
         }
-        (Point::AfterTool, true) => "bedrock-hook stopped the loop: the next request would not fit",
+        (Point::AfterTool, true) => {
+            "bedrock-hook paused the loop (not an error): the next request would not fit"
+        }
         (Point::Spawn, true) => {
-            "bedrock-hook denied this subagent: its first request would not fit"
+            "bedrock-hook held back this subagent (not an error): its first request would not fit"
         }
     };
     let will = if blocked { "would" } else { "will" };
@@ -208,7 +243,7 @@ fn concurrency(c: &Concurrency, config: &Config) -> String {
     out
 }
 
-fn throttled(t: &Throttled, config: &Config, now: DateTime<Utc>) -> String {
+fn throttled(t: &Throttled, config: &Config, now: DateTime<Utc>, later: bool) -> String {
     let next = &t.budget.next;
     let info = &t.info;
     let said = match t.limit {
@@ -217,7 +252,14 @@ fn throttled(t: &Throttled, config: &Config, now: DateTime<Utc>) -> String {
         Some(Limit::RequestsPerMinute) => "too many requests per minute",
         None => "the error did not say which limit",
     };
-    let mut out = format!("bedrock-hook: Bedrock throttled this turn (429: {said}). ");
+    let mut out = if later {
+        format!(
+            "bedrock-hook: Bedrock throttled this session's last turn at {} UTC (429: {said}). ",
+            now.format("%H:%M")
+        )
+    } else {
+        format!("bedrock-hook: Bedrock throttled this turn (429: {said}). ")
+    };
     let refused = format!(
         "the refused request's {} ({}) included",
         tokens(next.reservation),
@@ -284,7 +326,12 @@ fn throttled(t: &Throttled, config: &Config, now: DateTime<Utc>) -> String {
             ),
         });
     }
-    if limit == Limit::TokensPerDay {
+    if limit == Limit::TokensPerDay && later {
+        out.push_str(&format!(
+            " The TPD resets at {} UTC.",
+            t.budget.day_resets_at.format("%H:%M")
+        ));
+    } else if limit == Limit::TokensPerDay {
         out.push_str(&format!(
             " The TPD resets at {}.",
             clock(t.budget.day_resets_at, now, false)

@@ -12,6 +12,7 @@
 
 pub mod assess;
 pub mod message;
+pub mod notice;
 pub mod output;
 pub mod post_tool;
 pub mod preflight;
@@ -141,11 +142,33 @@ pub struct Guarded {
     pub throttle: Option<Record>,
     /// The request the event announces will not be sent: do not mark it in flight.
     pub stops_request: bool,
+    /// A throttle explanation to keep for later, or one given now (see `notice`).
+    pub note: Option<notice::NoteChange>,
 }
 
 /// The guard for one hook event. `may_block` is false when the hook hit trouble of its
 /// own (bad config, unreadable transcript): guards fail open and at most warn.
 pub fn decide(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+    may_block: bool,
+) -> Guarded {
+    let mut guarded = decide_concern(input, state, config, now, env, may_block);
+    if config.mode != Mode::Off {
+        notice::deliver(input, state, now, &mut guarded);
+        notice::config_problems(input, config, &mut guarded);
+    }
+    // Model ids in the messages come from transcripts: the client shows them to the user.
+    if let Some(output) = guarded.output.as_mut() {
+        output.clean();
+    }
+    guarded
+}
+
+fn decide_concern(
     input: &HookInput,
     state: &LiveState,
     config: &Config,
@@ -176,6 +199,9 @@ pub fn decide(
     };
     if config.mode == Mode::Off {
         return guarded;
+    }
+    if let Concern::Throttled(t) = &concern {
+        guarded.note = notice::hold(input, t, config, now);
     }
     // A forecast from a model nothing names (another session's, or the client default)
     // is a guess: say so and warn instead of blocking.

@@ -46,6 +46,20 @@ impl Output {
         value.to_string()
     }
 
+    /// Drop what must not reach a terminal from the text (line breaks between notices
+    /// are kept): see `report::term::clean`.
+    pub fn clean(&mut self) {
+        let (Output::SystemMessage(t)
+        | Output::BlockPrompt(t)
+        | Output::DenyTool(t)
+        | Output::StopLoop(t)) = self;
+        *t = t
+            .split('\n')
+            .map(crate::report::term::clean)
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+
     pub fn text(&self) -> &str {
         match self {
             Output::SystemMessage(t)
@@ -59,6 +73,13 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_client() {
+        let mut out = Output::SystemMessage("a\u{1b}]0;pwned\u{7} b\nc\u{202e}d".into());
+        out.clean();
+        assert_eq!(out.text(), "a]0;pwned b\ncd");
+    }
 
     #[test]
     fn exact_shapes() {

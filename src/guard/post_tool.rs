@@ -45,7 +45,7 @@ mod tests {
         let text = message::text(&Concern::WontFit(w), true, &c, now());
         assert!(
             text.starts_with(
-                "bedrock-hook stopped the loop: the next request would not fit \
+                "bedrock-hook paused the loop (not an error): the next request would not fit \
                  the TPM and Bedrock would throttle it (429). It reserves 1.29M"
             ),
             "{text}"

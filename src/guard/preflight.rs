@@ -102,7 +102,7 @@ mod tests {
         let text = message::text(&Concern::WontFit(w), true, &c, now());
         assert!(
             text.starts_with(
-                "bedrock-hook blocked this prompt: its first request would \
+                "bedrock-hook held back this prompt (not an error): its first request would \
              not fit the TPM and Bedrock would throttle it (429)."
             ),
             "{text}"

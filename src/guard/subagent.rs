@@ -148,7 +148,7 @@ mod tests {
         let text = message::text(&Concern::WontFit(w), true, &c, now());
         assert!(
             text.starts_with(
-                "bedrock-hook denied this subagent: its first request would not \
+                "bedrock-hook held back this subagent (not an error): its first request would not \
                  fit the TPM and Bedrock would throttle it (429). It reserves 1.29M \
                  (claude-opus-5-5: 12k input + 128k max_tokens x 10 burndown), and the loop \
                  that spawns it continues with 1.29M: 2.58M together."

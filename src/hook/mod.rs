@@ -118,6 +118,9 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     {
         problems.push(format!("recording the throttle: {e}"));
     }
+    if guarded.apply_note(&mut writer.state) {
+        writer.touch();
+    }
     if let Some(key) = guarded.remember {
         writer.state.warned.insert(key, now.timestamp_millis());
         writer.touch();

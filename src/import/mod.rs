@@ -31,6 +31,7 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
+use crate::report::term::{clean, count};
 use discover::Found;
 use progress::Progress;
 use summary::Report;
@@ -62,6 +63,18 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         discover::default_roots(|name| std::env::var(name).ok())
     };
     let roots = discover::distinct_roots(roots);
+    // A path the user named that is not there is a mistake to report, not an empty import.
+    let missing: Vec<String> = roots
+        .iter()
+        .filter(|root| explicit && std::fs::symlink_metadata(root).is_err())
+        .map(|root| clean(&root.display().to_string()))
+        .collect();
+    if !missing.is_empty() && missing.len() == roots.len() {
+        anyhow::bail!(
+            "{}: no such file or folder; nothing was imported",
+            missing.join(", ")
+        );
+    }
     let mut progress = Progress::new(args.quiet);
     if progress.enabled() {
         let (files, bytes) = measure(&roots);
@@ -72,11 +85,43 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
     progress.finish();
     let summary = result?;
     if summary.files == 0 && summary.unreadable == 0 {
-        let looked: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        let looked: Vec<String> = roots
+            .iter()
+            .map(|r| clean(&r.display().to_string()))
+            .collect();
         println!("No transcripts found in {}.", looked.join(", "));
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", Report(&summary, started.elapsed()));
+    let nothing_skipped = summary.unreadable == 0
+        && summary.garbage_lines == 0
+        && summary.non_utf8_lines == 0
+        && summary.truncated_files == 0;
+    if summary.appended == 0 && nothing_skipped && summary.unchanged_files == summary.files {
+        println!(
+            "Up to date: nothing new in {} since {} last read.",
+            count(summary.files, "transcript", "transcripts"),
+            if summary.files == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        );
+    } else if summary.appended == 0 && nothing_skipped {
+        println!(
+            "Up to date: {} read, {} found, all already in the ledger; nothing new.",
+            count(summary.files, "transcript", "transcripts"),
+            count(summary.records, "record", "records")
+        );
+    } else {
+        print!("{}", Report(&summary, started.elapsed()));
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "bedrock-hook: {}: no such file or folder",
+            missing.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

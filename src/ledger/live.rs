@@ -131,6 +131,10 @@ pub struct LiveState {
     /// How far into each counted UTC day file the totals above have counted.
     #[serde(default)]
     pub counted: BTreeMap<NaiveDate, FileMark>,
+    /// Throttle explanations waiting for their session's next prompt, and the last
+    /// throttle for the status line (see `ledger::notes`).
+    #[serde(default)]
+    pub throttle_notes: super::notes::ThrottleNotes,
 }
 
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).

@@ -3,6 +3,7 @@
 
 pub mod converge;
 pub mod live;
+pub mod notes;
 pub mod record;
 pub mod store;
 

@@ -140,5 +140,6 @@ fn source_label(source: Source) -> String {
         Source::Default => "default".to_string(),
         Source::File => "file".to_string(),
         Source::Env(name) => format!("env {name}"),
+        Source::Settings(name, origin) => format!("{name} in {origin}"),
     }
 }

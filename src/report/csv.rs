@@ -69,9 +69,10 @@ fn outcome(outcome: Outcome) -> &'static str {
     }
 }
 
-/// A text field: control characters dropped, quoted when it holds `,` or `"`.
+/// A text field: cleaned like everything printed (`term::clean`: control characters and
+/// bidirectional overrides dropped), quoted when it holds `,` or `"`.
 fn field(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    let clean = super::term::clean(text);
     if clean.contains([',', '"']) {
         format!("\"{}\"", clean.replace('"', "\"\""))
     } else {

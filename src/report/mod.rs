@@ -96,6 +96,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 selection: &selection,
                 boundary: config.day_boundary,
                 quotas: config.quotas,
+                quota_source: quota_source(&config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 width: term::width(),
@@ -159,6 +160,37 @@ fn align(at: DateTime<Utc>, bucket_secs: i64, boundary: DayBoundary) -> DateTime
     let day_start = boundary.day_start(boundary.day_of(at));
     let into = (at - day_start).num_seconds().max(0);
     day_start + Duration::seconds(into - into % bucket_secs)
+}
+
+/// Where the configured quotas come from, each source once:
+/// `BEDROCK_HOOK_TPD, BEDROCK_HOOK_TPM in ~/.claude/settings.json env`, `config file`.
+fn quota_source(config: &Config) -> String {
+    use crate::config::Source;
+    let set = [
+        ("tpd", config.quotas.tpd.is_some()),
+        ("tpm", config.quotas.tpm.is_some()),
+        ("rpm", config.quotas.rpm.is_some()),
+    ];
+    // (where, the variables set there): variables set in one file are named together.
+    let mut sources: Vec<(String, Vec<&str>)> = Vec::new();
+    for (key, _) in set.iter().filter(|(_, is_set)| *is_set) {
+        let (place, name) = match config.source_of(key) {
+            Source::Settings(name, origin) => (origin.to_string(), Some(name)),
+            _ => (config.source_label(key), None),
+        };
+        match sources.iter_mut().find(|(p, _)| *p == place) {
+            Some((_, names)) => names.extend(name),
+            None => sources.push((place, name.into_iter().collect())),
+        }
+    }
+    sources
+        .into_iter()
+        .map(|(place, names)| match names.is_empty() {
+            true => place,
+            false => format!("{} in {place}", names.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -74,7 +74,9 @@ fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` without unsafe characters.
+/// `text` without unsafe characters: the one sanitiser for everything printed that comes
+/// from a transcript, a settings file or the data dir (`report`, `doctor`, `import`,
+/// `config`, the status line's throttle note, hook notices).
 pub fn clean(text: &str) -> String {
     text.chars().filter(|c| !is_unsafe(*c)).collect()
 }

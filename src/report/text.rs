@@ -19,6 +19,8 @@ pub struct Context<'a> {
     pub selection: &'a Selection,
     pub boundary: DayBoundary,
     pub quotas: Quotas,
+    /// Where the quotas were set (`BEDROCK_HOOK_TPD in ~/.claude/settings.json env`).
+    pub quota_source: String,
     /// The reservation floor, for the advice's wording.
     pub floor: u64,
     pub skipped_lines: usize,
@@ -99,7 +101,11 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let line = if quotas.is_empty() {
         "No quota configured: set `tpd` and `tpm` to see the pace and the share used.".to_string()
     } else {
-        format!("Quotas: {} (account default)", quotas.join(" · "))
+        format!(
+            "Quotas: {} ({})",
+            quotas.join(" · "),
+            term::clean(&ctx.quota_source)
+        )
     };
     out.push_str(&wrap(&ctx.style.paint(term::DIM, &line), ctx.width, ""));
     if ctx.skipped_lines > 0 {

@@ -92,8 +92,11 @@ pub fn install(settings: &mut Map<String, Value>, bin: &str) -> Result<Report, M
         match first_ours(groups) {
             Some((group, hook)) => {
                 let current = &mut groups[group]["hooks"][hook]["command"];
-                if current.as_str() != Some(command.as_str()) {
-                    *current = Value::String(command.clone());
+                // Variables the user set in front of ours stay.
+                let prefix = ours::env_prefix(current.as_str().unwrap_or_default()).to_string();
+                let wanted = format!("{prefix}{command}");
+                if current.as_str() != Some(wanted.as_str()) {
+                    *current = Value::String(wanted);
                     report.updated.push(event.to_string());
                 }
                 remove_ours_from_event(hooks, event, Some((group, hook)), &mut report);

@@ -3,8 +3,9 @@
 //!
 //! One step per module: `target` (which file, which binary) -> `read` (bytes, document,
 //! permissions; invalid JSON refused) -> `merge` (the edit, on the document; `ours` tells
-//! our entries from everybody else's, `shell` quotes) -> `format` (back to bytes in the file's
-//! own layout) -> `diff` (`--dry-run`) or `write` (backup, atomic replace).
+//! our entries from everybody else's, `shell` quotes) -> `splice` (back to bytes as an edit of
+//! the original text) or `format` (the whole document in the file's own layout) -> `diff`
+//! (`--dry-run`) or `write` (backup, atomic replace).
 
 pub mod diff;
 pub mod format;
@@ -12,6 +13,7 @@ pub mod merge;
 pub mod ours;
 pub mod read;
 pub mod shell;
+pub mod splice;
 pub mod target;
 pub mod write;
 
@@ -112,6 +114,13 @@ impl Edit {
     fn print_footer(&self) {
         if let Some(backup) = &self.backup {
             println!("  backup of the previous file: {}", backup.display());
+            if let Some(real) = linked_to(&self.path) {
+                println!(
+                    "  (settings.json links to {}: that file was edited, and the backup is kept \
+                     beside the link, outside the folder the link points into)",
+                    real.display()
+                );
+            }
         }
         if self.dry_run {
             println!("dry run: nothing was written to {}", self.path.display());
@@ -152,11 +161,10 @@ fn edit(
         }
         return Ok(edit);
     }
-    let layout = loaded
-        .original
-        .as_deref()
-        .map_or_else(Layout::default_for_new, Layout::detect);
-    let bytes = layout.render(&document);
+    if !options.dry_run {
+        refuse_read_only(path, &loaded)?;
+    }
+    let bytes = render(&loaded, &document);
     println!("bedrock-hook {verb}: {}", path.display());
     if options.dry_run {
         let old = String::from_utf8_lossy(loaded.original.as_deref().unwrap_or_default());
@@ -167,34 +175,89 @@ fn edit(
             diff::unified(&old, &new, &name, &format!("{name} (after {verb})"))
         );
     } else {
-        match (&loaded.original, loaded.mode) {
-            (Some(original), Some(mode)) => {
-                edit.backup = Some(write::backup(
-                    &loaded.real_path,
-                    original,
-                    mode,
-                    crate::clock::now(),
-                )?);
-            }
-            _ => {
-                let dir = path.parent().context("settings path has no directory")?;
-                if options.scope == Scope::Project {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                } else {
-                    write::ensure_dir(dir)?;
-                }
-            }
-        }
-        let mode = loaded.mode.or(match options.scope {
-            // Project settings are meant to be shared (and committed).
-            Scope::Project => Some(0o644),
-            _ => None,
-        });
-        write::replace(&loaded.real_path, &bytes, mode, loaded.original.as_deref())?;
+        // Project settings are meant to be shared (and committed).
+        let shared = options.scope == Scope::Project;
+        edit.backup = put(path, &loaded, &bytes, shared, crate::clock::now())?;
     }
     edit.report = Some(report);
     Ok(edit)
+}
+
+/// A settings file made read-only is the user's decision: nothing is written.
+fn refuse_read_only(path: &Path, loaded: &read::Loaded) -> Result<()> {
+    match loaded.mode {
+        Some(mode) if loaded.original.is_some() && mode & 0o200 == 0 => anyhow::bail!(
+            "{} is read-only (mode {mode:04o}), so bedrock-hook leaves it as it is; make it \
+             writable (chmod u+w {}) and run the command again, or edit it by hand \
+             (`--dry-run` shows the change)",
+            path.display(),
+            shell::quote(&path.display().to_string())
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// What `path` links to, if it is a symbolic link.
+pub fn linked_to(path: &Path) -> Option<std::path::PathBuf> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    meta.file_type()
+        .is_symlink()
+        .then(|| std::fs::canonicalize(path).ok())
+        .flatten()
+}
+
+/// The edited document as bytes: the original text with only what changed rewritten
+/// (`splice`), else the whole document in the file's own layout.
+pub fn render(loaded: &read::Loaded, document: &Map<String, Value>) -> Vec<u8> {
+    let layout = loaded
+        .original
+        .as_deref()
+        .map_or_else(Layout::default_for_new, Layout::detect);
+    let spliced = loaded
+        .original
+        .as_deref()
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| splice::edit(text, &loaded.document, document, &layout));
+    match spliced {
+        Some(text) => text.into_bytes(),
+        None => layout.render(document),
+    }
+}
+
+/// Write `bytes` in place of the settings file `loaded` was read from: the one way every
+/// edit is written (`install`, `uninstall`, `doctor --fix`). The old bytes are backed up
+/// beside it first (`<name>.bedrock-hook-backup-<UTC time>`), and the file is replaced
+/// atomically only if it did not change since it was read. A new file gets mode 0600
+/// (0644 when `shared`, for project settings) and its directory is created. Returns the
+/// backup's path.
+pub fn put(
+    path: &Path,
+    loaded: &read::Loaded,
+    bytes: &[u8],
+    shared: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<std::path::PathBuf>> {
+    let mut backup = None;
+    match (&loaded.original, loaded.mode) {
+        (Some(original), Some(mode)) => {
+            refuse_read_only(path, loaded)?;
+            // Beside the path Claude Code reads (for a link: in ~/.claude, not in the
+            // dotfiles repo it points into, where the `env` secrets would get committed).
+            backup = Some(write::backup(path, original, mode, now)?);
+        }
+        _ => {
+            let dir = path.parent().context("settings path has no directory")?;
+            if shared {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            } else {
+                write::ensure_dir(dir)?;
+            }
+        }
+    }
+    let mode = loaded.mode.or(shared.then_some(0o644));
+    write::replace(&loaded.real_path, bytes, mode, loaded.original.as_deref())?;
+    Ok(backup)
 }
 
 fn print_report(report: &Report) {

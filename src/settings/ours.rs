@@ -29,12 +29,38 @@ pub fn status_command(bin: &str, chained: Option<&str>) -> String {
     }
 }
 
-/// Whether `command` is a bedrock-hook hook command (`<path>/bedrock-hook hook`).
+/// Whether `command` is a bedrock-hook hook command (`<path>/bedrock-hook hook`), also
+/// with variables set in front (`BEDROCK_HOOK_MODE=block <path>/bedrock-hook hook`).
 pub fn is_hook_command(command: &str) -> bool {
     command
         .trim_end()
         .strip_suffix(" hook")
-        .is_some_and(is_our_program)
+        .is_some_and(|program| is_our_program(&program[env_prefix(program).len()..]))
+}
+
+/// The `NAME=value ` words a command starts with (shell assignments for the program that
+/// follows), as written.
+pub fn env_prefix(command: &str) -> &str {
+    let mut end = 0;
+    loop {
+        let rest = &command[end..];
+        let word_start = end + (rest.len() - rest.trim_start().len());
+        let word = command[word_start..]
+            .split([' ', '\t'])
+            .next()
+            .unwrap_or_default();
+        let after = word_start + word.len();
+        let is_assignment = word.split_once('=').is_some_and(|(name, _)| {
+            name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        // A value with quotes may hold spaces: not followed.
+        if !is_assignment || word.contains(['"', '\'']) || after >= command.len() {
+            return &command[..end];
+        }
+        let rest = &command[after..];
+        end = after + (rest.len() - rest.trim_start().len());
+    }
 }
 
 /// The bedrock-hook plugin (`bedrock-hook@<marketplace>`) if these settings enable it.
@@ -122,6 +148,19 @@ mod tests {
             assert!(is_hook_command(command), "{command}");
         }
         for command in [
+            "BEDROCK_HOOK_MODE=block /home/me/.local/bin/bedrock-hook hook",
+            "A=1 B_2=x  bedrock-hook hook",
+        ] {
+            assert!(is_hook_command(command), "{command}");
+        }
+        assert_eq!(
+            env_prefix("BEDROCK_HOOK_MODE=block /bin/bedrock-hook hook"),
+            "BEDROCK_HOOK_MODE=block "
+        );
+        assert_eq!(env_prefix("/bin/bedrock-hook hook"), "");
+        for command in [
+            "1A=x bedrock-hook hook",
+            "A=1 echo bedrock-hook hook",
             "/usr/bin/bedrock-hook statusline",
             "/usr/bin/bedrock-hooks hook",
             "/usr/bin/not-bedrock-hook hook",

@@ -72,10 +72,13 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         input.model_id(),
     );
     let account = crate::account::share::for_budget(&paths.data_dir, &config, &mut budget, now);
-    (
-        render::render_with_account(&budget, &config, &Style::from_env(), account.as_ref()),
-        Some(config),
-    )
+    let mut line =
+        render::render_with_account(&budget, &config, &Style::from_env(), account.as_ref());
+    if let Some(throttle) = crate::guard::notice::status_segment(&state, now) {
+        line.push_str(" · ");
+        line.push_str(&throttle);
+    }
+    (line, Some(config))
 }
 
 /// Pick up new transcript bytes if nobody else is writing, then return the live state.
