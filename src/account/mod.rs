@@ -6,7 +6,10 @@
 //!
 //! Data flow: `query` (what to ask) -> `runner` (the AWS CLI, bounded) -> `metrics`
 //! (what came back) -> `file` (what is kept) -> `share` (what the status line and guards
-//! make of it). `sync` ties the first four together; `spawn` is the hook's way to start it.
+//! make of it). `sync` ties the first four together; `spawn` is the hook's way to start it;
+//! `verdict` explains a throttle with the account's numbers, `explain` and `hourly` are
+//! what `quota calibrate`, `doctor` and `report` print of them; `bucket` is the region x
+//! endpoint type split that quotas follow.
 
 pub mod bucket;
 pub mod explain;
