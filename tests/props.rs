@@ -288,6 +288,7 @@ fn describe(entry: &Entry) -> String {
                 .map(|u| u.to_usage())
         ),
         Entry::CostState(line) => format!("cost-state {}", line.model_usage.len()),
+        Entry::CompactBoundary(line) => format!("compact-boundary {:?}", line.uuid),
         Entry::UserTurn | Entry::Other | Entry::Malformed => "ignored".into(),
     }
 }

@@ -23,7 +23,7 @@ use crate::guard::{self, subagent, subagent::is_spawn};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
-use crate::quota::inflight::{Transition, stream_key, transition_for};
+use crate::quota::inflight::{Transition, compaction_key, stream_key, transition_for};
 use crate::transcript::subagent_transcript;
 pub use wire::HookInput;
 
@@ -37,6 +37,8 @@ pub const EVENTS: &[&str] = &[
     "PostToolUseFailure",
     "SubagentStart",
     "SubagentStop",
+    "PreCompact",
+    "PostCompact",
     "Stop",
     "StopFailure",
     "SessionEnd",
@@ -82,6 +84,14 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     }
     let input = HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
     drop(bytes);
+    if input.is_compaction_stop() {
+        // One compaction request came back: PostCompact closes the compaction, and the
+        // transcript it names does not exist. Nothing to read, nothing to record.
+        return Ok(Handled {
+            output: None,
+            problem: None,
+        });
+    }
     let paths = Paths::from_env()?;
     let config = Config::load(paths.config_file.as_deref());
     let now = clock::now();
@@ -211,6 +221,9 @@ fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
     let prefix = format!("{session}/");
     match event {
         "SessionEnd" => inflight.retain(|k, _| !k.starts_with(&prefix)),
+        "PreCompact" | "PostCompact" => {
+            inflight.remove(&compaction_key(session));
+        }
         // The subagent's own entry replaces the oldest spawn of its session.
         "SubagentStart" => {
             let oldest = inflight
@@ -242,6 +255,26 @@ fn open_stream(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>, e
     };
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
     let since_ms = now.timestamp_millis();
+    if input.event() == "PreCompact" {
+        // The compaction sends the session's context at its model and max_tokens.
+        let next = budget::next_request_with(
+            &writer.state,
+            writer.config,
+            Some(session),
+            None,
+            guard::model_hint(input, env).as_deref(),
+            env,
+        );
+        writer.state.inflight.insert(
+            compaction_key(session),
+            InFlight {
+                since_ms,
+                model: next.model_norm,
+                reservation: next.reservation,
+            },
+        );
+        writer.touch();
+    }
     if transition_for(input.event()) == Some(Transition::Started) {
         let next = budget::next_request_with(
             &writer.state,

@@ -40,6 +40,17 @@ impl HookInput {
         self.hook_event_name.as_deref().unwrap_or("")
     }
 
+    /// A compaction request's end: the client runs each as an unnamed subagent and fires
+    /// `SubagentStop` with an empty `agent_type` and a transcript path it never writes.
+    pub fn is_compaction_stop(&self) -> bool {
+        self.event() == "SubagentStop"
+            && self.agent_type.as_deref() == Some("")
+            && self
+                .agent_transcript_path
+                .as_deref()
+                .is_none_or(|p| p.is_empty() || !std::path::Path::new(p).exists())
+    }
+
     /// The model named in the input, if any (string or `{"id": ...}`).
     pub fn model_id(&self) -> Option<String> {
         match self.model.as_ref()? {

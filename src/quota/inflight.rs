@@ -35,6 +35,12 @@ pub fn stream_key(session: &str, agent: Option<&str>) -> String {
     }
 }
 
+/// Key of a session's compaction (`/compact`, auto-compaction) while it runs: from
+/// `PreCompact` to `PostCompact`, beside whatever its main loop has in flight.
+pub fn compaction_key(session: &str) -> String {
+    format!("{session}/compact")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,13 @@
 //! with the full final usage, so the first one completes the request and the rest are
 //! skipped (the ledger dedupes by request id as a second line of defence).
 //!
+//! Compaction requests (`/compact`, auto-compaction) write neither: the client writes a
+//! `compact_boundary` entry once the compaction is done. They are sent with the session's
+//! model and max_tokens (observed on 2.1.328: the same as its main-loop requests, with
+//! `CLAUDE_CODE_MAX_OUTPUT_TOKENS` and `--model` alike), so the last `api-request` seen
+//! stands in for what they sent; their usage is only in the next `cost-state` totals, so a
+//! boundary waits for them and comes out with them.
+//!
 //! A request the client sent but that never got a response (a throttle, an API error, a
 //! retried attempt) is reported as unanswered: as soon as a later request of the same
 //! transcript is answered or the client writes its synthetic error message, or when the
@@ -17,11 +24,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{ApiRequestLine, AssistantLine, CostStateLine, Entry};
+use super::wire::{ApiRequestLine, AssistantLine, CompactBoundaryLine, CostStateLine, Entry};
 use crate::quota::Usage;
 
 /// Pending `api-request` entries kept at most; older ones are reported unanswered.
 const MAX_PENDING: usize = 64;
+/// Compactions kept at most while no `cost-state` follows; older ones are dropped.
+const MAX_COMPACTIONS: usize = 64;
 
 /// What the client said it sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +72,30 @@ pub struct Response {
     pub cwd: Option<String>,
 }
 
+/// A compaction the transcript's `compact_boundary` entry tells of: one request the client
+/// sent with the session's model and max_tokens, whose usage the next `cost-state` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compaction {
+    /// The boundary entry's uuid (else its timestamp): names the request record.
+    pub id: String,
+    /// When it ended (the boundary's timestamp).
+    #[serde(default)]
+    pub ts: Option<String>,
+    /// How long it took: it started this long before `ts`.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// The model and max_tokens of the session's last `api-request`, if any was seen.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    #[serde(default)]
+    pub session: Option<String>,
+    /// `manual` or `auto`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+}
+
 /// One thing the transcript told us.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Assembled {
@@ -73,10 +106,12 @@ pub enum Assembled {
     },
     /// Sent but never answered (an API error, a throttle, a retried attempt).
     Unanswered(SentRequest),
-    /// The session's cumulative per-model totals (side requests included).
+    /// The session's cumulative per-model totals (side requests included), and the
+    /// compactions since the last totals (their usage is in these).
     CostState {
         session: Option<String>,
         by_model: BTreeMap<String, Usage>,
+        compactions: Vec<Compaction>,
     },
 }
 
@@ -90,6 +125,12 @@ pub struct Assembler {
     /// Latest timestamp seen, for entries that carry none (cost-state).
     #[serde(default)]
     pub last_ts: Option<String>,
+    /// Model and max_tokens of the last `api-request`: what a compaction sends.
+    #[serde(default)]
+    last_sent: Option<(Option<String>, Option<u64>)>,
+    /// Compactions waiting for the `cost-state` that holds their usage.
+    #[serde(default)]
+    compactions: Vec<Compaction>,
 }
 
 impl Assembler {
@@ -97,7 +138,11 @@ impl Assembler {
         match entry {
             Entry::ApiRequest(line) => self.sent(line, out),
             Entry::Assistant(line) => self.assistant(line, out),
-            Entry::CostState(line) => out.push(cost_state(line)),
+            Entry::CostState(line) => {
+                let compactions = std::mem::take(&mut self.compactions);
+                out.push(cost_state(line, compactions));
+            }
+            Entry::CompactBoundary(line) => self.compaction(line),
             Entry::UserTurn | Entry::Other | Entry::Malformed => {}
         }
     }
@@ -124,6 +169,9 @@ impl Assembler {
             self.last_ts.clone_from(&line.timestamp);
         }
         let params = line.params;
+        if let Some(p) = &params {
+            self.last_sent = Some((p.model.clone(), p.max_tokens));
+        }
         self.pending.push(SentRequest {
             id,
             ts: line.timestamp,
@@ -135,6 +183,30 @@ impl Assembler {
         });
         if self.pending.len() > MAX_PENDING {
             out.push(Assembled::Unanswered(self.pending.remove(0)));
+        }
+    }
+
+    fn compaction(&mut self, line: CompactBoundaryLine) {
+        if line.timestamp.is_some() {
+            self.last_ts.clone_from(&line.timestamp);
+        }
+        let named = |id: Option<String>| id.filter(|id| !id.is_empty());
+        let Some(id) = named(line.uuid).or(named(line.timestamp.clone())) else {
+            return;
+        };
+        let (model, max_tokens) = self.last_sent.clone().unwrap_or_default();
+        let metadata = line.metadata;
+        self.compactions.push(Compaction {
+            id,
+            ts: line.timestamp,
+            duration_ms: metadata.as_ref().and_then(|m| m.duration_ms),
+            model,
+            max_tokens,
+            session: line.session_id,
+            trigger: metadata.and_then(|m| m.trigger),
+        });
+        if self.compactions.len() > MAX_COMPACTIONS {
+            self.compactions.remove(0);
         }
     }
 
@@ -196,7 +268,7 @@ fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn cost_state(line: CostStateLine) -> Assembled {
+fn cost_state(line: CostStateLine, compactions: Vec<Compaction>) -> Assembled {
     Assembled::CostState {
         session: line.session_id,
         by_model: line
@@ -204,6 +276,7 @@ fn cost_state(line: CostStateLine) -> Assembled {
             .iter()
             .map(|(model, u)| (model.clone(), u.to_usage()))
             .collect(),
+        compactions,
     }
 }
 
@@ -318,6 +391,41 @@ mod tests {
         assert_eq!(response.key, "r1");
         let nameless = r#"{"type":"assistant","requestId":"","message":{"id":""}}"#;
         assert!(run(&[nameless], None).is_empty());
+    }
+
+    #[test]
+    fn compaction_waits_for_the_totals_with_the_sessions_model_and_max_tokens() {
+        let boundary = r#"{"type":"system","subtype":"compact_boundary","uuid":"b1","timestamp":"2026-11-22T01:00:09.000Z","sessionId":"s","compactMetadata":{"trigger":"manual","durationMs":2000}}"#;
+        let totals = r#"{"type":"cost-state","sessionId":"s","modelUsage":{"us.anthropic.claude-opus-5-5":{"inputTokens":3000,"outputTokens":20}}}"#;
+        let out = run(
+            &[&api("r1", T0), &assistant("req-1", "r1", 5), boundary],
+            None,
+        );
+        assert_eq!(out.len(), 1, "the boundary alone says nothing yet: {out:?}");
+        let out = run(
+            &[
+                &api("r1", T0),
+                &assistant("req-1", "r1", 5),
+                boundary,
+                totals,
+                totals,
+            ],
+            None,
+        );
+        let Assembled::CostState { compactions, .. } = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(compactions.len(), 1);
+        let c = &compactions[0];
+        assert_eq!(c.id, "b1");
+        assert_eq!(c.model.as_deref(), Some("us.anthropic.claude-opus-5-5"));
+        assert_eq!((c.max_tokens, c.duration_ms), (Some(128000), Some(2000)));
+        assert_eq!(c.trigger.as_deref(), Some("manual"));
+        // Taken by the first totals after it, not again.
+        let Assembled::CostState { compactions, .. } = &out[2] else {
+            panic!("{out:?}")
+        };
+        assert!(compactions.is_empty());
     }
 
     #[test]
