@@ -540,3 +540,92 @@ fn statusline(sandbox: &Sandbox, session: &str) -> String {
     let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// The request that follows a refused tool, held back by the endpoint so its in-flight
+/// entry can be looked at.
+const AFTER_DENIAL_DELAY: Duration = Duration::from_secs(3);
+
+/// Run `prompt` with settings changed by `refuse` so that the tool is refused; while the
+/// request that tells the model about the refusal is at the endpoint, return the live
+/// state's in-flight entries.
+fn in_flight_after_denial(
+    prompt: &str,
+    refuse: impl FnOnce(&mut Value),
+) -> Option<(Sandbox, serde_json::Map<String, Value>)> {
+    let client = client_bin()?;
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let mut settings = sandbox.settings();
+    refuse(&mut settings);
+    std::fs::write(
+        sandbox.home().join(".claude/settings.json"),
+        serde_json::to_string_pretty(&settings).unwrap(),
+    )
+    .unwrap();
+    let arrived = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&arrived);
+    let endpoint = Endpoint::start(move |req| {
+        if req.streaming && req.last_user_has_tool_result {
+            seen.store(true, Ordering::SeqCst);
+            return default_script(req).delayed(AFTER_DENIAL_DELAY);
+        }
+        default_script(req)
+    });
+    let (output, during) = std::thread::scope(|scope| {
+        let run = scope.spawn(|| sandbox.run_client(&client, &endpoint, prompt, &[]));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !arrived.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            arrived.load(Ordering::SeqCst),
+            "the refusal was not sent back"
+        );
+        let during = inflight(&sandbox);
+        (run.join().unwrap(), during)
+    });
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((sandbox, during))
+}
+
+/// A tool refused by a permission rule fires PreToolUse and no PostToolUse; the request
+/// that carries the refusal back is in flight all the same (from PostToolBatch).
+#[test]
+fn request_after_a_refused_tool_is_in_flight() {
+    let Some((_sandbox, during)) = in_flight_after_denial("SCENARIO_TOOL go", |settings| {
+        settings["permissions"] = serde_json::json!({"deny": ["Bash(echo hello-from-fake)"]});
+    }) else {
+        return;
+    };
+    let main: Vec<(&String, &Value)> = during.iter().filter(|(k, _)| !k.contains('/')).collect();
+    assert_eq!(main.len(), 1, "in flight: {during:#?}");
+    assert!(
+        main[0].1["reservation"].as_u64().unwrap() >= 128_000 * 10,
+        "{during:#?}"
+    );
+}
+
+/// An `Agent` call refused by another PreToolUse hook (no PostToolUse, no subagent)
+/// leaves no spawn reservation behind.
+#[test]
+fn refused_subagent_leaves_no_spawn_in_flight() {
+    let deny = r#"echo '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"not now"}}'"#;
+    let Some((_sandbox, during)) = in_flight_after_denial("SCENARIO_AGENT go", |settings| {
+        let hooks = settings["hooks"]["PreToolUse"].as_array_mut().unwrap();
+        hooks.push(serde_json::json!({"matcher": "Agent", "hooks": [{"type": "command", "command": deny}]}));
+    }) else {
+        return;
+    };
+    assert!(
+        during.keys().all(|k| !k.contains("/spawn:")),
+        "phantom spawn in flight: {during:#?}"
+    );
+    assert!(
+        during.keys().any(|k| !k.contains('/')),
+        "the request after the refusal is not in flight: {during:#?}"
+    );
+}

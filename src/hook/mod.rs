@@ -35,6 +35,8 @@ pub const EVENTS: &[&str] = &[
     "PreToolUse",
     "PostToolUse",
     "PostToolUseFailure",
+    "PostToolBatch",
+    "PermissionDenied",
     "SubagentStart",
     "SubagentStop",
     "PreCompact",
@@ -199,8 +201,13 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
 
 /// The in-flight entry a spawn holds until its subagent's own events take over.
 fn spawn_key(input: &HookInput) -> Option<String> {
+    spawn_key_of(input, input.tool_use_id.as_deref())
+}
+
+/// The in-flight entry the spawn by tool call `tool_use` of `input`'s stream holds.
+fn spawn_key_of(input: &HookInput, tool_use: Option<&str>) -> Option<String> {
     let session = input.session_id.as_deref()?;
-    let tool_use = input.tool_use_id.as_deref().filter(|t| !t.is_empty())?;
+    let tool_use = tool_use.filter(|t| !t.is_empty())?;
     let stream = stream_key(session, input.agent_id.as_deref().filter(|a| !a.is_empty()));
     Some(format!("{stream}/spawn:{tool_use}"))
 }
@@ -235,9 +242,22 @@ fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
                 inflight.remove(&key);
             }
         }
-        "PostToolUse" | "PostToolUseFailure" if is_spawn(input.tool_name.as_deref()) => {
+        // A spawn refused (by a rule, auto mode, another hook) never starts its subagent.
+        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied"
+            if is_spawn(input.tool_name.as_deref()) =>
+        {
             if let Some(key) = spawn_key(input) {
                 inflight.remove(&key);
+            }
+        }
+        // Whatever the batch spawned has started or never will.
+        "PostToolBatch" => {
+            for call in input.tool_calls.iter().flatten() {
+                if is_spawn(call.tool_name.as_deref())
+                    && let Some(key) = spawn_key_of(input, call.tool_use_id.as_deref())
+                {
+                    inflight.remove(&key);
+                }
             }
         }
         _ => {}

@@ -9,12 +9,14 @@ use super::ours::{self, StatusCommand};
 
 /// The events bedrock-hook listens to, and whether Claude Code matches them by tool name.
 /// Tool events get `"matcher": "*"`; the others take no matcher (which matches everything).
-pub const EVENTS: [(&str, bool); 12] = [
+pub const EVENTS: [(&str, bool); 14] = [
     ("SessionStart", false),
     ("UserPromptSubmit", false),
     ("PreToolUse", true),
     ("PostToolUse", true),
     ("PostToolUseFailure", true),
+    ("PostToolBatch", false),
+    ("PermissionDenied", true),
     ("Stop", false),
     ("StopFailure", false),
     ("SubagentStart", false),
