@@ -351,7 +351,7 @@ impl<'a> Writer<'a> {
                         .add(&record.usage());
                     entries.push(entry);
                 }
-                Item::Unanswered(entry) => entries.push(entry),
+                Item::Unanswered(entry) | Item::Throttle(entry) => entries.push(entry),
                 Item::CostState {
                     session,
                     by_model,
@@ -640,6 +640,8 @@ pub struct RecordMaker<'a> {
 pub enum Item {
     Answered(Entry),
     Unanswered(Entry),
+    /// A 429 the client retried.
+    Throttle(Entry),
     /// Session totals: their side records need the lock (see `Writer::side_records`).
     CostState {
         session: Option<String>,
@@ -667,6 +669,9 @@ impl<'a> RecordMaker<'a> {
                 }
                 Assembled::Unanswered(sent) => {
                     Item::Unanswered(Entry::new(self.unanswered(&sent, origin)))
+                }
+                Assembled::Throttled(attempt) => {
+                    Item::Throttle(Entry::new(self.throttled(&attempt, origin)))
                 }
                 Assembled::CostState {
                     session,
@@ -798,6 +803,27 @@ impl<'a> RecordMaker<'a> {
             project: origin.project.clone(),
             throttle: None,
         }
+    }
+
+    /// A 429 the client received and retried, as the transcript's error entry tells it:
+    /// a throttle record with the refused attempt's reservation before input. Estimates of
+    /// the window at that moment are left out (only the `StopFailure` hook, at the moment,
+    /// makes them).
+    fn throttled(&self, attempt: &SentRequest, origin: &Origin) -> Record {
+        let mut record = self.unanswered(attempt, origin);
+        let session = record.session.clone();
+        record.kind = Kind::Throttle;
+        record.id = match &record.agent {
+            Some(agent) => format!("{session}/{agent}:429:{}", attempt.id),
+            None => format!("{session}:429:{}", attempt.id),
+        };
+        record.reserved = quota::reservation(
+            &Usage::default(),
+            record.max_tokens.unwrap_or(0),
+            record.burndown,
+            &self.config.reservation,
+        );
+        record
     }
 
     fn unanswered(&self, sent: &SentRequest, origin: &Origin) -> Record {

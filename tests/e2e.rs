@@ -206,6 +206,75 @@ fn throttle_with_retries_records_every_attempt() {
     };
     assert_eq!(expected_from(&run.endpoint).len(), 3);
     assert_ledger_matches_endpoint(&run);
+    // Three 429s: the two retried (from the transcript) and the last (StopFailure).
+    assert_throttles_counted(&run.sandbox, 3);
+}
+
+/// Every throttle is in the ledger once, in the live state's count and on the status line.
+fn assert_throttles_counted(sandbox: &Sandbox, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let count = || {
+        sandbox
+            .ledger()
+            .iter()
+            .filter(|r| r["kind"] == "throttle")
+            .count() as u64
+    };
+    while count() < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(count(), want, "{:#?}", sandbox.ledger());
+    let text = std::fs::read_to_string(sandbox.data_dir().join("state.json")).unwrap();
+    let state: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(state["throttles"], want, "live state");
+    let session = sandbox.ledger()[0]["session"].as_str().unwrap().to_string();
+    let status = statusline(sandbox, &session);
+    assert!(
+        status.contains(&format!("{want} throttled")),
+        "status line: {status}"
+    );
+}
+
+/// Two 429s the client retries, then an answer: both throttles count, although no turn
+/// failed (no StopFailure).
+#[test]
+fn retried_throttles_count_when_the_retry_succeeds() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&refused);
+    let endpoint = Endpoint::start(move |req| {
+        if req.streaming && !req.tool_names().is_empty() && count.fetch_add(1, Ordering::SeqCst) < 2
+        {
+            return Reply::throttle();
+        }
+        default_script(req)
+    });
+    let output = sandbox.run_client(
+        &client,
+        &endpoint,
+        "Say hello",
+        &[("CLAUDE_CODE_MAX_RETRIES", "3")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sent = expected_from(&endpoint);
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let requests = sandbox.wait_for_requests(sent.len());
+    let run = Run {
+        sandbox,
+        endpoint,
+        output,
+        requests,
+    };
+    assert_ledger_matches_endpoint(&run);
+    assert_throttles_counted(&run.sandbox, 2);
 }
 
 #[test]

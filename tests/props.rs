@@ -289,6 +289,7 @@ fn describe(entry: &Entry) -> String {
         ),
         Entry::CostState(line) => format!("cost-state {}", line.model_usage.len()),
         Entry::CompactBoundary(line) => format!("compact-boundary {:?}", line.uuid),
+        Entry::ApiError(line) => format!("api-error {:?} {:?}", line.uuid, line.status()),
         Entry::UserTurn | Entry::Other | Entry::Malformed => "ignored".into(),
     }
 }

@@ -14,6 +14,10 @@
 //! stands in for what they sent; their usage is only in the next `cost-state` totals, so a
 //! boundary waits for them and comes out with them.
 //!
+//! An assistant entry without `requestRef` (a client that does not write the link) answers
+//! the last request its stream sent. A 429 the client retries leaves an `api_error` entry:
+//! a throttle of the attempt sent before it.
+//!
 //! A request the client sent but that never got a response (a throttle, an API error, a
 //! retried attempt) is reported as unanswered: as soon as a later request of the same
 //! transcript is answered or the client writes its synthetic error message, or when the
@@ -24,7 +28,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{ApiRequestLine, AssistantLine, CompactBoundaryLine, CostStateLine, Entry};
+use super::wire::{ApiRequestLine, AssistantLine, CostStateLine, Entry, SystemLine};
 use crate::quota::Usage;
 
 /// Pending `api-request` entries kept at most; older ones are reported unanswered.
@@ -106,6 +110,9 @@ pub enum Assembled {
     },
     /// Sent but never answered (an API error, a throttle, a retried attempt).
     Unanswered(SentRequest),
+    /// A 429 the client received and retried (`api_error`): named by the error entry,
+    /// with the model and max_tokens of the attempt it refused.
+    Throttled(SentRequest),
     /// The session's cumulative per-model totals (side requests included), and the
     /// compactions since the last totals (their usage is in these).
     CostState {
@@ -143,6 +150,7 @@ impl Assembler {
                 out.push(cost_state(line, compactions));
             }
             Entry::CompactBoundary(line) => self.compaction(line),
+            Entry::ApiError(line) => self.api_error(line, out),
             Entry::UserTurn | Entry::Other | Entry::Malformed => {}
         }
     }
@@ -186,7 +194,7 @@ impl Assembler {
         }
     }
 
-    fn compaction(&mut self, line: CompactBoundaryLine) {
+    fn compaction(&mut self, line: SystemLine) {
         if line.timestamp.is_some() {
             self.last_ts.clone_from(&line.timestamp);
         }
@@ -208,6 +216,57 @@ impl Assembler {
         if self.compactions.len() > MAX_COMPACTIONS {
             self.compactions.remove(0);
         }
+    }
+
+    /// The request a response without `requestRef` answers: the last one pending of the
+    /// same stream (subagent id, where both say), the stream's earlier ones unanswered.
+    fn answered_in_order(
+        &mut self,
+        agent: Option<&str>,
+        out: &mut Vec<Assembled>,
+    ) -> Option<SentRequest> {
+        let same_stream = |s: &SentRequest| match (s.agent.as_deref(), agent) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        let at = self.pending.iter().rposition(same_stream)?;
+        let sent = self.pending.remove(at);
+        let (earlier, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .enumerate()
+            .partition(|(i, s)| *i < at && same_stream(s));
+        self.pending = rest.into_iter().map(|(_, s)| s).collect();
+        out.extend(earlier.into_iter().map(|(_, s)| Assembled::Unanswered(s)));
+        Some(sent)
+    }
+
+    /// A failed attempt the client retries: a 429 is a throttle of the request last sent
+    /// (which itself stays pending until a later one is answered).
+    fn api_error(&mut self, line: SystemLine, out: &mut Vec<Assembled>) {
+        if line.timestamp.is_some() {
+            self.last_ts.clone_from(&line.timestamp);
+        }
+        if line.status() != Some(429) {
+            return;
+        }
+        let named = |id: Option<String>| id.filter(|id| !id.is_empty());
+        let Some(id) = named(line.uuid).or(named(line.timestamp.clone())) else {
+            return;
+        };
+        let attempt = self.pending.last();
+        let (model, max_tokens) = match attempt {
+            Some(sent) => (sent.model.clone(), sent.max_tokens),
+            None => self.last_sent.clone().unwrap_or_default(),
+        };
+        out.push(Assembled::Throttled(SentRequest {
+            id,
+            ts: line.timestamp,
+            model,
+            max_tokens,
+            query_source: attempt.and_then(|s| s.query_source.clone()),
+            session: line.session_id,
+            agent: line.agent_id,
+        }));
     }
 
     fn assistant(&mut self, line: AssistantLine, out: &mut Vec<Assembled>) {
@@ -234,13 +293,23 @@ impl Assembler {
             return;
         }
         self.last_key = Some(key.clone());
-        let sent = line.request_ref.as_ref().and_then(|reference| {
-            let at = self.pending.iter().position(|s| &s.id == reference)?;
-            // Requests sent before this one and still unanswered were attempts that failed.
-            let earlier: Vec<SentRequest> = self.pending.drain(..at).collect();
-            out.extend(earlier.into_iter().map(Assembled::Unanswered));
-            Some(self.pending.remove(0))
-        });
+        let sent = match line.request_ref.as_ref() {
+            Some(reference) => self
+                .pending
+                .iter()
+                .position(|s| &s.id == reference)
+                .map(|at| {
+                    // Requests sent before this one and still unanswered were attempts that
+                    // failed.
+                    let earlier: Vec<SentRequest> = self.pending.drain(..at).collect();
+                    out.extend(earlier.into_iter().map(Assembled::Unanswered));
+                    self.pending.remove(0)
+                }),
+            // No link (a client that does not write it): a stream sends one request at a
+            // time, so this answers the last one its stream sent; the stream's earlier ones
+            // were attempts that failed.
+            None => self.answered_in_order(line.agent_id.as_deref(), out),
+        };
         let usage = message
             .and_then(|m| m.usage)
             .map(|u| u.to_usage())
@@ -355,6 +424,7 @@ mod tests {
             .iter()
             .map(|a| match a {
                 Assembled::Unanswered(s) => format!("x:{}", s.id),
+                Assembled::Throttled(s) => format!("429:{}", s.id),
                 Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
                 Assembled::CostState { .. } => "cost".into(),
             })
@@ -426,6 +496,92 @@ mod tests {
             panic!("{out:?}")
         };
         assert!(compactions.is_empty());
+    }
+
+    /// The sample transcripts with every `requestRef` taken out.
+    fn without_request_refs(file: &str) -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
+        let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+        text.lines()
+            .map(|line| {
+                let Some(at) = line.find(r#""requestRef":""#) else {
+                    return line.to_string();
+                };
+                let value = at + r#""requestRef":""#.len();
+                let end = value + line[value..].find('"').unwrap();
+                let comma = usize::from(line[end + 1..].starts_with(','));
+                format!("{}{}", &line[..at], &line[end + 1 + comma..])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn responses_without_request_ref_pair_by_order_and_count_once() {
+        for (file, want) in [
+            ("transcript-main.jsonl", 4),
+            ("transcript-subagent-agent-aa784e05b3e2adbb4.jsonl", 3),
+        ] {
+            let lines = without_request_refs(file);
+            assert!(lines.iter().all(|l| !l.contains("requestRef")), "{file}");
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let out = run(&lines, Some("2026-11-23T00:00:00Z"));
+            let answered: Vec<_> = out
+                .iter()
+                .filter_map(|a| match a {
+                    Assembled::Answered { sent, .. } => Some(sent.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(answered.len(), want, "{file}: {out:#?}");
+            assert!(
+                answered
+                    .iter()
+                    .all(|s| s.as_ref().and_then(|s| s.max_tokens) == Some(128000)),
+                "{file}: the real max_tokens, not the model default"
+            );
+            assert!(
+                out.iter().all(|a| !matches!(a, Assembled::Unanswered(_))),
+                "{file}: a paired request is not also unanswered: {out:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_request_ref_earlier_attempts_are_unanswered() {
+        let unlinked = r#"{"type":"assistant","requestId":"req-3","sessionId":"s","timestamp":"2026-11-22T01:00:06.000Z","message":{"id":"m3","model":"us.anthropic.claude-opus-5-5","usage":{"input_tokens":1,"output_tokens":2}}}"#;
+        let out = run(&[&api("r1", T0), &api("r2", T1), unlinked], None);
+        let ids: Vec<String> = out
+            .iter()
+            .map(|a| match a {
+                Assembled::Unanswered(s) => format!("x:{}", s.id),
+                Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(ids, vec!["x:r1", "ok:r2"]);
+    }
+
+    #[test]
+    fn retried_429_is_a_throttle_of_the_attempt_it_refused() {
+        let error = r#"{"type":"system","subtype":"api_error","level":"error","error":{"message":"429 Too many tokens per day, please wait before trying again.","status":429},"retryAttempt":1,"source":"request_retry","timestamp":"2026-11-22T01:00:00.500Z","uuid":"e1","sessionId":"s"}"#;
+        let other = r#"{"type":"system","subtype":"api_error","error":{"status":500},"timestamp":"2026-11-22T01:00:00.600Z","uuid":"e2","sessionId":"s"}"#;
+        let out = run(
+            &[
+                &api("r1", T0),
+                error,
+                other,
+                &api("r2", T1),
+                &assistant("req-2", "r2", 5),
+            ],
+            None,
+        );
+        let Assembled::Throttled(t) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(t.id, "e1");
+        assert_eq!(t.max_tokens, Some(128000));
+        assert_eq!(t.ts.as_deref(), Some("2026-11-22T01:00:00.500Z"));
+        assert_eq!(out.len(), 3, "the throttle, r1 unanswered, r2: {out:?}");
     }
 
     #[test]

@@ -111,11 +111,15 @@ impl ModelUsage {
     }
 }
 
-/// `{"type":"system","subtype":"compact_boundary", ...}`: a compaction (`/compact` or
-/// auto-compaction) just ended. Its requests write no `api-request` or `assistant` entry;
-/// this line is the only trace of them, with when the compaction ended and how long it took.
+/// `{"type":"system", ...}` lines of the subtypes we read:
+/// - `compact_boundary`: a compaction (`/compact` or auto-compaction) just ended. Its
+///   requests write no `api-request` or `assistant` entry; this line is the only trace of
+///   them, with when the compaction ended and how long it took.
+/// - `api_error`: an attempt failed and the client retries it (`source: request_retry`);
+///   `error.status` 429 is a throttle. The attempt that is not retried gets the synthetic
+///   error message instead (and the `StopFailure` hook).
 #[derive(Debug, Deserialize)]
-pub struct CompactBoundaryLine {
+pub struct SystemLine {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub subtype: Option<String>,
@@ -123,8 +127,19 @@ pub struct CompactBoundaryLine {
     pub timestamp: Option<String>,
     #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
+    #[serde(rename = "agentId")]
+    pub agent_id: Option<String>,
     #[serde(rename = "compactMetadata")]
     pub metadata: Option<CompactMetadata>,
+    /// `api_error`: the error; only its HTTP `status` is read (see [`SystemLine::status`]).
+    pub error: Option<serde_json::Value>,
+}
+
+impl SystemLine {
+    /// The HTTP status of an `api_error` line's error, if it names one.
+    pub fn status(&self) -> Option<u64> {
+        self.error.as_ref()?.get("status")?.as_u64()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +156,9 @@ pub enum Entry {
     ApiRequest(ApiRequestLine),
     Assistant(AssistantLine),
     CostState(CostStateLine),
-    CompactBoundary(CompactBoundaryLine),
+    CompactBoundary(SystemLine),
+    /// A failed attempt the client retries (`api_error`).
+    ApiError(SystemLine),
     /// A user turn or tool result: whatever response came before is complete.
     UserTurn,
     /// Anything else (attachments, metadata, lines of kinds we do not read).
@@ -228,17 +245,19 @@ pub fn classify(line: &[u8]) -> Entry {
             Ok(parsed) if parsed.kind.as_deref() == Some("cost-state") => Entry::CostState(parsed),
             _ => Entry::Malformed,
         },
-        // System lines are small and mostly of other subtypes: parsed only when the
-        // subtype is there at all.
-        Some(Some(b"system")) if memchr::memmem::find(line, b"\"compact_boundary\"").is_some() => {
-            match serde_json::from_slice::<CompactBoundaryLine>(line) {
-                Ok(parsed)
-                    if parsed.kind.as_deref() == Some("system")
-                        && parsed.subtype.as_deref() == Some("compact_boundary") =>
-                {
-                    Entry::CompactBoundary(parsed)
-                }
-                Ok(_) => Entry::Other,
+        // System lines are small and mostly of other subtypes: parsed only when one we
+        // read is there at all.
+        Some(Some(b"system"))
+            if memchr::memmem::find(line, b"\"compact_boundary\"").is_some()
+                || memchr::memmem::find(line, b"\"api_error\"").is_some() =>
+        {
+            match serde_json::from_slice::<SystemLine>(line) {
+                Ok(parsed) if parsed.kind.as_deref() != Some("system") => Entry::Other,
+                Ok(parsed) => match parsed.subtype.as_deref() {
+                    Some("compact_boundary") => Entry::CompactBoundary(parsed),
+                    Some("api_error") => Entry::ApiError(parsed),
+                    _ => Entry::Other,
+                },
                 Err(_) => Entry::Malformed,
             }
         }
@@ -566,7 +585,7 @@ mod tests {
             "/tests/fixtures/samples/transcript-main.jsonl"
         );
         let text = std::fs::read_to_string(samples).unwrap();
-        let mut counts = [0usize; 7];
+        let mut counts = [0usize; 8];
         for line in text.lines() {
             let slot = match classify(line.as_bytes()) {
                 Entry::ApiRequest(_) => 0,
@@ -576,6 +595,7 @@ mod tests {
                 Entry::Other => 4,
                 Entry::Malformed => 5,
                 Entry::CompactBoundary(_) => 6,
+                Entry::ApiError(_) => 7,
             };
             counts[slot] += 1;
         }
