@@ -17,7 +17,7 @@ use crate::ledger::record::SCHEMA_VERSION;
 use crate::ledger::{Entry, Kind, Ledger, LedgerLock, LiveState, MaxTokensSource, Outcome, Record};
 use crate::paths::Paths;
 use crate::quota::{self, Usage};
-use crate::transcript::{self, Assembled, Cursor, Limits, Response, SentRequest};
+use crate::transcript::{self, Assembled, Compaction, Cursor, Limits, Response, SentRequest};
 
 /// How much of a transcript one call may read.
 #[derive(Debug, Clone, Copy)]
@@ -351,8 +351,12 @@ impl<'a> Writer<'a> {
                         .add(&record.usage());
                     entries.push(entry);
                 }
-                Item::Unanswered(entry) => entries.push(entry),
-                Item::CostState { session, by_model } => {
+                Item::Unanswered(entry) | Item::Throttle(entry) => entries.push(entry),
+                Item::CostState {
+                    session,
+                    by_model,
+                    compactions,
+                } => {
                     // Subagent requests must be in before the difference is taken.
                     let session = session
                         .or_else(|| origin.session.clone())
@@ -365,7 +369,14 @@ impl<'a> Writer<'a> {
                             self.subagent_usage(&files)
                         }
                     };
-                    let side = self.side_records(cursor, &session, &by_model, &subagents, origin);
+                    let side = self.side_records(
+                        cursor,
+                        &session,
+                        &by_model,
+                        &subagents,
+                        origin,
+                        compactions,
+                    );
                     entries.extend(side.into_iter().map(Entry::new));
                     subagent_usage = Some(subagents);
                 }
@@ -484,7 +495,8 @@ impl<'a> Writer<'a> {
     }
 
     /// Side requests: what `cost-state` says the session used beyond its request records
-    /// (those of the main transcript, in `cursor`, and of its subagents).
+    /// (those of the main transcript, in `cursor`, and of its subagents). The compactions
+    /// since the last totals take their model's part first, as request records.
     fn side_records(
         &self,
         cursor: &mut Cursor,
@@ -492,6 +504,7 @@ impl<'a> Writer<'a> {
         cost_state: &BTreeMap<String, Usage>,
         subagents: &BTreeMap<String, Usage>,
         origin: &Origin,
+        compactions: Vec<Compaction>,
     ) -> Vec<Record> {
         let mut recorded = cursor.emitted.clone();
         for (model, usage) in subagents {
@@ -503,16 +516,22 @@ impl<'a> Writer<'a> {
             .as_deref()
             .and_then(parse_ts)
             .unwrap_or(self.now);
-        let mut records = Vec::new();
-        for (model, total) in cost_state {
-            let name = quota::normalize(model, &self.config.profiles);
-            let accounted = recorded.get(&name.canonical).copied().unwrap_or_default();
-            let already = cursor
-                .side_emitted
-                .get(&name.canonical)
-                .copied()
-                .unwrap_or_default();
-            let side = total.saturating_sub(&accounted).saturating_sub(&already);
+        let mut sides: Vec<(&String, quota::ModelName, Usage)> = cost_state
+            .iter()
+            .map(|(model, total)| {
+                let name = quota::normalize(model, &self.config.profiles);
+                let accounted = recorded.get(&name.canonical).copied().unwrap_or_default();
+                let already = cursor
+                    .side_emitted
+                    .get(&name.canonical)
+                    .copied()
+                    .unwrap_or_default();
+                let side = total.saturating_sub(&accounted).saturating_sub(&already);
+                (model, name, side)
+            })
+            .collect();
+        let mut records = self.compaction_records(cursor, session, &mut sides, compactions, origin);
+        for (model, name, side) in sides {
             if side.is_zero() {
                 continue;
             }
@@ -553,6 +572,73 @@ impl<'a> Writer<'a> {
         }
         records
     }
+
+    /// One request record per compaction, with its model's part of what the totals hold
+    /// beyond the records (`sides`, taken out of it: not a side request too). Compactions of
+    /// one model between two totals share it evenly.
+    fn compaction_records(
+        &self,
+        cursor: &mut Cursor,
+        session: &str,
+        sides: &mut [(&String, quota::ModelName, Usage)],
+        compactions: Vec<Compaction>,
+        origin: &Origin,
+    ) -> Vec<Record> {
+        let mut by_model: BTreeMap<String, (String, Vec<Compaction>)> = BTreeMap::new();
+        for compaction in compactions {
+            // Without an api-request seen: the model the totals grew most on.
+            let model = compaction.model.clone().or_else(|| {
+                sides
+                    .iter()
+                    .max_by_key(|(_, _, side)| side.input + side.cache_write + side.output)
+                    .filter(|(_, _, side)| !side.is_zero())
+                    .map(|(model, _, _)| (*model).clone())
+            });
+            let model = model.unwrap_or_else(|| "unknown".to_string());
+            let name = quota::normalize(&model, &self.config.profiles);
+            by_model
+                .entry(name.canonical)
+                .or_insert_with(|| (model, Vec::new()))
+                .1
+                .push(compaction);
+        }
+        let mut records = Vec::new();
+        for (canonical, (model, group)) in by_model {
+            let share = sides
+                .iter_mut()
+                .find(|(_, name, _)| name.canonical == canonical)
+                .map(|(_, _, side)| std::mem::take(side))
+                .unwrap_or_default();
+            cursor.emitted.entry(canonical).or_default().add(&share);
+            let n = group.len() as u64;
+            for (i, compaction) in group.into_iter().enumerate() {
+                let part = share_of(&share, n, i as u64);
+                records.push(
+                    self.maker
+                        .compaction(&compaction, &model, &part, session, origin),
+                );
+            }
+        }
+        records
+    }
+}
+
+/// The `i`-th of `n` even parts of `usage` (the last takes what does not divide).
+fn share_of(usage: &Usage, n: u64, i: u64) -> Usage {
+    let part = |total: u64| {
+        let each = total / n.max(1);
+        if i + 1 == n {
+            total - each * (n - 1)
+        } else {
+            each
+        }
+    };
+    Usage {
+        input: part(usage.input),
+        cache_write: part(usage.cache_write),
+        cache_read: part(usage.cache_read),
+        output: part(usage.output),
+    }
 }
 
 /// Turns what the assembler found into ledger records: the one place where a request's
@@ -570,10 +656,13 @@ pub struct RecordMaker<'a> {
 pub enum Item {
     Answered(Entry),
     Unanswered(Entry),
+    /// A 429 the client retried.
+    Throttle(Entry),
     /// Session totals: their side records need the lock (see `Writer::side_records`).
     CostState {
         session: Option<String>,
         by_model: BTreeMap<String, Usage>,
+        compactions: Vec<Compaction>,
     },
 }
 
@@ -616,7 +705,18 @@ impl<'a> RecordMaker<'a> {
                 Assembled::Unanswered(sent) => {
                     Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
                 }
-                Assembled::CostState { session, by_model } => Item::CostState { session, by_model },
+                Assembled::Throttled(attempt) => {
+                    Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
+                }
+                Assembled::CostState {
+                    session,
+                    by_model,
+                    compactions,
+                } => Item::CostState {
+                    session,
+                    by_model,
+                    compactions,
+                },
             })
             .collect()
     }
@@ -684,6 +784,88 @@ impl<'a> RecordMaker<'a> {
             project: response.cwd.clone().or_else(|| origin.project.clone()),
             throttle: None,
         }
+    }
+
+    /// A compaction request: sent with the session's last model and max_tokens (what its
+    /// `api-request` said), at the boundary's time less its duration; `usage` is its part
+    /// of the session's totals.
+    pub fn compaction(
+        &self,
+        compaction: &Compaction,
+        model: &str,
+        usage: &Usage,
+        session: &str,
+        origin: &Origin,
+    ) -> Record {
+        let name = quota::normalize(model, &self.config.profiles);
+        let burndown = quota::burndown_for(&name, &self.config.burndown);
+        let sent = compaction.max_tokens.map(|n| SentRequest {
+            id: compaction.id.clone(),
+            ts: None,
+            model: None,
+            max_tokens: Some(n),
+            query_source: None,
+            session: None,
+            agent: None,
+        });
+        let (max_tokens, source) = self.max_tokens(sent.as_ref(), &name);
+        let end = compaction.ts.as_deref().and_then(parse_ts);
+        let took = chrono::Duration::milliseconds(compaction.duration_ms.unwrap_or(0) as i64);
+        let session = compaction
+            .session
+            .clone()
+            .unwrap_or_else(|| session.to_string());
+        Record {
+            v: SCHEMA_VERSION,
+            kind: Kind::Request,
+            id: format!("{session}:compact:{}", compaction.id),
+            ts: end.map_or(self.now, |end| end - took),
+            end_ts: end,
+            session,
+            agent: None,
+            model: model.to_string(),
+            model_norm: name.canonical,
+            burndown: burndown.rate,
+            burndown_assumed: burndown.assumed,
+            input: usage.input,
+            cache_write: usage.cache_write,
+            cache_read: usage.cache_read,
+            output: usage.output,
+            max_tokens: Some(max_tokens),
+            max_tokens_source: source,
+            reserved: quota::reservation(
+                usage,
+                max_tokens,
+                burndown.rate,
+                &self.config.reservation,
+            ),
+            settled: quota::settled(usage, burndown.rate),
+            outcome: Outcome::Ok,
+            query_source: Some("compact".to_string()),
+            project: origin.project.clone(),
+            throttle: None,
+        }
+    }
+
+    /// A 429 the client received and retried, as the transcript's error entry tells it:
+    /// a throttle record with the refused attempt's reservation before input. Estimates of
+    /// the window at that moment are left out (only the `StopFailure` hook, at the moment,
+    /// makes them).
+    fn throttled(&self, attempt: &SentRequest, origin: &Origin, fallback: DateTime<Utc>) -> Record {
+        let mut record = self.unanswered(attempt, origin, fallback);
+        let session = record.session.clone();
+        record.kind = Kind::Throttle;
+        record.id = match &record.agent {
+            Some(agent) => format!("{session}/{agent}:429:{}", attempt.id),
+            None => format!("{session}:429:{}", attempt.id),
+        };
+        record.reserved = quota::reservation(
+            &Usage::default(),
+            record.max_tokens.unwrap_or(0),
+            record.burndown,
+            &self.config.reservation,
+        );
+        record
     }
 
     fn unanswered(&self, sent: &SentRequest, origin: &Origin, fallback: DateTime<Utc>) -> Record {
@@ -762,7 +944,7 @@ fn own_ts(item: &Assembled) -> Option<DateTime<Utc>> {
             .as_ref()
             .and_then(|s| parsed(&s.ts))
             .or_else(|| parsed(&response.ts)),
-        Assembled::Unanswered(sent) => parsed(&sent.ts),
+        Assembled::Unanswered(sent) | Assembled::Throttled(sent) => parsed(&sent.ts),
         Assembled::CostState { .. } => None,
     }
 }

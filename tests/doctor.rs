@@ -67,20 +67,8 @@ impl Home {
 }
 
 fn all_hooks(command: &str) -> Value {
-    let events = [
-        "SessionStart",
-        "UserPromptSubmit",
-        "PreToolUse",
-        "PostToolUse",
-        "PostToolUseFailure",
-        "SubagentStart",
-        "SubagentStop",
-        "Stop",
-        "StopFailure",
-        "SessionEnd",
-    ];
     let mut hooks = serde_json::Map::new();
-    for event in events {
+    for event in bedrock_hook::hook::EVENTS {
         hooks.insert(
             event.to_string(),
             json!([{"matcher": "*", "hooks": [{"type": "command", "command": format!("{command} hook")}]}]),
@@ -119,7 +107,7 @@ ok    reservation  claude-opus-5-5: 8.19k max_tokens from CLAUDE_CODE_MAX_OUTPUT
 ok    thinking     MAX_THINKING_TOKENS unset: the client chooses the thinking budget
 ok    concurrency  20 subagents (CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS, default) and 10 parallel tools (CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY, default) x 81.9k per claude-opus-5-5 request = 1.64M fit in the 5M TPM
 ok    throttles    no throttles recorded in the last 7 days
-ok    hooks        all 10 events run <bin> (user settings)
+ok    hooks        all 14 events run <bin> (user settings)
 ok    statusline   `<bin> statusline` (user settings)
 ok    ledger       <tmp>/data/ledger is writable (0 day files)
 
@@ -280,7 +268,7 @@ fn hooks_pointing_at_a_missing_binary_are_an_error() {
     assert_eq!(code, 1);
     for line in [
         "error hooks        the hook command cannot run: /nowhere/bedrock-hook does not exist\n",
-        "ok    hooks        all 10 events have a bedrock-hook hook (user settings)\n",
+        "ok    hooks        all 14 events have a bedrock-hook hook (user settings)\n",
         "error statusline   `bedrock-hook statusline --chain 'starship prompt'` (user settings) cannot run: `bedrock-hook` is not on PATH\n",
         "warn  quotas       no quota configured: the guards and the status line cannot compare anything\n",
     ] {

@@ -7,10 +7,13 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::client::{Sandbox, client_bin, expected_from};
-use support::endpoint::Endpoint;
+use support::client::{BIN, Sandbox, client_bin, expected_from};
+use support::endpoint::{Endpoint, Reply, Usage, default_script};
 
 struct Run {
     sandbox: Sandbox,
@@ -203,6 +206,75 @@ fn throttle_with_retries_records_every_attempt() {
     };
     assert_eq!(expected_from(&run.endpoint).len(), 3);
     assert_ledger_matches_endpoint(&run);
+    // Three 429s: the two retried (from the transcript) and the last (StopFailure).
+    assert_throttles_counted(&run.sandbox, 3);
+}
+
+/// Every throttle is in the ledger once, in the live state's count and on the status line.
+fn assert_throttles_counted(sandbox: &Sandbox, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let count = || {
+        sandbox
+            .ledger()
+            .iter()
+            .filter(|r| r["kind"] == "throttle")
+            .count() as u64
+    };
+    while count() < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(count(), want, "{:#?}", sandbox.ledger());
+    let text = std::fs::read_to_string(sandbox.data_dir().join("state.json")).unwrap();
+    let state: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(state["throttles"], want, "live state");
+    let session = sandbox.ledger()[0]["session"].as_str().unwrap().to_string();
+    let status = statusline(sandbox, &session);
+    assert!(
+        status.contains(&format!("{want} throttled")),
+        "status line: {status}"
+    );
+}
+
+/// Two 429s the client retries, then an answer: both throttles count, although no turn
+/// failed (no StopFailure).
+#[test]
+fn retried_throttles_count_when_the_retry_succeeds() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = Arc::clone(&refused);
+    let endpoint = Endpoint::start(move |req| {
+        if req.streaming && !req.tool_names().is_empty() && count.fetch_add(1, Ordering::SeqCst) < 2
+        {
+            return Reply::throttle();
+        }
+        default_script(req)
+    });
+    let output = sandbox.run_client(
+        &client,
+        &endpoint,
+        "Say hello",
+        &[("CLAUDE_CODE_MAX_RETRIES", "3")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sent = expected_from(&endpoint);
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let requests = sandbox.wait_for_requests(sent.len());
+    let run = Run {
+        sandbox,
+        endpoint,
+        output,
+        requests,
+    };
+    assert_ledger_matches_endpoint(&run);
+    assert_throttles_counted(&run.sandbox, 2);
 }
 
 #[test]
@@ -359,6 +431,275 @@ fn a_sessions_own_max_output_tokens_wins_over_other_sessions_history() {
         String::from_utf8_lossy(&second.stdout)
     );
     assert_eq!(after[before.len()]["max_tokens"], 4096);
+}
+
+/// What the scripted endpoint answers a compaction request with: a summary in the tags the
+/// client wants (without them it asks again), after `COMPACT_DELAY`.
+const COMPACT_USAGE: Usage = Usage::new(2100, 150, 3900, 23);
+const COMPACT_DELAY: Duration = Duration::from_secs(3);
+
+fn is_compaction(req: &support::endpoint::Request) -> bool {
+    req.last_user_text
+        .contains("Your task is to create a detailed summary")
+}
+
+/// The live state's in-flight entries, by key.
+fn inflight(sandbox: &Sandbox) -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(sandbox.data_dir().join("state.json")).unwrap_or_default();
+    let state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    state["inflight"].as_object().cloned().unwrap_or_default()
+}
+
+/// `/compact` sends a streaming request at the session's max_tokens that leaves no
+/// `api-request` or `assistant` entry. While it runs it is in flight (the status line
+/// counts its reservation); once the client writes its totals it is one request record at
+/// its own time with the max_tokens it was sent, and its tokens are not a side record too.
+/// The `SubagentStop` the client fires for it (empty `agent_type`, a transcript that does
+/// not exist) leaves nothing behind.
+#[test]
+fn compaction_is_in_flight_while_it_runs_then_one_request() {
+    let Some(client) = client_bin() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let arrived = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&arrived);
+    let endpoint = Endpoint::start(move |req| {
+        if is_compaction(req) {
+            seen.store(true, Ordering::SeqCst);
+            return Reply::text(
+                "<analysis>a</analysis>\n<summary>1. Primary Request: say hello</summary>",
+            )
+            .with_usage(COMPACT_USAGE)
+            .delayed(COMPACT_DELAY);
+        }
+        default_script(req)
+    });
+    let first = sandbox.run_client(&client, &endpoint, "Say hello", &[]);
+    assert!(first.status.success());
+    sandbox.wait_for_requests(1);
+    let (second, during, status) = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            sandbox.run_client_with_args(&client, &endpoint, "/compact", &[], &["--continue"])
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !arrived.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            arrived.load(Ordering::SeqCst),
+            "no compaction request arrived"
+        );
+        let during = inflight(&sandbox);
+        let session = sandbox.requests()[0]["session"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let status = statusline(&sandbox, &session);
+        (run.join().unwrap(), during, status)
+    });
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let compacting: Vec<&Value> = during
+        .iter()
+        .filter(|(key, _)| key.ends_with("/compact"))
+        .map(|(_, entry)| entry)
+        .collect();
+    assert_eq!(
+        compacting.len(),
+        1,
+        "in flight during the compaction: {during:#?}"
+    );
+    assert!(
+        compacting[0]["reservation"].as_u64().unwrap() >= 128_000 * 10,
+        "{during:#?}"
+    );
+    assert!(status.contains("1 in flight"), "status line: {status}");
+    let sent: Vec<_> = endpoint
+        .streaming_requests()
+        .into_iter()
+        .filter(is_compaction_logged)
+        .collect();
+    assert_eq!(sent.len(), 1, "one compaction request");
+    let requests = sandbox.wait_for_requests(2);
+    let compactions: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["query_source"] == "compact")
+        .collect();
+    assert_eq!(compactions.len(), 1, "{requests:#?}");
+    let record = compactions[0];
+    assert_eq!(
+        record["max_tokens"],
+        sent[0].max_tokens.unwrap(),
+        "{record}"
+    );
+    assert_eq!(record["max_tokens"], 128_000, "{record}");
+    assert_eq!(
+        (
+            record["input"].as_u64(),
+            record["cache_write"].as_u64(),
+            record["cache_read"].as_u64(),
+            record["output"].as_u64()
+        ),
+        (Some(2100), Some(150), Some(3900), Some(23)),
+        "{record}"
+    );
+    assert_eq!(record["reserved"], 2100 + 150 + 128_000 * 10, "{record}");
+    assert_eq!(record["settled"], 2100 + 150 + 23 * 10, "{record}");
+    // Its own time: when the endpoint got it, not the previous request's.
+    let ts = chrono::DateTime::parse_from_rfc3339(record["ts"].as_str().unwrap()).unwrap();
+    let got = sent[0].timestamp_ms() as i64;
+    assert!(
+        (ts.timestamp_millis() - got).abs() < 2_000,
+        "recorded at {ts}, sent at {got} ms"
+    );
+    let sides: u64 = sandbox
+        .ledger()
+        .iter()
+        .filter(|r| r["kind"] == "side")
+        .map(|r| r["input"].as_u64().unwrap() + r["output"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        sides,
+        0,
+        "compaction tokens counted again as side: {:#?}",
+        sandbox.ledger()
+    );
+    let after = inflight(&sandbox);
+    assert!(
+        after
+            .keys()
+            .all(|k| !k.contains("/compact") && !k.contains("/a")),
+        "left in flight: {after:#?}"
+    );
+    let cursors = std::fs::read_dir(sandbox.data_dir().join("cursors"))
+        .unwrap()
+        .count();
+    assert_eq!(cursors, 1, "only the session's transcript has a cursor");
+}
+
+fn is_compaction_logged(req: &support::endpoint::LoggedRequest) -> bool {
+    req.last_user_text
+        .contains("Your task is to create a detailed summary")
+}
+
+/// The status line as the client would run it for `session`, with a 10M TPM.
+fn statusline(sandbox: &Sandbox, session: &str) -> String {
+    let input = serde_json::json!({
+        "session_id": session,
+        "model": {"id": "us.anthropic.claude-opus-5-5"},
+    });
+    let mut child = std::process::Command::new(BIN)
+        .arg("statusline")
+        .envs(sandbox.hook_env())
+        .env("BEDROCK_HOOK_TPM", "10M")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The request that follows a refused tool, held back by the endpoint so its in-flight
+/// entry can be looked at.
+const AFTER_DENIAL_DELAY: Duration = Duration::from_secs(3);
+
+/// Run `prompt` with settings changed by `refuse` so that the tool is refused; while the
+/// request that tells the model about the refusal is at the endpoint, return the live
+/// state's in-flight entries.
+fn in_flight_after_denial(
+    prompt: &str,
+    refuse: impl FnOnce(&mut Value),
+) -> Option<(Sandbox, serde_json::Map<String, Value>)> {
+    let client = client_bin()?;
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    let mut settings = sandbox.settings();
+    refuse(&mut settings);
+    std::fs::write(
+        sandbox.home().join(".claude/settings.json"),
+        serde_json::to_string_pretty(&settings).unwrap(),
+    )
+    .unwrap();
+    let arrived = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&arrived);
+    let endpoint = Endpoint::start(move |req| {
+        if req.streaming && req.last_user_has_tool_result {
+            seen.store(true, Ordering::SeqCst);
+            return default_script(req).delayed(AFTER_DENIAL_DELAY);
+        }
+        default_script(req)
+    });
+    let (output, during) = std::thread::scope(|scope| {
+        let run = scope.spawn(|| sandbox.run_client(&client, &endpoint, prompt, &[]));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !arrived.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            arrived.load(Ordering::SeqCst),
+            "the refusal was not sent back"
+        );
+        let during = inflight(&sandbox);
+        (run.join().unwrap(), during)
+    });
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some((sandbox, during))
+}
+
+/// A tool refused by a permission rule fires PreToolUse and no PostToolUse; the request
+/// that carries the refusal back is in flight all the same (from PostToolBatch).
+#[test]
+fn request_after_a_refused_tool_is_in_flight() {
+    let Some((_sandbox, during)) = in_flight_after_denial("SCENARIO_TOOL go", |settings| {
+        settings["permissions"] = serde_json::json!({"deny": ["Bash(echo hello-from-fake)"]});
+    }) else {
+        return;
+    };
+    let main: Vec<(&String, &Value)> = during.iter().filter(|(k, _)| !k.contains('/')).collect();
+    assert_eq!(main.len(), 1, "in flight: {during:#?}");
+    assert!(
+        main[0].1["reservation"].as_u64().unwrap() >= 128_000 * 10,
+        "{during:#?}"
+    );
+}
+
+/// An `Agent` call refused by another PreToolUse hook (no PostToolUse, no subagent)
+/// leaves no spawn reservation behind.
+#[test]
+fn refused_subagent_leaves_no_spawn_in_flight() {
+    let deny = r#"echo '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"deny","permissionDecisionReason":"not now"}}'"#;
+    let Some((_sandbox, during)) = in_flight_after_denial("SCENARIO_AGENT go", |settings| {
+        let hooks = settings["hooks"]["PreToolUse"].as_array_mut().unwrap();
+        hooks.push(serde_json::json!({"matcher": "Agent", "hooks": [{"type": "command", "command": deny}]}));
+    }) else {
+        return;
+    };
+    assert!(
+        during.keys().all(|k| !k.contains("/spawn:")),
+        "phantom spawn in flight: {during:#?}"
+    );
+    assert!(
+        during.keys().any(|k| !k.contains('/')),
+        "the request after the refusal is not in flight: {during:#?}"
+    );
 }
 
 /// The client neither shows nor records what a hook returns at `StopFailure`: the throttle's

@@ -288,6 +288,8 @@ fn describe(entry: &Entry) -> String {
                 .map(|u| u.to_usage())
         ),
         Entry::CostState(line) => format!("cost-state {}", line.model_usage.len()),
+        Entry::CompactBoundary(line) => format!("compact-boundary {:?}", line.uuid),
+        Entry::ApiError(line) => format!("api-error {:?} {:?}", line.uuid, line.status()),
         Entry::UserTurn | Entry::Other | Entry::Malformed => "ignored".into(),
     }
 }

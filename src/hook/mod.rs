@@ -23,7 +23,7 @@ use crate::guard::{self, subagent, subagent::is_spawn};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
-use crate::quota::inflight::{Transition, stream_key, transition_for};
+use crate::quota::inflight::{Transition, compaction_key, stream_key, transition_for};
 use crate::transcript::subagent_transcript;
 pub use wire::HookInput;
 
@@ -35,8 +35,12 @@ pub const EVENTS: &[&str] = &[
     "PreToolUse",
     "PostToolUse",
     "PostToolUseFailure",
+    "PostToolBatch",
+    "PermissionDenied",
     "SubagentStart",
     "SubagentStop",
+    "PreCompact",
+    "PostCompact",
     "Stop",
     "StopFailure",
     "SessionEnd",
@@ -82,6 +86,14 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     }
     let input = HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
     drop(bytes);
+    if input.is_compaction_stop() {
+        // One compaction request came back: PostCompact closes the compaction, and the
+        // transcript it names does not exist. Nothing to read, nothing to record.
+        return Ok(Handled {
+            output: None,
+            problem: None,
+        });
+    }
     let paths = Paths::from_env()?;
     let config = Config::load(paths.config_file.as_deref());
     let now = clock::now();
@@ -193,8 +205,13 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
 
 /// The in-flight entry a spawn holds until its subagent's own events take over.
 fn spawn_key(input: &HookInput) -> Option<String> {
+    spawn_key_of(input, input.tool_use_id.as_deref())
+}
+
+/// The in-flight entry the spawn by tool call `tool_use` of `input`'s stream holds.
+fn spawn_key_of(input: &HookInput, tool_use: Option<&str>) -> Option<String> {
     let session = input.session_id.as_deref()?;
-    let tool_use = input.tool_use_id.as_deref().filter(|t| !t.is_empty())?;
+    let tool_use = tool_use.filter(|t| !t.is_empty())?;
     let stream = stream_key(session, input.agent_id.as_deref().filter(|a| !a.is_empty()));
     Some(format!("{stream}/spawn:{tool_use}"))
 }
@@ -215,6 +232,9 @@ fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
     let prefix = format!("{session}/");
     match event {
         "SessionEnd" => inflight.retain(|k, _| !k.starts_with(&prefix)),
+        "PreCompact" | "PostCompact" => {
+            inflight.remove(&compaction_key(session));
+        }
         // The subagent's own entry replaces the oldest spawn of its session.
         "SubagentStart" => {
             let oldest = inflight
@@ -226,9 +246,22 @@ fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
                 inflight.remove(&key);
             }
         }
-        "PostToolUse" | "PostToolUseFailure" if is_spawn(input.tool_name.as_deref()) => {
+        // A spawn refused (by a rule, auto mode, another hook) never starts its subagent.
+        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied"
+            if is_spawn(input.tool_name.as_deref()) =>
+        {
             if let Some(key) = spawn_key(input) {
                 inflight.remove(&key);
+            }
+        }
+        // Whatever the batch spawned has started or never will.
+        "PostToolBatch" => {
+            for call in input.tool_calls.iter().flatten() {
+                if is_spawn(call.tool_name.as_deref())
+                    && let Some(key) = spawn_key_of(input, call.tool_use_id.as_deref())
+                {
+                    inflight.remove(&key);
+                }
             }
         }
         _ => {}
@@ -246,6 +279,26 @@ fn open_stream(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>, e
     };
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
     let since_ms = now.timestamp_millis();
+    if input.event() == "PreCompact" {
+        // The compaction sends the session's context at its model and max_tokens.
+        let next = budget::next_request_with(
+            &writer.state,
+            writer.config,
+            Some(session),
+            None,
+            guard::model_hint(input, env).as_deref(),
+            env,
+        );
+        writer.state.inflight.insert(
+            compaction_key(session),
+            InFlight {
+                since_ms,
+                model: next.model_norm,
+                reservation: next.reservation,
+            },
+        );
+        writer.touch();
+    }
     if transition_for(input.event()) == Some(Transition::Started) {
         let next = budget::next_request_with(
             &writer.state,

@@ -29,6 +29,16 @@ pub struct HookInput {
     pub source: Option<String>,
     /// SessionStart on some clients: the model in use.
     pub model: Option<serde_json::Value>,
+    /// PostToolBatch: every tool call of the batch, refused ones included. Only the name
+    /// and id are read; their input and output are skipped.
+    pub tool_calls: Option<Vec<ToolCall>>,
+}
+
+/// One tool call of a `PostToolBatch`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ToolCall {
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
 }
 
 impl HookInput {
@@ -38,6 +48,17 @@ impl HookInput {
 
     pub fn event(&self) -> &str {
         self.hook_event_name.as_deref().unwrap_or("")
+    }
+
+    /// A compaction request's end: the client runs each as an unnamed subagent and fires
+    /// `SubagentStop` with an empty `agent_type` and a transcript path it never writes.
+    pub fn is_compaction_stop(&self) -> bool {
+        self.event() == "SubagentStop"
+            && self.agent_type.as_deref() == Some("")
+            && self
+                .agent_transcript_path
+                .as_deref()
+                .is_none_or(|p| p.is_empty() || !std::path::Path::new(p).exists())
     }
 
     /// The model named in the input, if any (string or `{"id": ...}`).
@@ -80,6 +101,16 @@ mod tests {
         .unwrap();
         assert_eq!(input.agent_id.as_deref(), Some("aa784e05b3e2adbb4"));
         assert_eq!(input.tool_name.as_deref(), Some("Bash"));
+    }
+
+    #[test]
+    fn tool_batch_names_its_calls_without_their_input_or_output() {
+        // As 2.1.328 sends it after a tool refused by a permission rule.
+        let input = HookInput::parse(br#"{"session_id":"s","hook_event_name":"PostToolBatch","tool_calls":[{"tool_name":"Bash","tool_input":{"command":"echo x"},"tool_use_id":"toolu_1","tool_response":"Permission to use Bash with command echo x has been denied."}]}"#).unwrap();
+        let calls = input.tool_calls.unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].tool_name.as_deref(), Some("Bash"));
+        assert_eq!(calls[0].tool_use_id.as_deref(), Some("toolu_1"));
     }
 
     #[test]

@@ -9,16 +9,20 @@ use super::ours::{self, StatusCommand};
 
 /// The events bedrock-hook listens to, and whether Claude Code matches them by tool name.
 /// Tool events get `"matcher": "*"`; the others take no matcher (which matches everything).
-pub const EVENTS: [(&str, bool); 10] = [
+pub const EVENTS: [(&str, bool); 14] = [
     ("SessionStart", false),
     ("UserPromptSubmit", false),
     ("PreToolUse", true),
     ("PostToolUse", true),
     ("PostToolUseFailure", true),
+    ("PostToolBatch", false),
+    ("PermissionDenied", true),
     ("Stop", false),
     ("StopFailure", false),
     ("SubagentStart", false),
     ("SubagentStop", false),
+    ("PreCompact", false),
+    ("PostCompact", false),
     ("SessionEnd", false),
 ];
 
@@ -401,11 +405,11 @@ mod tests {
         let mut settings = doc(r#"{"hooks":{
               "Stop":[{"hooks":[{"type":"command","command":"bedrock-hook hook"}]},
                       {"hooks":[{"type":"command","command":"mine"},{"type":"command","command":"/x/bedrock-hook hook"}]}],
-              "PreCompact":[{"hooks":[{"type":"command","command":"/x/bedrock-hook hook"}]}]}}"#);
+              "PermissionRequest":[{"hooks":[{"type":"command","command":"/x/bedrock-hook hook"}]}]}}"#);
         let report = install(&mut settings, BIN).unwrap();
-        assert_eq!(report.removed, events(&["PreCompact", "Stop"]));
+        assert_eq!(report.removed, events(&["PermissionRequest", "Stop"]));
         let hooks = settings["hooks"].as_object().unwrap();
-        assert!(!hooks.contains_key("PreCompact"));
+        assert!(!hooks.contains_key("PermissionRequest"));
         assert_eq!(
             hooks["Stop"],
             json!([{"hooks":[{"type":"command","command":"/opt/bh/bedrock-hook hook"}]},
@@ -454,14 +458,14 @@ mod tests {
         install(&mut settings, BIN).unwrap();
         let group = json!([{"hooks": [{"type": "command", "command": "theirs"}]}]);
         let hooks = settings["hooks"].as_object_mut().unwrap();
-        hooks.insert("PreCompact".into(), group.clone());
+        hooks.insert("PermissionRequest".into(), group.clone());
         hooks.insert("Notification".into(), group);
         settings.insert("theme".into(), json!("dark"));
         settings.insert("model".into(), json!("opus"));
         uninstall(&mut settings).unwrap();
         assert_eq!(
             text(&settings),
-            r#"{"hooks":{"PreCompact":[{"hooks":[{"type":"command","command":"theirs"}]}],"Notification":[{"hooks":[{"type":"command","command":"theirs"}]}]},"theme":"dark","model":"opus"}"#
+            r#"{"hooks":{"PermissionRequest":[{"hooks":[{"type":"command","command":"theirs"}]}],"Notification":[{"hooks":[{"type":"command","command":"theirs"}]}]},"theme":"dark","model":"opus"}"#
         );
     }
 

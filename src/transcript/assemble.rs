@@ -7,6 +7,17 @@
 //! with the full final usage, so the first one completes the request and the rest are
 //! skipped (the ledger dedupes by request id as a second line of defence).
 //!
+//! Compaction requests (`/compact`, auto-compaction) write neither: the client writes a
+//! `compact_boundary` entry once the compaction is done. They are sent with the session's
+//! model and max_tokens (observed on 2.1.328: the same as its main-loop requests, with
+//! `CLAUDE_CODE_MAX_OUTPUT_TOKENS` and `--model` alike), so the last `api-request` seen
+//! stands in for what they sent; their usage is only in the next `cost-state` totals, so a
+//! boundary waits for them and comes out with them.
+//!
+//! An assistant entry without `requestRef` (a client that does not write the link) answers
+//! the last request its stream sent. A 429 the client retries leaves an `api_error` entry:
+//! a throttle of the attempt sent before it.
+//!
 //! A request the client sent but that never got a response (a throttle, an API error, a
 //! retried attempt) is reported as unanswered: as soon as a later request of the same
 //! transcript is answered or the client writes its synthetic error message, or when the
@@ -17,11 +28,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::wire::{ApiRequestLine, AssistantLine, CostStateLine, Entry};
+use super::wire::{ApiRequestLine, AssistantLine, CostStateLine, Entry, SystemLine};
 use crate::quota::Usage;
 
 /// Pending `api-request` entries kept at most; older ones are reported unanswered.
 const MAX_PENDING: usize = 64;
+/// Compactions kept at most while no `cost-state` follows; older ones are dropped.
+const MAX_COMPACTIONS: usize = 64;
 
 /// What the client said it sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +76,30 @@ pub struct Response {
     pub cwd: Option<String>,
 }
 
+/// A compaction the transcript's `compact_boundary` entry tells of: one request the client
+/// sent with the session's model and max_tokens, whose usage the next `cost-state` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compaction {
+    /// The boundary entry's uuid (else its timestamp): names the request record.
+    pub id: String,
+    /// When it ended (the boundary's timestamp).
+    #[serde(default)]
+    pub ts: Option<String>,
+    /// How long it took: it started this long before `ts`.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// The model and max_tokens of the session's last `api-request`, if any was seen.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    #[serde(default)]
+    pub session: Option<String>,
+    /// `manual` or `auto`.
+    #[serde(default)]
+    pub trigger: Option<String>,
+}
+
 /// One thing the transcript told us.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Assembled {
@@ -73,10 +110,15 @@ pub enum Assembled {
     },
     /// Sent but never answered (an API error, a throttle, a retried attempt).
     Unanswered(SentRequest),
-    /// The session's cumulative per-model totals (side requests included).
+    /// A 429 the client received and retried (`api_error`): named by the error entry,
+    /// with the model and max_tokens of the attempt it refused.
+    Throttled(SentRequest),
+    /// The session's cumulative per-model totals (side requests included), and the
+    /// compactions since the last totals (their usage is in these).
     CostState {
         session: Option<String>,
         by_model: BTreeMap<String, Usage>,
+        compactions: Vec<Compaction>,
     },
 }
 
@@ -90,6 +132,12 @@ pub struct Assembler {
     /// Latest timestamp seen, for entries that carry none (cost-state).
     #[serde(default)]
     pub last_ts: Option<String>,
+    /// Model and max_tokens of the last `api-request`: what a compaction sends.
+    #[serde(default)]
+    last_sent: Option<(Option<String>, Option<u64>)>,
+    /// Compactions waiting for the `cost-state` that holds their usage.
+    #[serde(default)]
+    compactions: Vec<Compaction>,
 }
 
 impl Assembler {
@@ -97,7 +145,12 @@ impl Assembler {
         match entry {
             Entry::ApiRequest(line) => self.sent(line, out),
             Entry::Assistant(line) => self.assistant(line, out),
-            Entry::CostState(line) => out.push(cost_state(line)),
+            Entry::CostState(line) => {
+                let compactions = std::mem::take(&mut self.compactions);
+                out.push(cost_state(line, compactions));
+            }
+            Entry::CompactBoundary(line) => self.compaction(line),
+            Entry::ApiError(line) => self.api_error(line, out),
             Entry::UserTurn | Entry::Other | Entry::Malformed => {}
         }
     }
@@ -124,6 +177,9 @@ impl Assembler {
             self.last_ts.clone_from(&line.timestamp);
         }
         let params = line.params;
+        if let Some(p) = &params {
+            self.last_sent = Some((p.model.clone(), p.max_tokens));
+        }
         self.pending.push(SentRequest {
             id,
             ts: line.timestamp,
@@ -136,6 +192,81 @@ impl Assembler {
         if self.pending.len() > MAX_PENDING {
             out.push(Assembled::Unanswered(self.pending.remove(0)));
         }
+    }
+
+    fn compaction(&mut self, line: SystemLine) {
+        if line.timestamp.is_some() {
+            self.last_ts.clone_from(&line.timestamp);
+        }
+        let named = |id: Option<String>| id.filter(|id| !id.is_empty());
+        let Some(id) = named(line.uuid).or(named(line.timestamp.clone())) else {
+            return;
+        };
+        let (model, max_tokens) = self.last_sent.clone().unwrap_or_default();
+        let metadata = line.metadata;
+        self.compactions.push(Compaction {
+            id,
+            ts: line.timestamp,
+            duration_ms: metadata.as_ref().and_then(|m| m.duration_ms),
+            model,
+            max_tokens,
+            session: line.session_id,
+            trigger: metadata.and_then(|m| m.trigger),
+        });
+        if self.compactions.len() > MAX_COMPACTIONS {
+            self.compactions.remove(0);
+        }
+    }
+
+    /// The request a response without `requestRef` answers: the last one pending of the
+    /// same stream (subagent id, where both say), the stream's earlier ones unanswered.
+    fn answered_in_order(
+        &mut self,
+        agent: Option<&str>,
+        out: &mut Vec<Assembled>,
+    ) -> Option<SentRequest> {
+        let same_stream = |s: &SentRequest| match (s.agent.as_deref(), agent) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        let at = self.pending.iter().rposition(same_stream)?;
+        let sent = self.pending.remove(at);
+        let (earlier, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .enumerate()
+            .partition(|(i, s)| *i < at && same_stream(s));
+        self.pending = rest.into_iter().map(|(_, s)| s).collect();
+        out.extend(earlier.into_iter().map(|(_, s)| Assembled::Unanswered(s)));
+        Some(sent)
+    }
+
+    /// A failed attempt the client retries: a 429 is a throttle of the request last sent
+    /// (which itself stays pending until a later one is answered).
+    fn api_error(&mut self, line: SystemLine, out: &mut Vec<Assembled>) {
+        if line.timestamp.is_some() {
+            self.last_ts.clone_from(&line.timestamp);
+        }
+        if line.status() != Some(429) {
+            return;
+        }
+        let named = |id: Option<String>| id.filter(|id| !id.is_empty());
+        let Some(id) = named(line.uuid).or(named(line.timestamp.clone())) else {
+            return;
+        };
+        let attempt = self.pending.last();
+        let (model, max_tokens) = match attempt {
+            Some(sent) => (sent.model.clone(), sent.max_tokens),
+            None => self.last_sent.clone().unwrap_or_default(),
+        };
+        out.push(Assembled::Throttled(SentRequest {
+            id,
+            ts: line.timestamp,
+            model,
+            max_tokens,
+            query_source: attempt.and_then(|s| s.query_source.clone()),
+            session: line.session_id,
+            agent: line.agent_id,
+        }));
     }
 
     fn assistant(&mut self, line: AssistantLine, out: &mut Vec<Assembled>) {
@@ -162,13 +293,23 @@ impl Assembler {
             return;
         }
         self.last_key = Some(key.clone());
-        let sent = line.request_ref.as_ref().and_then(|reference| {
-            let at = self.pending.iter().position(|s| &s.id == reference)?;
-            // Requests sent before this one and still unanswered were attempts that failed.
-            let earlier: Vec<SentRequest> = self.pending.drain(..at).collect();
-            out.extend(earlier.into_iter().map(Assembled::Unanswered));
-            Some(self.pending.remove(0))
-        });
+        let sent = match line.request_ref.as_ref() {
+            Some(reference) => self
+                .pending
+                .iter()
+                .position(|s| &s.id == reference)
+                .map(|at| {
+                    // Requests sent before this one and still unanswered were attempts that
+                    // failed.
+                    let earlier: Vec<SentRequest> = self.pending.drain(..at).collect();
+                    out.extend(earlier.into_iter().map(Assembled::Unanswered));
+                    self.pending.remove(0)
+                }),
+            // No link (a client that does not write it): a stream sends one request at a
+            // time, so this answers the last one its stream sent; the stream's earlier ones
+            // were attempts that failed.
+            None => self.answered_in_order(line.agent_id.as_deref(), out),
+        };
         let usage = message
             .and_then(|m| m.usage)
             .map(|u| u.to_usage())
@@ -196,7 +337,7 @@ fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn cost_state(line: CostStateLine) -> Assembled {
+fn cost_state(line: CostStateLine, compactions: Vec<Compaction>) -> Assembled {
     Assembled::CostState {
         session: line.session_id,
         by_model: line
@@ -204,6 +345,7 @@ fn cost_state(line: CostStateLine) -> Assembled {
             .iter()
             .map(|(model, u)| (model.clone(), u.to_usage()))
             .collect(),
+        compactions,
     }
 }
 
@@ -282,6 +424,7 @@ mod tests {
             .iter()
             .map(|a| match a {
                 Assembled::Unanswered(s) => format!("x:{}", s.id),
+                Assembled::Throttled(s) => format!("429:{}", s.id),
                 Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
                 Assembled::CostState { .. } => "cost".into(),
             })
@@ -318,6 +461,127 @@ mod tests {
         assert_eq!(response.key, "r1");
         let nameless = r#"{"type":"assistant","requestId":"","message":{"id":""}}"#;
         assert!(run(&[nameless], None).is_empty());
+    }
+
+    #[test]
+    fn compaction_waits_for_the_totals_with_the_sessions_model_and_max_tokens() {
+        let boundary = r#"{"type":"system","subtype":"compact_boundary","uuid":"b1","timestamp":"2026-11-22T01:00:09.000Z","sessionId":"s","compactMetadata":{"trigger":"manual","durationMs":2000}}"#;
+        let totals = r#"{"type":"cost-state","sessionId":"s","modelUsage":{"us.anthropic.claude-opus-5-5":{"inputTokens":3000,"outputTokens":20}}}"#;
+        let out = run(
+            &[&api("r1", T0), &assistant("req-1", "r1", 5), boundary],
+            None,
+        );
+        assert_eq!(out.len(), 1, "the boundary alone says nothing yet: {out:?}");
+        let out = run(
+            &[
+                &api("r1", T0),
+                &assistant("req-1", "r1", 5),
+                boundary,
+                totals,
+                totals,
+            ],
+            None,
+        );
+        let Assembled::CostState { compactions, .. } = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(compactions.len(), 1);
+        let c = &compactions[0];
+        assert_eq!(c.id, "b1");
+        assert_eq!(c.model.as_deref(), Some("us.anthropic.claude-opus-5-5"));
+        assert_eq!((c.max_tokens, c.duration_ms), (Some(128000), Some(2000)));
+        assert_eq!(c.trigger.as_deref(), Some("manual"));
+        // Taken by the first totals after it, not again.
+        let Assembled::CostState { compactions, .. } = &out[2] else {
+            panic!("{out:?}")
+        };
+        assert!(compactions.is_empty());
+    }
+
+    /// The sample transcripts with every `requestRef` taken out.
+    fn without_request_refs(file: &str) -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/");
+        let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+        text.lines()
+            .map(|line| {
+                let Some(at) = line.find(r#""requestRef":""#) else {
+                    return line.to_string();
+                };
+                let value = at + r#""requestRef":""#.len();
+                let end = value + line[value..].find('"').unwrap();
+                let comma = usize::from(line[end + 1..].starts_with(','));
+                format!("{}{}", &line[..at], &line[end + 1 + comma..])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn responses_without_request_ref_pair_by_order_and_count_once() {
+        for (file, want) in [
+            ("transcript-main.jsonl", 4),
+            ("transcript-subagent-agent-aa784e05b3e2adbb4.jsonl", 3),
+        ] {
+            let lines = without_request_refs(file);
+            assert!(lines.iter().all(|l| !l.contains("requestRef")), "{file}");
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let out = run(&lines, Some("2026-11-23T00:00:00Z"));
+            let answered: Vec<_> = out
+                .iter()
+                .filter_map(|a| match a {
+                    Assembled::Answered { sent, .. } => Some(sent.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(answered.len(), want, "{file}: {out:#?}");
+            assert!(
+                answered
+                    .iter()
+                    .all(|s| s.as_ref().and_then(|s| s.max_tokens) == Some(128000)),
+                "{file}: the real max_tokens, not the model default"
+            );
+            assert!(
+                out.iter().all(|a| !matches!(a, Assembled::Unanswered(_))),
+                "{file}: a paired request is not also unanswered: {out:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_request_ref_earlier_attempts_are_unanswered() {
+        let unlinked = r#"{"type":"assistant","requestId":"req-3","sessionId":"s","timestamp":"2026-11-22T01:00:06.000Z","message":{"id":"m3","model":"us.anthropic.claude-opus-5-5","usage":{"input_tokens":1,"output_tokens":2}}}"#;
+        let out = run(&[&api("r1", T0), &api("r2", T1), unlinked], None);
+        let ids: Vec<String> = out
+            .iter()
+            .map(|a| match a {
+                Assembled::Unanswered(s) => format!("x:{}", s.id),
+                Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
+                _ => "other".into(),
+            })
+            .collect();
+        assert_eq!(ids, vec!["x:r1", "ok:r2"]);
+    }
+
+    #[test]
+    fn retried_429_is_a_throttle_of_the_attempt_it_refused() {
+        let error = r#"{"type":"system","subtype":"api_error","level":"error","error":{"message":"429 Too many tokens per day, please wait before trying again.","status":429},"retryAttempt":1,"source":"request_retry","timestamp":"2026-11-22T01:00:00.500Z","uuid":"e1","sessionId":"s"}"#;
+        let other = r#"{"type":"system","subtype":"api_error","error":{"status":500},"timestamp":"2026-11-22T01:00:00.600Z","uuid":"e2","sessionId":"s"}"#;
+        let out = run(
+            &[
+                &api("r1", T0),
+                error,
+                other,
+                &api("r2", T1),
+                &assistant("req-2", "r2", 5),
+            ],
+            None,
+        );
+        let Assembled::Throttled(t) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(t.id, "e1");
+        assert_eq!(t.max_tokens, Some(128000));
+        assert_eq!(t.ts.as_deref(), Some("2026-11-22T01:00:00.500Z"));
+        assert_eq!(out.len(), 3, "the throttle, r1 unanswered, r2: {out:?}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod cursor;
 pub mod tail;
 pub mod wire;
 
-pub use assemble::{Assembled, Assembler, Response, SentRequest};
+pub use assemble::{Assembled, Assembler, Compaction, Response, SentRequest};
 pub use cursor::Cursor;
 pub use tail::{Limits, open_transcript, read_new, stream_new};
 

@@ -111,12 +111,54 @@ impl ModelUsage {
     }
 }
 
+/// `{"type":"system", ...}` lines of the subtypes we read:
+/// - `compact_boundary`: a compaction (`/compact` or auto-compaction) just ended. Its
+///   requests write no `api-request` or `assistant` entry; this line is the only trace of
+///   them, with when the compaction ended and how long it took.
+/// - `api_error`: an attempt failed and the client retries it (`source: request_retry`);
+///   `error.status` 429 is a throttle. The attempt that is not retried gets the synthetic
+///   error message instead (and the `StopFailure` hook).
+#[derive(Debug, Deserialize)]
+pub struct SystemLine {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub subtype: Option<String>,
+    pub uuid: Option<String>,
+    pub timestamp: Option<String>,
+    #[serde(rename = "sessionId")]
+    pub session_id: Option<String>,
+    #[serde(rename = "agentId")]
+    pub agent_id: Option<String>,
+    #[serde(rename = "compactMetadata")]
+    pub metadata: Option<CompactMetadata>,
+    /// `api_error`: the error; only its HTTP `status` is read (see [`SystemLine::status`]).
+    pub error: Option<serde_json::Value>,
+}
+
+impl SystemLine {
+    /// The HTTP status of an `api_error` line's error, if it names one.
+    pub fn status(&self) -> Option<u64> {
+        self.error.as_ref()?.get("status")?.as_u64()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompactMetadata {
+    /// `manual` (`/compact`) or `auto`.
+    pub trigger: Option<String>,
+    #[serde(rename = "durationMs")]
+    pub duration_ms: Option<u64>,
+}
+
 /// A transcript line reduced to what the assembler needs.
 #[derive(Debug)]
 pub enum Entry {
     ApiRequest(ApiRequestLine),
     Assistant(AssistantLine),
     CostState(CostStateLine),
+    CompactBoundary(SystemLine),
+    /// A failed attempt the client retries (`api_error`).
+    ApiError(SystemLine),
     /// A user turn or tool result: whatever response came before is complete.
     UserTurn,
     /// Anything else (attachments, metadata, lines of kinds we do not read).
@@ -203,6 +245,22 @@ pub fn classify(line: &[u8]) -> Entry {
             Ok(parsed) if parsed.kind.as_deref() == Some("cost-state") => Entry::CostState(parsed),
             _ => Entry::Malformed,
         },
+        // System lines are small and mostly of other subtypes: parsed only when one we
+        // read is there at all.
+        Some(Some(b"system"))
+            if memchr::memmem::find(line, b"\"compact_boundary\"").is_some()
+                || memchr::memmem::find(line, b"\"api_error\"").is_some() =>
+        {
+            match serde_json::from_slice::<SystemLine>(line) {
+                Ok(parsed) if parsed.kind.as_deref() != Some("system") => Entry::Other,
+                Ok(parsed) => match parsed.subtype.as_deref() {
+                    Some("compact_boundary") => Entry::CompactBoundary(parsed),
+                    Some("api_error") => Entry::ApiError(parsed),
+                    _ => Entry::Other,
+                },
+                Err(_) => Entry::Malformed,
+            }
+        }
         Some(Some(b"assistant")) | None if walked.is_none() => Entry::Malformed,
         // No top-level string `type`, or one we do not read: merely foreign.
         _ => Entry::Other,
@@ -527,7 +585,7 @@ mod tests {
             "/tests/fixtures/samples/transcript-main.jsonl"
         );
         let text = std::fs::read_to_string(samples).unwrap();
-        let mut counts = [0usize; 6];
+        let mut counts = [0usize; 8];
         for line in text.lines() {
             let slot = match classify(line.as_bytes()) {
                 Entry::ApiRequest(_) => 0,
@@ -536,6 +594,8 @@ mod tests {
                 Entry::UserTurn => 3,
                 Entry::Other => 4,
                 Entry::Malformed => 5,
+                Entry::CompactBoundary(_) => 6,
+                Entry::ApiError(_) => 7,
             };
             counts[slot] += 1;
         }
@@ -543,6 +603,27 @@ mod tests {
         assert_eq!(counts[1], 4, "assistant lines");
         assert_eq!(counts[2], 1, "cost-state lines");
         assert_eq!(counts[5], 0, "malformed lines");
+    }
+
+    #[test]
+    fn compact_boundary_is_read_and_other_system_lines_are_not() {
+        // As the 2.1.328 client writes it after `/compact`.
+        let line = br#"{"parentUuid":null,"logicalParentUuid":"p","isSidechain":false,"type":"system","subtype":"compact_boundary","content":"Conversation compacted","isMeta":false,"timestamp":"2026-12-02T13:08:29.147Z","uuid":"57099add","level":"info","compactMetadata":{"trigger":"manual","preTokens":5507,"preCompactOrganizationsCoverStart":false,"durationMs":323,"postTokens":2542,"cumulativeDroppedTokens":2965},"sessionId":"s","version":"2.1.328"}"#;
+        let Entry::CompactBoundary(b) = classify(line) else {
+            panic!("not a compact boundary");
+        };
+        assert_eq!(b.uuid.as_deref(), Some("57099add"));
+        assert_eq!(b.timestamp.as_deref(), Some("2026-12-02T13:08:29.147Z"));
+        let meta = b.metadata.unwrap();
+        assert_eq!(
+            (meta.trigger.as_deref(), meta.duration_ms),
+            (Some("manual"), Some(323))
+        );
+        let summary = br#"{"type":"system","subtype":"stop_hook_summary","hookCount":2,"content":"compact_boundary"}"#;
+        assert!(matches!(classify(summary), Entry::Other));
+        let quoted =
+            br#"{"type":"system","subtype":"stop_hook_summary","note":"\"compact_boundary\""}"#;
+        assert!(matches!(classify(quoted), Entry::Other));
     }
 
     #[test]
