@@ -163,6 +163,11 @@ pub struct ReportArgs {
     /// Print one CSV row per ledger record instead.
     #[arg(long)]
     pub csv: bool,
+    /// Write the report as one self-contained HTML page with charts (nothing loaded from
+    /// the network) to FILE; without FILE to bedrock-hook-report-DATE.html in the current
+    /// directory; `-` prints it.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with_all = ["json", "csv"])]
+    pub html: Option<Option<std::path::PathBuf>>,
     /// How many sessions to list.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,

@@ -401,12 +401,28 @@ impl<'a> Writer<'a> {
         self.append_entries(records.iter().cloned().map(Entry::new).collect())
     }
 
+    /// Records of the day files the live state counts reach it through those files (so
+    /// that it always equals what they hold, see `ledger::converge`); older ones, which
+    /// only tell it about streams, directly.
     fn append_entries(&mut self, entries: Vec<Entry>) -> io::Result<usize> {
         let appended = self.ledger.append(&self.lock, entries)?;
-        self.dirty |= !appended.is_empty();
+        if appended.is_empty() {
+            return Ok(0);
+        }
+        self.dirty = true;
+        let boundary = self.config.day_boundary;
+        let counted_days = LiveState::counted_days(boundary, self.now);
+        let mut in_counted_days = false;
         for entry in &appended {
-            self.state
-                .add_record(&entry.record, self.config.day_boundary, self.now);
+            if counted_days.contains(&entry.record.ts.date_naive()) {
+                in_counted_days = true;
+            } else {
+                self.state.add_record(&entry.record, boundary, self.now);
+            }
+        }
+        if in_counted_days {
+            self.ledger.flush()?;
+            self.state.catch_up(&self.ledger, boundary, self.now);
         }
         Ok(appended.len())
     }
@@ -572,21 +588,46 @@ impl<'a> RecordMaker<'a> {
 
     /// Make the records of `assembled`, read from a transcript of `origin`.
     pub fn items(&self, assembled: Vec<Assembled>, origin: &Origin) -> Vec<Item> {
+        // A request with no readable time of its own takes its neighbour's (the one
+        // before it, else after it), so that it lands on the same day however the
+        // transcript is read; "now" only when nothing around it has a time either.
+        let own: Vec<Option<DateTime<Utc>>> = assembled.iter().map(own_ts).collect();
+        let mut before = None;
+        let fallbacks: Vec<DateTime<Utc>> = own
+            .iter()
+            .enumerate()
+            .map(|(at, ts)| {
+                before = ts.or(before);
+                before
+                    .or_else(|| own[at..].iter().flatten().next().copied())
+                    .unwrap_or(self.now)
+            })
+            .collect();
         assembled
             .into_iter()
-            .map(|item| match item {
-                Assembled::Answered { sent, response } => {
-                    Item::Answered(Entry::new(self.request(sent.as_ref(), &response, origin)))
-                }
+            .zip(fallbacks)
+            .map(|(item, fallback)| match item {
+                Assembled::Answered { sent, response } => Item::Answered(Entry::new(self.request(
+                    sent.as_ref(),
+                    &response,
+                    origin,
+                    fallback,
+                ))),
                 Assembled::Unanswered(sent) => {
-                    Item::Unanswered(Entry::new(self.unanswered(&sent, origin)))
+                    Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
                 }
                 Assembled::CostState { session, by_model } => Item::CostState { session, by_model },
             })
             .collect()
     }
 
-    fn request(&self, sent: Option<&SentRequest>, response: &Response, origin: &Origin) -> Record {
+    fn request(
+        &self,
+        sent: Option<&SentRequest>,
+        response: &Response,
+        origin: &Origin,
+        fallback: DateTime<Utc>,
+    ) -> Record {
         let model = sent
             .and_then(|s| s.model.clone())
             .or_else(|| response.model.clone())
@@ -595,11 +636,12 @@ impl<'a> RecordMaker<'a> {
         let burndown = quota::burndown_for(&name, &self.config.burndown);
         let (max_tokens, source) = self.max_tokens(sent, &name);
         let usage = response.usage;
+        // When it was sent, else when its answer came.
         let ts = sent
             .and_then(|s| s.ts.as_deref())
-            .or(response.ts.as_deref())
             .and_then(parse_ts)
-            .unwrap_or(self.now);
+            .or_else(|| response.ts.as_deref().and_then(parse_ts))
+            .unwrap_or(fallback);
         Record {
             v: SCHEMA_VERSION,
             kind: Kind::Request,
@@ -644,7 +686,7 @@ impl<'a> RecordMaker<'a> {
         }
     }
 
-    fn unanswered(&self, sent: &SentRequest, origin: &Origin) -> Record {
+    fn unanswered(&self, sent: &SentRequest, origin: &Origin, fallback: DateTime<Utc>) -> Record {
         let model = sent.model.clone().unwrap_or_else(|| "unknown".to_string());
         let name = quota::normalize(&model, &self.config.profiles);
         let burndown = quota::burndown_for(&name, &self.config.burndown);
@@ -653,7 +695,7 @@ impl<'a> RecordMaker<'a> {
             v: SCHEMA_VERSION,
             kind: Kind::Request,
             id: sent.id.clone(),
-            ts: sent.ts.as_deref().and_then(parse_ts).unwrap_or(self.now),
+            ts: sent.ts.as_deref().and_then(parse_ts).unwrap_or(fallback),
             end_ts: None,
             session: sent
                 .session
@@ -712,6 +754,19 @@ fn subagent_files(main: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The best time an assembled request has of its own.
+fn own_ts(item: &Assembled) -> Option<DateTime<Utc>> {
+    let parsed = |ts: &Option<String>| ts.as_deref().and_then(parse_ts);
+    match item {
+        Assembled::Answered { sent, response } => sent
+            .as_ref()
+            .and_then(|s| parsed(&s.ts))
+            .or_else(|| parsed(&response.ts)),
+        Assembled::Unanswered(sent) => parsed(&sent.ts),
+        Assembled::CostState { .. } => None,
+    }
+}
+
 pub fn parse_ts(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
@@ -765,6 +820,54 @@ mod tests {
         Writer::begin(paths, config, crate::clock::now(), Duration::from_secs(5))
             .unwrap()
             .unwrap()
+    }
+
+    fn answered(id: &str, sent_ts: &str, answer_ts: &str) -> Assembled {
+        let sent: SentRequest = serde_json::from_value(serde_json::json!({
+            "id": id, "ts": sent_ts, "model": "us.anthropic.claude-opus-5-5", "max_tokens": 4096
+        }))
+        .unwrap();
+        let response: Response = serde_json::from_value(serde_json::json!({
+            "key": id, "request_id": id, "ts": answer_ts,
+            "usage": {"input": 1, "cache_write": 0, "cache_read": 0, "output": 1}
+        }))
+        .unwrap();
+        Assembled::Answered {
+            sent: Some(sent),
+            response: Box::new(response),
+        }
+    }
+
+    #[test]
+    fn a_request_lands_on_its_own_day_whatever_time_it_is_read() {
+        // Read days later (cursors deleted, or an import): the request keeps the day of
+        // the best time it has: sent, else answered, else its neighbour's.
+        let config = Config::default();
+        let later: DateTime<Utc> = "2026-11-25T08:00:00Z".parse().unwrap();
+        let maker = RecordMaker::new(&config, later);
+        let items = maker.items(
+            vec![
+                answered("a", "not a time", "2026-11-20T10:00:01Z"),
+                answered("b", "2026-11-20T23:59:00Z", "2026-11-21T00:00:30Z"),
+                answered("c", "", "garbage"),
+            ],
+            &Origin::default(),
+        );
+        let days: Vec<String> = items
+            .iter()
+            .map(|item| match item {
+                Item::Answered(entry) => entry.record.ts.to_rfc3339(),
+                _ => panic!("not a request"),
+            })
+            .collect();
+        assert_eq!(
+            days,
+            [
+                "2026-11-20T10:00:01+00:00",
+                "2026-11-20T23:59:00+00:00",
+                "2026-11-20T23:59:00+00:00"
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 #[path = "support/lines.rs"]
 mod lines;
+#[path = "support/skip.rs"]
+mod skip;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -563,6 +565,10 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
         );
     }
     assert_eq!(request_ids_once(&records), written);
+    // And the live state counts what the ledger holds, whoever was killed where.
+    let today = now_ts()[..10].to_string();
+    let (ledger, live) = ledger_and_state_today(&data, &today);
+    assert_eq!(live, ledger, "live state vs ledger after {kills} kills");
 
     // Reading every transcript again from the start adds nothing.
     std::fs::remove_dir_all(data.join("cursors")).unwrap();
@@ -704,6 +710,44 @@ fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
         let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
         assert!(stderr.is_empty(), "{name}: {stderr}");
     }
+}
+
+/// The user's config file or Claude Code's settings.json replaced by a FIFO or a link to
+/// /dev/zero: the hook and the status line neither hang nor fill memory; the config
+/// problem is named.
+#[test]
+fn config_or_settings_that_is_a_fifo_or_dev_zero_does_not_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("claude/projects/-p/s.jsonl");
+    open_append(&transcript);
+    let fifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    };
+    for name in ["fifo", "zero"] {
+        let data = dir.path().join(format!("data-{name}"));
+        let config = data.with_extension("no-config.toml");
+        match name {
+            "fifo" => fifo(&config),
+            _ => std::os::unix::fs::symlink("/dev/zero", &config).unwrap(),
+        }
+        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        assert!(stderr.contains("config"), "{name}: {stderr}");
+    }
+    // settings.json, read by the hook at SessionStart.
+    let claude = dir.path().join("claude-home");
+    std::fs::create_dir_all(&claude).unwrap();
+    fifo(&claude.join("settings.json"));
+    let mut hook = capped(command(&dir.path().join("data-settings"), &["hook"]));
+    hook.env("CLAUDE_CONFIG_DIR", &claude)
+        .env("HOME", dir.path());
+    let out = run_bounded(
+        hook,
+        hook_input("SessionStart", "s", &transcript, None).as_bytes(),
+        Duration::from_secs(3),
+    )
+    .expect("hook on a FIFO settings.json hung");
+    assert!(out.status.success(), "{out:?}");
 }
 
 fn one_request(path: &Path, session: &str, id: &str) {
@@ -1105,4 +1149,167 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         out.push(path);
     }
     out
+}
+
+// ---------------------------------------------------------------- live state vs ledger
+
+/// Today's requests and settled tokens as the ledger holds them, and as the live state
+/// says (`day` UTC).
+fn ledger_and_state_today(data_dir: &Path, day: &str) -> ((u64, u64), (u64, u64)) {
+    let (records, _) = ledger_lines(data_dir);
+    let mut ledger = (0, 0);
+    for r in &records {
+        if r["ts"].as_str().is_some_and(|ts| ts.starts_with(day)) && r["kind"] != "throttle" {
+            ledger.0 += u64::from(r["kind"] == "request");
+            ledger.1 += r["settled"].as_u64().unwrap();
+        }
+    }
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(data_dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["day"], day, "{state}");
+    let mut live = (0, 0);
+    for totals in state["today"].as_object().unwrap().values() {
+        live.0 += totals["requests"].as_u64().unwrap();
+        live.1 += totals["settled"].as_u64().unwrap();
+    }
+    (ledger, live)
+}
+
+fn requests_at(path: &Path, session: &str, first: usize, count: usize, ts: &str) {
+    let mut bytes = Vec::new();
+    for n in first..first + count {
+        let request = Request {
+            session,
+            agent: None,
+            reference: format!("ref-{session}-{n}"),
+            request_id: format!("req_{}_{n}", &session[..8]),
+            ts: ts.to_string(),
+            parts: 1,
+            output: 11,
+            tool_output: "ok".into(),
+            tool_input: "true".into(),
+        };
+        bytes.extend(request.bytes());
+    }
+    open_append(path).write_all(&bytes).unwrap();
+}
+
+/// A writer killed between its append and the live state's swap (at its first, second,
+/// ... rename: a cursor saved, the state put in place), or one whose state save failed:
+/// the requests are in the ledger, and the next event's live state counts them, once.
+#[test]
+fn live_state_converges_to_the_ledger_after_a_writer_is_killed_at_any_rename() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        skip::skipped("strace is not installed (.ci/run installs it)");
+        return;
+    }
+    let renames = "rename,renameat,renameat2";
+    let mut killed_runs = 0;
+    for when in 1..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let projects = dir.path().join("claude/projects/-p");
+        let session = "cafe0000-0000-4000-a000-000000000000";
+        let transcript = projects.join(format!("{session}.jsonl"));
+        let now = now_ts();
+        requests_at(&transcript, session, 0, 3, &now);
+        let input = hook_input("PostToolUse", session, &transcript, None);
+        assert_quiet_success(&hook(&data, &input), "first hook");
+        requests_at(&transcript, session, 3, 5, &now);
+
+        let mut traced = Command::new("strace");
+        traced.args([
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-e",
+            &format!("trace={renames}"),
+            "-e",
+            &format!("inject={renames}:signal=KILL:when={when}"),
+            BIN,
+            "hook",
+        ]);
+        let plain = command(&data, &["hook"]);
+        for (key, value) in plain.get_envs() {
+            match value {
+                Some(value) => traced.env(key, value),
+                None => traced.env_remove(key),
+            };
+        }
+        let out = run_bounded(traced, input.as_bytes(), Duration::from_secs(60)).unwrap();
+        killed_runs += usize::from(!out.status.success());
+
+        // The next event, from another session with nothing new to read.
+        let other = "d00d0000-0000-4000-a000-000000000000";
+        let empty = projects.join(format!("{other}.jsonl"));
+        open_append(&empty);
+        let next = hook_input("UserPromptSubmit", other, &empty, None);
+        assert_quiet_success(&hook(&data, &next), "next event");
+        let (ledger, live) = ledger_and_state_today(&data, &now[..10]);
+        assert_eq!(ledger.0, 8, "kill at rename {when}: ledger");
+        assert_eq!(live, ledger, "kill at rename {when}: live state vs ledger");
+    }
+    assert!(killed_runs >= 2, "only {killed_runs} runs were killed");
+}
+
+/// The clock runs a day ahead and is stepped back: a request put in flight in the future
+/// still expires, and today's totals are counted again from the ledger, not restarted.
+#[test]
+fn stepping_the_clock_back_neither_pins_requests_in_flight_nor_loses_todays_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let projects = dir.path().join("claude/projects/-p");
+    let session = "c10c0000-0000-4000-a000-000000000000";
+    let transcript = projects.join(format!("{session}.jsonl"));
+    let at = |now: &str, event: &str, session: &str, transcript: &Path| {
+        let mut command = command(&data, &["hook"]);
+        command.env("BEDROCK_HOOK_NOW", now);
+        let out = run_bounded(
+            command,
+            hook_input(event, session, transcript, None).as_bytes(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{now}: {out:?}"
+        );
+    };
+    let state = || -> Value {
+        serde_json::from_slice(&std::fs::read(data.join("state.json")).unwrap()).unwrap()
+    };
+    let other = "0a0e0000-0000-4000-a000-000000000000";
+    let empty = projects.join(format!("{other}.jsonl"));
+    open_append(&empty);
+
+    requests_at(&transcript, session, 0, 1, "2026-12-02T09:00:00.000Z");
+    at("2026-12-02T09:01:00Z", "PostToolUse", session, &transcript);
+    // A day ahead: a prompt goes out and its answer never comes.
+    at(
+        "2026-12-03T09:00:00Z",
+        "UserPromptSubmit",
+        session,
+        &transcript,
+    );
+    assert!(state()["inflight"][session].is_object(), "{}", state());
+    // Back to the real time, where the session goes on.
+    requests_at(&transcript, session, 1, 1, "2026-12-02T09:05:00.000Z");
+    at("2026-12-02T09:06:00Z", "SessionStart", other, &empty);
+    at("2026-12-02T09:06:30Z", "PostToolUse", other, &empty);
+    let (ledger, live) = ledger_and_state_today(&data, "2026-12-02");
+    assert_eq!(ledger.0, 1, "the second request is not read yet");
+    assert_eq!(live, ledger);
+    at("2026-12-02T09:07:00Z", "PostToolUse", session, &transcript);
+    let (ledger, live) = ledger_and_state_today(&data, "2026-12-02");
+    assert_eq!(ledger.0, 2);
+    assert_eq!(live, ledger, "today's totals after the clock went back");
+    // In flight since "tomorrow": it expires like any other, inflight_stale_secs (600)
+    // after the clock went back.
+    at("2026-12-02T09:30:00Z", "SessionStart", other, &empty);
+    assert!(
+        state()["inflight"].as_object().unwrap().is_empty(),
+        "{}",
+        state()
+    );
 }

@@ -1,5 +1,5 @@
 //! The environment variables that shape the requests Claude Code sends to Bedrock
-//! (protocol README section 4), read once into typed values.
+//! (docs/protocol.md §7.3), read once into typed values.
 //!
 //! Hooks inherit Claude Code's environment, settings.json `env` included, so the hook
 //! reads its own process environment. `doctor` runs outside Claude Code and builds the
@@ -32,7 +32,7 @@ pub const MAX_THINKING_TOKENS: &str = "MAX_THINKING_TOKENS";
 pub const MAX_TOOL_USE_CONCURRENCY: &str = "CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY";
 pub const MAX_CONCURRENT_SUBAGENTS: &str = "CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS";
 
-/// Claude Code's defaults when the variables are unset (protocol README section 4).
+/// Claude Code's defaults when the variables are unset (docs/protocol.md §7.3).
 pub const DEFAULT_TOOL_USE_CONCURRENCY: u64 = 10;
 pub const DEFAULT_CONCURRENT_SUBAGENTS: u64 = 20;
 

@@ -1,5 +1,5 @@
-//! Claude Code's settings files, read the way the client reads them (protocol README
-//! section 1): user settings in `$CLAUDE_CONFIG_DIR/settings.json` (else
+//! Claude Code's settings files, read the way the client reads them (docs/protocol.md
+//! §2): user settings in `$CLAUDE_CONFIG_DIR/settings.json` (else
 //! `~/.claude/settings.json`), then the project's `.claude/settings.json` and
 //! `.claude/settings.local.json`. A later file's `env` entry wins over an earlier one's,
 //! and settings `env` wins over the environment Claude Code was started with.
@@ -32,6 +32,9 @@ impl Scope {
 }
 
 /// One settings file as found on disk.
+/// Largest settings file read (the hook reads them at SessionStart).
+const SETTINGS_MAX_BYTES: u64 = 16 << 20;
+
 #[derive(Debug, Clone)]
 pub struct SettingsFile {
     pub scope: Scope,
@@ -44,7 +47,7 @@ pub struct SettingsFile {
 
 impl SettingsFile {
     pub fn read(scope: Scope, path: PathBuf) -> SettingsFile {
-        let (value, problem) = match std::fs::read(&path) {
+        let (value, problem) = match crate::files::read_user_file(&path, SETTINGS_MAX_BYTES) {
             Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
                 Ok(value) if value.is_object() => (Some(value), None),
                 Ok(_) => (None, Some("not a JSON object".to_string())),

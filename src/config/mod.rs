@@ -19,6 +19,9 @@ use crate::quota::{DayBoundary, Multiplier, ReservationRule};
 pub use value::{parse_tokens, pretty_tokens};
 
 /// What the guards do when the next request would not fit.
+/// Largest config file read: far above any real one.
+const CONFIG_MAX_BYTES: u64 = 1 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Warn,
@@ -240,7 +243,11 @@ impl Config {
     }
 
     fn apply_file(&mut self, path: &Path) {
-        let text = match std::fs::read_to_string(path) {
+        let read = crate::files::read_user_file(path, CONFIG_MAX_BYTES).and_then(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| std::io::Error::other("not UTF-8 text".to_string()))
+        });
+        let text = match read {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
             Err(e) => {

@@ -1,4 +1,4 @@
-//! The exact JSON Claude Code accepts from a hook on stdout (protocol README section 1):
+//! The exact JSON Claude Code accepts from a hook on stdout (docs/protocol.md §4):
 //!
 //! - any event: `{"systemMessage": "..."}` shows a notice to the user;
 //! - UserPromptSubmit: `{"decision": "block", "reason": "..."}` stops the prompt;

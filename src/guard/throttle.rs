@@ -3,7 +3,7 @@
 //! `quota calibrate` can say what the real quota must be (see `quota::evidence`), and tell
 //! the user now.
 //!
-//! The error text says which window ran out (protocol README section 5): "Too many tokens
+//! The error text says which window ran out (docs/protocol.md §8.5): "Too many tokens
 //! per day", "Too many tokens" (per minute), "Too many requests". The text itself is read
 //! to classify it and never stored.
 

@@ -5,6 +5,7 @@
 //! reports requests of the ended turn that never got a response. The hook itself does not
 //! wait for it.
 
+use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -54,33 +55,7 @@ pub struct CatchUpArgs {
 /// waits on it, and it runs in its own session so the client cannot kill it with the hook.
 pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
     let mut command = Command::new(own_binary()?);
-    command
-        .arg("catch-up")
-        .arg("--turn-end")
-        .arg(turn_end.to_rfc3339());
-    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
-    if let Some(main) = input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
-        command.arg("--transcript").arg(main);
-        if let Some(agent) = agent {
-            let path = input
-                .agent_transcript_path
-                .clone()
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| subagent_transcript(&PathBuf::from(main), agent));
-            command
-                .arg("--agent-transcript")
-                .arg(path)
-                .arg("--agent")
-                .arg(agent);
-        }
-    }
-    if let Some(session) = &input.session_id {
-        command.arg("--session").arg(session);
-    }
-    if let Some(cwd) = &input.cwd {
-        command.arg("--cwd").arg(cwd);
-    }
+    command.args(arguments(input, turn_end));
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -93,6 +68,41 @@ pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
     }
     command.spawn().context("starting the catch-up reader")?;
     Ok(())
+}
+
+/// The catch-up's command line. Every value goes as `--flag=value`: a session id, an
+/// agent id or a path may start with `-`, which would read as a flag of its own.
+fn arguments(input: &HookInput, turn_end: DateTime<Utc>) -> Vec<OsString> {
+    let flag = |name: &str, value: &OsStr| {
+        let mut arg = OsString::from(format!("--{name}="));
+        arg.push(value);
+        arg
+    };
+    let mut args = vec![
+        OsString::from("catch-up"),
+        flag("turn-end", turn_end.to_rfc3339().as_ref()),
+    ];
+    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    if let Some(main) = input.transcript_path.as_deref().filter(|p| !p.is_empty()) {
+        args.push(flag("transcript", main.as_ref()));
+        if let Some(agent) = agent {
+            let path = input
+                .agent_transcript_path
+                .clone()
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| subagent_transcript(&PathBuf::from(main), agent));
+            args.push(flag("agent-transcript", path.as_os_str()));
+            args.push(flag("agent", agent.as_ref()));
+        }
+    }
+    if let Some(session) = &input.session_id {
+        args.push(flag("session", session.as_ref()));
+    }
+    if let Some(cwd) = &input.cwd {
+        args.push(flag("cwd", cwd.as_ref()));
+    }
+    args
 }
 
 /// The binary to start: the path Claude Code ran us by when it is absolute (the settings
@@ -163,4 +173,31 @@ fn read_all(
     }
     writer.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn ids_and_paths_starting_with_a_dash_reach_the_catch_up_as_values() {
+        let input = HookInput::parse(
+            br#"{"hook_event_name":"Stop","session_id":"-x1","transcript_path":"-t.jsonl",
+                 "agent_id":"-a","cwd":"--help"}"#,
+        )
+        .unwrap();
+        let turn_end: DateTime<Utc> = "2026-11-22T01:40:00Z".parse().unwrap();
+        let mut argv = vec![OsString::from("bedrock-hook")];
+        argv.extend(arguments(&input, turn_end));
+        let cli = crate::cli::Cli::try_parse_from(argv).expect("the catch-up parses its args");
+        let crate::cli::Command::CatchUp(args) = cli.command else {
+            panic!("not a catch-up: {cli:?}");
+        };
+        assert_eq!(args.session.as_deref(), Some("-x1"));
+        assert_eq!(args.agent.as_deref(), Some("-a"));
+        assert_eq!(args.cwd.as_deref(), Some("--help"));
+        assert_eq!(args.transcript, Some(PathBuf::from("-t.jsonl")));
+        assert_eq!(args.turn_end, turn_end.to_rfc3339());
+    }
 }

@@ -1,4 +1,4 @@
-//! The hook input exactly as Claude Code sends it (protocol README section 1). Only the
+//! The hook input exactly as Claude Code sends it (docs/protocol.md §3). Only the
 //! fields bedrock-hook uses are read; everything is optional, unknown fields are ignored,
 //! and tool input/output is never kept.
 

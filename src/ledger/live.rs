@@ -4,7 +4,8 @@
 //! It holds today's totals per model, the requests settled in the last two minutes (for
 //! the sliding TPM/RPM windows), the requests in flight, and what each session's last
 //! request looked like. It is rewritten whole (temp file + rename) under the ledger lock;
-//! readers take no lock. Missing or unreadable, it is rebuilt from the ledger.
+//! readers take no lock. Missing or unreadable, it is rebuilt from the ledger; otherwise it
+//! counts what the ledger gained since it was saved (see [`super::converge`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,12 +14,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::record::{Kind, MaxTokensSource, Record};
-use super::store::Ledger;
+use super::store::{FileMark, Ledger};
 use crate::files;
 use crate::quota::DayBoundary;
 
 /// How long settled requests stay in `recent` (the windows look back 60 s).
-const RECENT_KEEP_MS: i64 = 120_000;
+pub(super) const RECENT_KEEP_MS: i64 = 120_000;
 /// Upper bound on `recent`, whatever the request rate.
 const RECENT_MAX: usize = 4096;
 /// Largest live state read: far above what the bounds above let it reach; anything larger
@@ -26,6 +27,8 @@ const RECENT_MAX: usize = 4096;
 const STATE_MAX_BYTES: u64 = 32 << 20;
 /// Sessions not seen for this long drop out of `streams`.
 const STREAM_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// How far ahead of now a recorded time may be before the clock counts as stepped back.
+const CLOCK_SLACK_MS: i64 = 60_000;
 /// Upper bound on `session_models`: the oldest give way.
 const SESSION_MODELS_MAX: usize = 256;
 
@@ -125,13 +128,17 @@ pub struct LiveState {
     /// Guard warnings already shown: `session|reason` -> when (ms).
     #[serde(default)]
     pub warned: BTreeMap<String, i64>,
+    /// How far into each counted UTC day file the totals above have counted.
+    #[serde(default)]
+    pub counted: BTreeMap<NaiveDate, FileMark>,
     /// Throttle explanations waiting for their session's next prompt, and the last
     /// throttle for the status line (see `ledger::notes`).
     #[serde(default)]
     pub throttle_notes: super::notes::ThrottleNotes,
 }
 
-pub const STATE_VERSION: u32 = 2;
+/// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
+pub const STATE_VERSION: u32 = 3;
 
 impl LiveState {
     /// Read without a lock. `None` if missing, unreadable, or not a regular file of a
@@ -144,51 +151,44 @@ impl LiveState {
     }
 
     /// Load for updating (caller holds the ledger lock): rebuilt from the ledger when
-    /// missing, unreadable, or computed with another day boundary; rolled over at the
-    /// day boundary. The flag says whether it differs from what is on disk.
+    /// missing, unreadable, or computed with another day boundary; counted again from the
+    /// ledger when the day changed (either way: the clock may have been stepped back);
+    /// otherwise brought up to what the ledger gained since it was saved. The flag says
+    /// whether it differs from what is on disk.
     pub fn load_for_update(
         path: &Path,
         ledger: &Ledger,
         boundary: DayBoundary,
         now: DateTime<Utc>,
     ) -> (LiveState, bool) {
-        let today = boundary.day_of(now);
         match LiveState::read(path) {
             Some(mut state) if state.boundary == boundary.describe() => {
-                let rolled = state.day != Some(today);
-                if rolled {
-                    state.today.clear();
-                    state.throttles = 0;
-                    state.day = Some(today);
+                if state.day != Some(boundary.day_of(now)) {
+                    state.recount(ledger, boundary, now);
+                    (state, true)
+                } else {
+                    let changed = state.catch_up(ledger, boundary, now);
+                    (state, changed)
                 }
-                (state, rolled)
             }
             _ => (LiveState::rebuild(ledger, boundary, now), true),
         }
     }
 
-    /// Recompute today's totals from the ledger day files.
+    /// Compute today's totals from the ledger day files.
     pub fn rebuild(ledger: &Ledger, boundary: DayBoundary, now: DateTime<Utc>) -> LiveState {
-        let today = boundary.day_of(now);
         let mut state = LiveState {
             v: STATE_VERSION,
-            day: Some(today),
-            boundary: boundary.describe(),
             ..LiveState::default()
         };
-        for utc_day in boundary.utc_days_covering(today) {
-            if let Ok((records, _)) = ledger.read_day(utc_day) {
-                for record in &records {
-                    state.add_record(record, boundary, now);
-                }
-            }
-        }
+        state.recount(ledger, boundary, now);
         state
     }
 
+    /// Caller holds the ledger lock (the swap file beside it is the lock holder's).
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).expect("state always serializes");
-        files::write_atomic(path, &bytes)
+        files::replace_through_swap(path, &path.with_extension("swap"), &bytes)
     }
 
     /// Count a newly appended record.
@@ -209,7 +209,11 @@ impl LiveState {
         let at_ms = record.settled_at().timestamp_millis();
         // Side totals carry the session's exit time, not when their requests ran: they
         // count towards the day only, never the sliding minute.
-        if record.kind != Kind::Side && at_ms > now.timestamp_millis() - RECENT_KEEP_MS {
+        let now_ms = now.timestamp_millis();
+        if record.kind != Kind::Side
+            && at_ms > now_ms - RECENT_KEEP_MS
+            && at_ms <= now_ms + CLOCK_SLACK_MS
+        {
             let second_end = at_ms - at_ms.rem_euclid(1000) + 999;
             let requests = u64::from(record.kind == Kind::Request);
             match self
@@ -275,7 +279,25 @@ impl LiveState {
             self.warned.len(),
         );
         let now_ms = now.timestamp_millis();
-        self.recent.retain(|r| r.at_ms > now_ms - RECENT_KEEP_MS);
+        // A time ahead of now means the clock was stepped back since it was taken: an age
+        // measured from it would never run out. Such entries start their age again now
+        // (requests in flight, streams, models) or are dropped (windows, warnings).
+        let future = now_ms + CLOCK_SLACK_MS;
+        let mut restarted = false;
+        for since in self
+            .inflight
+            .values_mut()
+            .map(|f| &mut f.since_ms)
+            .chain(self.streams.values_mut().map(|s| &mut s.at_ms))
+            .chain(self.session_models.values_mut().map(|(at, _)| at))
+            .filter(|at| **at > future)
+        {
+            *since = now_ms;
+            restarted = true;
+        }
+        self.warned.retain(|_, at| *at <= future);
+        self.recent
+            .retain(|r| r.at_ms > now_ms - RECENT_KEEP_MS && r.at_ms <= future);
         if self.recent.len() > RECENT_MAX {
             self.recent.sort_by_key(|r| r.at_ms);
             let excess = self.recent.len() - RECENT_MAX;
@@ -288,13 +310,14 @@ impl LiveState {
         self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
         self.session_models
             .retain(|_, (at, _)| *at > now_ms - STREAM_KEEP_MS);
-        before
-            != (
-                self.recent.len(),
-                self.inflight.len(),
-                self.streams.len(),
-                self.warned.len(),
-            )
+        restarted
+            || before
+                != (
+                    self.recent.len(),
+                    self.inflight.len(),
+                    self.streams.len(),
+                    self.warned.len(),
+                )
     }
 
     /// The model the status line last showed for `session`.

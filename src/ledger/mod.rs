@@ -1,6 +1,7 @@
 //! Everything bedrock-hook remembers: the append-only ledger of requests, and the live
 //! state summarising "now" for the hot paths.
 
+pub mod converge;
 pub mod live;
 pub mod notes;
 pub mod record;

@@ -2,7 +2,8 @@
 //! one-day report reads one or two small files however long the history is.
 //!
 //! Beside each day file sits an index (`YYYY-MM-DD.idx`): 16 bytes per line, the hash of
-//! the record's dedupe key and the day file's length after that line. Appends happen only
+//! the record's dedupe key and the day file's length after that line, with a check that
+//! ties the two (an index damaged anywhere is rebuilt from its day file, never trusted). Appends happen only
 //! under the ledger lock ([`LedgerLock`]) and check the index first, so the same request
 //! read twice (a replaced transcript, a resumed session, an import of what the hooks
 //! already saw, a writer killed between append and cursor save) is recorded once.
@@ -208,6 +209,78 @@ impl Ledger {
     }
 }
 
+/// Where one day file stands: which file it is and how long. The live state keeps one per
+/// day file it has counted, so it can tell a file that grew (count the rest) from one that
+/// was replaced or cut short (count it again).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileMark {
+    pub dev: u64,
+    pub ino: u64,
+    pub len: u64,
+}
+
+impl FileMark {
+    /// Whether `now` is the same file as this mark, grown or not: nothing counted yet
+    /// matches any file.
+    pub fn same_file(&self, now: &FileMark) -> bool {
+        self.len == 0 || (self.dev, self.ino) == (now.dev, now.ino)
+    }
+}
+
+impl Ledger {
+    /// The day file's mark without reading it; `None` if there is no such file. A link or
+    /// a non-regular file in its place is an error.
+    pub fn day_mark(&self, day: NaiveDate) -> io::Result<Option<FileMark>> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.day_file(day);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => Ok(Some(FileMark {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                len: meta.len(),
+            })),
+            Ok(_) => Err(io::Error::other(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The records on the whole lines after byte `from` of a day file, and the mark up to
+    /// the end of the last whole line (a torn tail is left for when it is whole or
+    /// repaired). `from` must be the end of a line.
+    pub fn read_day_from(&self, day: NaiveDate, from: u64) -> io::Result<(Vec<Record>, FileMark)> {
+        use std::os::unix::fs::MetadataExt;
+        let mut file = files::open_read(&self.day_file(day))?;
+        let meta = file.metadata()?;
+        let mut mark = FileMark {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: from,
+        };
+        let mut records = Vec::new();
+        if meta.len() <= from {
+            return Ok((records, mark));
+        }
+        file.seek(SeekFrom::Start(from))?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            mark.len += line.len() as u64;
+            if let Ok(record) = serde_json::from_slice::<Record>(&line) {
+                records.push(record);
+            }
+        }
+        Ok((records, mark))
+    }
+}
+
 /// Read one ledger file, tolerating garbage and a torn tail.
 pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
     let file = match files::open_read(path) {
@@ -258,16 +331,24 @@ impl DayIndex {
         }
         let mut seen = HashSet::with_capacity(whole / INDEX_ENTRY + 16);
         let mut indexed_len = 0u64;
+        let mut intact = true;
         for entry in raw[..whole].chunks_exact(INDEX_ENTRY) {
             let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-            indexed_len = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            let tagged = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+            let end = tagged & END_MASK;
+            if tagged >> END_BITS != entry_check(hash, end) || end <= indexed_len {
+                intact = false;
+                break;
+            }
+            indexed_len = end;
             if hash != NO_RECORD {
                 seen.insert(hash);
             }
         }
         let mut data_len = data.metadata()?.len();
-        if data_len < indexed_len {
-            // The day file is shorter than its index says: rebuild the index from scratch.
+        if !intact || data_len < indexed_len {
+            // Damaged, from an older version, or longer than its day file: rebuild the
+            // index from the day file.
             index.set_len(0)?;
             seen.clear();
             indexed_len = 0;
@@ -312,10 +393,18 @@ impl DayIndex {
             rest = &rest[at + 1..];
         }
         if !rest.is_empty() {
-            // Torn tail from a killed writer: close it so it stays one garbage line.
+            // Torn tail from a killed writer: close it so it stays one garbage line, or,
+            // if only its newline was lost, one whole record that dedupe must know about
+            // (every reader counts it once it ends with a newline).
             self.data.write_all(b"\n")?;
             offset += rest.len() as u64 + 1;
-            entries.push((NO_RECORD, offset));
+            let hash = serde_json::from_slice::<Record>(rest)
+                .map(|r| key_hash(&r.dedupe_key()))
+                .unwrap_or(NO_RECORD);
+            if hash != NO_RECORD {
+                self.seen.insert(hash);
+            }
+            entries.push((hash, offset));
         }
         self.index.seek(SeekFrom::End(0))?;
         write_index(&mut self.index, &entries)?;
@@ -323,12 +412,22 @@ impl DayIndex {
     }
 }
 
+/// An index entry's second half: the end of its line in the low 48 bits, a check of
+/// hash and end in the high 16.
+const END_BITS: u32 = 48;
+const END_MASK: u64 = (1 << END_BITS) - 1;
+
+/// Never 0, so an index without checks (an older version's) reads as damaged and is rebuilt.
+fn entry_check(hash: u64, end: u64) -> u64 {
+    ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
+}
+
 /// Append index entries: (dedupe hash, end of the line in the day file).
 fn write_index(index: &mut File, entries: &[(u64, u64)]) -> io::Result<()> {
     let mut bytes = Vec::with_capacity(entries.len() * INDEX_ENTRY);
-    for (hash, end) in entries {
+    for &(hash, end) in entries {
         bytes.extend_from_slice(&hash.to_le_bytes());
-        bytes.extend_from_slice(&end.to_le_bytes());
+        bytes.extend_from_slice(&(end | entry_check(hash, end) << END_BITS).to_le_bytes());
     }
     index.write_all(&bytes)
 }
@@ -453,7 +552,10 @@ mod tests {
             let data_len = std::fs::metadata(reader.day_file(day)).unwrap().len();
             let index = std::fs::read(reader.index_file(day)).unwrap();
             let last = &index[index.len() - INDEX_ENTRY..];
-            assert_eq!(u64::from_le_bytes(last[8..].try_into().unwrap()), data_len);
+            assert_eq!(
+                u64::from_le_bytes(last[8..].try_into().unwrap()) & END_MASK,
+                data_len
+            );
             let expected = if d == 20 { 2 } else { 1 };
             assert_eq!(reader.read_day(day).unwrap().0.len(), expected);
         }
@@ -533,6 +635,54 @@ mod tests {
             1
         );
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 3);
+    }
+
+    #[test]
+    fn index_damaged_inside_but_whole_at_its_end_is_rebuilt() {
+        // Seven requests; the index's body is overwritten, its last entry left intact:
+        // re-reading the same requests must not append them again.
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch: Vec<Record> = (0..7)
+            .map(|n| record(&format!("r{n}"), "2026-11-22T01:00:00Z"))
+            .collect();
+        assert_eq!(append_once(&paths, &lock, &batch).len(), 7);
+        let idx = ledger.index_file(day("2026-11-22"));
+        let mut bytes = std::fs::read(&idx).unwrap();
+        let body = bytes.len() - INDEX_ENTRY;
+        for (n, byte) in bytes[..body].iter_mut().enumerate() {
+            *byte = (n as u8).wrapping_mul(31);
+        }
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 7);
+    }
+
+    #[test]
+    fn index_of_an_older_version_is_rebuilt_with_checks() {
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch = [
+            record("a", "2026-11-22T01:00:00Z"),
+            record("b", "2026-11-22T01:00:00Z"),
+        ];
+        append_once(&paths, &lock, &batch);
+        // Strip the checks: what an index without them looks like.
+        let idx = ledger.index_file(day("2026-11-22"));
+        let mut bytes = std::fs::read(&idx).unwrap();
+        for entry in bytes.chunks_exact_mut(INDEX_ENTRY) {
+            let end = u64::from_le_bytes(entry[8..].try_into().unwrap()) & END_MASK;
+            entry[8..].copy_from_slice(&end.to_le_bytes());
+        }
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        let rebuilt = std::fs::read(&idx).unwrap();
+        assert_eq!(rebuilt.len(), 2 * INDEX_ENTRY);
+        assert_ne!(rebuilt, bytes, "rebuilt with checks");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn burndown_for(model: &ModelName, overrides: &BTreeMap<String, f64>) -> Bur
     }
 }
 
-/// Built-in table (protocol README section 5): Claude 3 / 3.5 -> 1; 3.7 and 4.0-4.7 -> 5;
+/// Built-in table (docs/protocol.md §8.3): Claude 3 / 3.5 -> 1; 3.7 and 4.0-4.7 -> 5;
 /// 4.8 -> 15; 5.x -> 10.
 fn builtin_rate(version: Option<(u32, u32)>) -> Option<f64> {
     match version? {
@@ -57,7 +57,8 @@ fn builtin_rate(version: Option<(u32, u32)>) -> Option<f64> {
 /// Records built from it are marked as assumed. Observed with client 2.1.328: Opus 5.5
 /// sends 128,000; Sonnet 4.5 and Haiku 4.5 send 32,000 (with `--model`, `ANTHROPIC_MODEL`,
 /// `[1m]`, the `sonnet`/`haiku` aliases and the Agent tool's `model`); the end-to-end test
-/// `default_max_tokens_table_matches_the_client` keeps that observation.
+/// `default_max_tokens_table_matches_the_client` keeps that observation (docs/protocol.md
+/// §7.2).
 pub fn default_max_tokens(model: &ModelName, overrides: &BTreeMap<String, u64>) -> u64 {
     if let Some(value) = longest_prefix(&model.canonical, overrides) {
         return value;

@@ -1,5 +1,5 @@
 //! The two numbers Bedrock charges a request: its reservation when it starts and its
-//! settled cost when it ends (protocol README section 5).
+//! settled cost when it ends (docs/protocol.md §8.1, §8.2).
 //!
 //! settled     = input + cache_write + output x b
 //! reservation = input + cache_write (+ cache_read, optionally) + max(max_tokens, floor) x m

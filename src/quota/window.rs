@@ -56,16 +56,15 @@ impl DayBoundary {
         at.with_timezone(&self.offset_at(at)).date_naive()
     }
 
-    /// The instant a TPD day starts.
+    /// The instant a TPD day starts: its midnight on the boundary's clock. For `local`
+    /// the offset is the one in force at that midnight, not at UTC midnight (they differ
+    /// on DST switch days east of UTC).
     pub fn day_start(&self, day: NaiveDate) -> DateTime<Utc> {
-        let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-        let guess = Utc.from_utc_datetime(&midnight);
-        let offset = self.offset_at(guess);
-        offset
-            .from_local_datetime(&midnight)
-            .single()
-            .map(|dt| dt.with_timezone(&Utc))
-            .unwrap_or(guess)
+        match self {
+            DayBoundary::Local => midnight_in(&Local, day),
+            // A fixed offset: the same at any instant.
+            _ => midnight_in(&self.offset_at(DateTime::UNIX_EPOCH), day),
+        }
     }
 
     /// When the TPD window containing `at` resets.
@@ -96,6 +95,21 @@ impl DayBoundary {
             }
         }
     }
+}
+
+/// The first instant of `day` in `zone`: its midnight, or the first instant after it
+/// when a DST jump skips midnight.
+fn midnight_in<Z: TimeZone>(zone: &Z, day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    for minutes in (0..=180).step_by(15) {
+        if let Some(start) = zone
+            .from_local_datetime(&(midnight + Duration::minutes(minutes)))
+            .earliest()
+        {
+            return start.with_timezone(&Utc);
+        }
+    }
+    Utc.from_utc_datetime(&midnight)
 }
 
 /// Length of the per-minute windows (TPM, RPM).

@@ -3,7 +3,7 @@
 //! "QuotaArn", "Value", ...}], "NextToken"}`, reduced to the Claude models' tokens per
 //! minute, requests per minute and tokens per day.
 //!
-//! Quota names come in several generations (protocol README section 5, AWS quota docs):
+//! Quota names come in several generations (docs/protocol.md §8.4, AWS quota docs):
 //! "Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4 V1",
 //! "Cross-Region InvokeModel requests per minute for Anthropic Claude Opus 5.5",
 //! "On-demand InvokeModel tokens per minute for Anthropic Claude 3.5 Sonnet V2",

@@ -113,7 +113,22 @@ fn bar(
         settled.push(EIGHTHS[1]);
         used = 1;
     }
-    let mut out = style.paint(if over_pace { term::RED } else { term::GREEN }, &settled);
+    let color = if over_pace { term::RED } else { term::GREEN };
+    let mut out = match pace_cell.filter(|cell| *cell < used) {
+        // The pace falls inside the settled part: draw it over that cell, so a full bar
+        // still shows where an even spend would be.
+        Some(cell) => {
+            let before: String = settled.chars().take(cell).collect();
+            let after: String = settled.chars().skip(cell + 1).collect();
+            format!(
+                "{}{}{}",
+                style.paint(color, &before),
+                style.paint(term::YELLOW, &PACE.to_string()),
+                style.paint(color, &after)
+            )
+        }
+        None => style.paint(color, &settled),
+    };
     let mut rest = String::new();
     for cell in used..width {
         if Some(cell) == pace_cell {
@@ -205,6 +220,29 @@ mod tests {
         assert!(out.trim_end().ends_with("2 throttles"), "{out}");
         let colored = render(&t, 60, &Style { color: true }, &label);
         assert!(colored.contains(term::YELLOW));
+    }
+
+    #[test]
+    fn pace_marker_shows_over_a_full_bar() {
+        // Settled fills the bar and passes the pace: the marker is drawn over it.
+        let t = timeline(
+            vec![bucket(1, 1000, 1000, 0), bucket(2, 10, 20, 0)],
+            Some(400),
+        );
+        let out = render(&t, 60, &PLAIN, &label);
+        let first = out.lines().next().unwrap();
+        assert!(first.contains(PACE), "{out}");
+        assert_eq!(
+            out.lines().map(term::display_width).collect::<Vec<_>>(),
+            [60, 60],
+            "{out}"
+        );
+        let colored = render(&t, 60, &Style { color: true }, &label);
+        let first = colored.lines().next().unwrap();
+        assert!(
+            first.contains(&format!("{}{PACE}", term::YELLOW)),
+            "{colored}"
+        );
     }
 
     #[test]

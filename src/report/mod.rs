@@ -1,13 +1,15 @@
 //! `bedrock-hook report`: what was reserved, what was burned, and what to change
 //! tomorrow. The data flow is one file each: `range` picks the ledger day files and
 //! records, `aggregate` reduces them to a [`Report`] (pure), and `text` (with `table`,
-//! `chart`, `term`), `json` or `csv` prints it.
+//! `chart`, `term`), `json`, `csv` or `html` (with `svg`) prints it.
 
 pub mod aggregate;
 pub mod chart;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod range;
+pub mod svg;
 pub mod table;
 pub mod term;
 pub mod text;
@@ -48,7 +50,29 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     } else {
         let params = params_for(&selection, &records, &config, now, args);
         let report = aggregate(&records, &params);
-        if args.json {
+        if let Some(target) = &args.html {
+            let doc = json::document(
+                &report,
+                &selection,
+                config.day_boundary.describe(),
+                config.quotas,
+                skipped,
+            );
+            let account = serde_json::to_value(&doc)
+                .ok()
+                .and_then(|doc| html::Account::from_json(&doc));
+            let ctx = html::Context {
+                selection: &selection,
+                boundary: config.day_boundary,
+                quotas: config.quotas,
+                floor: config.reservation.floor,
+                skipped_lines: skipped,
+                generated: now,
+                account: account.as_ref(),
+            };
+            let page = html::render(&report, &html::series(&records, &params, &report), &ctx);
+            html::deliver(page, target.as_deref(), &selection, config.day_boundary)?
+        } else if args.json {
             let doc = json::document(
                 &report,
                 &selection,

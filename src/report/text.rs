@@ -314,17 +314,17 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             .map(|tpm| format!(" ({} of TPM)", percent(m.quota_tokens, tpm)))
             .unwrap_or_default();
         let line = format!(
-            "busiest minute   {}  {} settled by {} requests{share}",
+            "busiest minute   {}  {} settled by {}{share}",
             time_of_day(ctx, m.start),
             pretty_tokens(m.quota_tokens),
-            thousands(m.requests)
+            count(m.requests, "request", "requests")
         );
         let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
     }
     if let Some(f) = &p.in_flight {
         let line = format!(
-            "most in flight   {} requests at {}, holding {}",
-            f.requests,
+            "most in flight   {} at {}, holding {}",
+            count(f.requests, "request", "requests"),
             clock(ctx, f.at, "%H:%M:%S"),
             pretty_tokens(f.reserved_tokens)
         );
@@ -334,10 +334,10 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
         && Some(f) != p.in_flight.as_ref()
     {
         let line = format!(
-            "most held        {} at {} by {} requests",
+            "most held        {} at {} by {}",
             pretty_tokens(f.reserved_tokens),
             clock(ctx, f.at, "%H:%M:%S"),
-            f.requests
+            count(f.requests, "request", "requests")
         );
         let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
     }
@@ -440,8 +440,8 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         out,
         ctx,
         &format!(
-            "Output tokens vs max_tokens ({} answered requests)",
-            thousands(o.requests)
+            "Output tokens vs max_tokens ({})",
+            count(o.requests, "answered request", "answered requests")
         ),
     );
     let columns = [

@@ -18,7 +18,7 @@ use chrono::Utc;
 use crate::budget;
 use crate::config::Config;
 use crate::ingest::{Origin, STATUSLINE_READ, Writer};
-use crate::ledger::LiveState;
+use crate::ledger::{Ledger, LiveState};
 use crate::paths::Paths;
 use render::Style;
 use wire::StatusInput;
@@ -102,7 +102,10 @@ fn fresh_state(
         let _ = writer.finish();
         return Some(state);
     }
-    LiveState::read(&paths.state_file())
+    let mut state = LiveState::read(&paths.state_file())?;
+    // What a killed writer appended but did not count: a few stats, a small read at most.
+    state.catch_up_view(&Ledger::new(paths), config.day_boundary, now);
+    Some(state)
 }
 
 /// Remember the session's model for the guards (hook inputs carry none). Only when it is

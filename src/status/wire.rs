@@ -1,4 +1,4 @@
-//! The status line input exactly as Claude Code sends it (protocol README section 2).
+//! The status line input exactly as Claude Code sends it (docs/protocol.md §5).
 //! Only what we use is read; everything is optional.
 
 use serde::Deserialize;

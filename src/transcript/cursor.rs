@@ -73,7 +73,9 @@ impl Cursor {
     pub fn save(&self, paths: &Paths, transcript: &Path) -> std::io::Result<()> {
         files::ensure_data_subdir(&paths.cursors_dir())?;
         let bytes = serde_json::to_vec(self).expect("cursor always serializes");
-        files::write_atomic(&cursor_path(paths, transcript), &bytes)
+        // Under the ledger lock: one swap file serves every cursor.
+        let swap = paths.cursors_dir().join("swap");
+        files::replace_through_swap(&cursor_path(paths, transcript), &swap, &bytes)
     }
 
     /// Start over on a different file (replaced or truncated transcript).

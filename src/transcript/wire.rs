@@ -1,5 +1,5 @@
 //! Wire types for the transcript lines that matter, exactly as Claude Code writes them
-//! (protocol README section 3). Everything is optional and unknown fields are ignored:
+//! (docs/protocol.md §6.2). Everything is optional and unknown fields are ignored:
 //! the format changes often. Message content is never deserialized into memory we keep.
 
 use std::collections::BTreeMap;

@@ -34,23 +34,7 @@ pub fn have_tmux() -> bool {
     found
 }
 
-/// A test that cannot run because a real component is missing: a failure in CI
-/// (`CI` set), else one `bedrock-hook-test: skipped` line on the real stderr, past the test
-/// harness's capture, which `.ci/run` counts as skipped instead of passed.
-pub fn skipped(why: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("unnamed test")
-        .to_string();
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {why}");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "bedrock-hook-test: skipped {test}: {why}"
-    );
-}
+pub use super::skip::skipped;
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

@@ -4,3 +4,4 @@
 pub mod client;
 pub mod endpoint;
 pub mod fixture;
+pub mod skip;
