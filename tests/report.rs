@@ -533,45 +533,6 @@ fn colour_on_a_terminal_unless_no_color() {
     assert!(!plain.contains('\x1b'), "{plain}");
 }
 
-/// `day_boundary = "local"` east of UTC on a DST switch day: the day starts at local
-/// midnight with the offset in force then (Sydney, 2026-10-04: AEST +10:00 at midnight,
-/// AEDT +11:00 from 02:00), not with the offset at UTC midnight. POSIX TZ rules, so no
-/// time zone database is needed.
-#[test]
-fn a_local_day_starts_at_local_midnight_on_dst_switch_days() {
-    let env = fixture_ledger();
-    for (tz, date, start, end) in [
-        (
-            "AEST-10AEDT,M10.1.0,M4.1.0/3",
-            "2026-10-04",
-            "2026-10-03T14:00:00Z",
-            "2026-10-04T13:00:00Z",
-        ),
-        (
-            "AEST-10AEDT,M10.1.0,M4.1.0/3",
-            "2026-04-05",
-            "2026-04-04T13:00:00Z",
-            "2026-04-05T14:00:00Z",
-        ),
-        (
-            "NZST-12NZDT,M9.5.0,M4.1.0/3",
-            "2026-09-27",
-            "2026-09-26T12:00:00Z",
-            "2026-09-27T11:00:00Z",
-        ),
-    ] {
-        let out = report(&env, &["--json", "--date", date])
-            .env("BEDROCK_HOOK_DAY_BOUNDARY", "local")
-            .env("TZ", tz)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(doc["range"]["start"], start, "{tz} {date}");
-        assert_eq!(doc["range"]["end"], end, "{tz} {date}");
-    }
-}
-
 /// Quotas set where `install.sh` says to put them, Claude Code's settings.json `env`, are
 /// what the hooks see: `report` sees them too and names that file, not "(account default)".
 #[test]
@@ -619,4 +580,43 @@ fn quotas_in_claude_settings_env_are_seen_and_named() {
             && l.ends_with("# BEDROCK_HOOK_TPD in ~/.claude/settings.json env")),
         "{text}"
     );
+}
+
+/// `day_boundary = "local"` east of UTC on a DST switch day: the day starts at local
+/// midnight with the offset in force then (Sydney, 2026-10-04: AEST +10:00 at midnight,
+/// AEDT +11:00 from 02:00), not with the offset at UTC midnight. POSIX TZ rules, so no
+/// time zone database is needed.
+#[test]
+fn a_local_day_starts_at_local_midnight_on_dst_switch_days() {
+    let env = fixture_ledger();
+    for (tz, date, start, end) in [
+        (
+            "AEST-10AEDT,M10.1.0,M4.1.0/3",
+            "2026-10-04",
+            "2026-10-03T14:00:00Z",
+            "2026-10-04T13:00:00Z",
+        ),
+        (
+            "AEST-10AEDT,M10.1.0,M4.1.0/3",
+            "2026-04-05",
+            "2026-04-04T13:00:00Z",
+            "2026-04-05T14:00:00Z",
+        ),
+        (
+            "NZST-12NZDT,M9.5.0,M4.1.0/3",
+            "2026-09-27",
+            "2026-09-26T12:00:00Z",
+            "2026-09-27T11:00:00Z",
+        ),
+    ] {
+        let out = report(&env, &["--json", "--date", date])
+            .env("BEDROCK_HOOK_DAY_BOUNDARY", "local")
+            .env("TZ", tz)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["range"]["start"], start, "{tz} {date}");
+        assert_eq!(doc["range"]["end"], end, "{tz} {date}");
+    }
 }

@@ -1,5 +1,5 @@
 //! Where a throttle's explanation reaches the user. Claude Code 2.1.328 neither shows nor
-//! records a `systemMessage` returned at `StopFailure` (protocol README section 4), while
+//! records a `systemMessage` returned at `StopFailure` (docs/protocol.md §4), while
 //! it shows one returned at `SessionStart` and `UserPromptSubmit`. So at a throttle the
 //! explanation is kept in the live state ([`crate::ledger::notes`]) and given once, in
 //! front of whatever else the guard says, at that session's next prompt or start; the

@@ -176,6 +176,7 @@ fn quota_source(config: &Config) -> String {
     for (key, _) in set.iter().filter(|(_, is_set)| *is_set) {
         let (place, name) = match config.source_of(key) {
             Source::Settings(name, origin) => (origin.to_string(), Some(name)),
+            Source::Env(name) => ("env".to_string(), Some(name)),
             _ => (config.source_label(key), None),
         };
         match sources.iter_mut().find(|(p, _)| *p == place) {
@@ -185,9 +186,10 @@ fn quota_source(config: &Config) -> String {
     }
     sources
         .into_iter()
-        .map(|(place, names)| match names.is_empty() {
-            true => place,
-            false => format!("{} in {place}", names.join(", ")),
+        .map(|(place, names)| match (names.is_empty(), place.as_str()) {
+            (true, _) => place,
+            (false, "env") => format!("env {}", names.join(", ")),
+            (false, _) => format!("{} in {place}", names.join(", ")),
         })
         .collect::<Vec<_>>()
         .join(", ")
