@@ -578,6 +578,13 @@ fn compaction_is_in_flight_while_it_runs_then_one_request() {
     );
     let cursors = std::fs::read_dir(sandbox.data_dir().join("cursors"))
         .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
         .count();
     assert_eq!(cursors, 1, "only the session's transcript has a cursor");
 }
