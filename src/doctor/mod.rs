@@ -57,7 +57,7 @@ pub struct Ctx {
     pub state: LiveState,
     pub history: History,
     pub models: Vec<ModelInUse>,
-    /// Models seen only in side requests (see `history::is_side_request`), with the
+    /// Models seen only in side requests (see `Record::is_side_request`), with the
     /// largest `max_tokens` they were sent with: not judged as if they were the main model.
     pub side_models: Vec<(ModelName, u64)>,
     /// The process environment, for `PATH` and `HOME`.

@@ -246,8 +246,9 @@ impl LiveState {
         {
             self.inflight.remove(&key);
         }
-        // A request without a response says nothing about the context the next one carries.
-        let answered = record.outcome == super::record::Outcome::Ok;
+        // A request without a response says nothing about the context the next one carries;
+        // a side request (the classifier, a title) nothing about the model and max_tokens.
+        let answered = record.outcome == super::record::Outcome::Ok && !record.is_side_request();
         let newer = self.streams.get(&key).is_none_or(|s| s.at_ms <= at_ms);
         if answered
             && newer
@@ -470,6 +471,32 @@ mod tests {
         state.add_record(&side, DayBoundary::Utc, now);
         assert_eq!(state.today["claude-opus-5-5"].settled, 806_000);
         assert!(state.recent.is_empty(), "{:?}", state.recent);
+    }
+
+    #[test]
+    fn a_side_request_does_not_become_the_streams_forecast() {
+        // The auto-mode classifier answers between two main-loop requests of the session.
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            day: Some(now.date_naive()),
+            ..LiveState::default()
+        };
+        state.add_record(
+            &record("a", "2026-11-22T11:59:00Z", 1),
+            DayBoundary::Utc,
+            now,
+        );
+        let mut classifier = record("b", "2026-11-22T11:59:10Z", 1);
+        classifier.max_tokens = Some(8192);
+        classifier.query_source = Some("auto_mode".into());
+        classifier.model_norm = "claude-haiku-4-5".into();
+        state.add_record(&classifier, DayBoundary::Utc, now);
+        let next = state.predict("s", "s").unwrap();
+        assert_eq!(
+            (next.max_tokens, next.model_norm.as_str()),
+            (128000, "claude-opus-5-5")
+        );
+        assert_eq!(state.today["claude-haiku-4-5"].requests, 1, "still counted");
     }
 
     #[test]

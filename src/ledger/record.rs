@@ -179,6 +179,32 @@ impl Record {
     }
 }
 
+/// Requests of the main loop and its subagents, by `querySource`: the ones whose
+/// `max_tokens` follows the model default and `CLAUDE_CODE_MAX_OUTPUT_TOKENS`.
+const MAIN_QUERY_SOURCES: &[&str] = &["sdk", "compact", "hook_agent"];
+
+impl Record {
+    /// A request the client makes beside the conversation (the auto-mode classifier at
+    /// max_tokens 64 or 8192, title generation, summaries, start-up probes at max_tokens 1),
+    /// or a session's `side` totals. Their model and `max_tokens` say nothing about what
+    /// the main loop sends.
+    pub fn is_side_request(&self) -> bool {
+        match self.kind {
+            Kind::Side => true,
+            Kind::Throttle => false,
+            Kind::Request => {
+                let by_source = self.query_source.as_deref().is_some_and(|q| {
+                    !(MAIN_QUERY_SOURCES.contains(&q)
+                        || q.starts_with("repl_main_thread")
+                        || q.starts_with("agent:"))
+                });
+                // Below any max_tokens a user would set: probes and classifiers.
+                by_source || self.max_tokens.is_some_and(|m| m < 1024)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

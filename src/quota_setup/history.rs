@@ -15,36 +15,12 @@ pub struct History {
     pub largest_by_model: std::collections::BTreeMap<String, u64>,
     /// Models seen in the main loop's or a subagent's requests.
     pub main_models: std::collections::BTreeSet<String>,
-    /// Models seen in side requests (see [`is_side_request`]): the largest `max_tokens`
+    /// Models seen in side requests (see [`Record::is_side_request`]): the largest `max_tokens`
     /// such a request was sent with (0 when the record does not say).
     pub side_max_tokens: std::collections::BTreeMap<String, u64>,
     pub days_read: usize,
     /// Unreadable lines skipped.
     pub skipped: usize,
-}
-
-/// Requests of the main loop and its subagents, by `querySource`: the ones whose
-/// `max_tokens` follows the model default and `CLAUDE_CODE_MAX_OUTPUT_TOKENS`.
-const MAIN_QUERY_SOURCES: &[&str] = &["sdk", "compact", "hook_agent"];
-
-/// A request the client makes beside the conversation (the auto-mode classifier at
-/// max_tokens 64 or 8192, title generation, summaries, start-up probes at max_tokens 1),
-/// or a session's `side` totals. Their model and `max_tokens` say nothing about what the
-/// main loop sends.
-pub fn is_side_request(record: &Record) -> bool {
-    match record.kind {
-        Kind::Side => true,
-        Kind::Throttle => false,
-        Kind::Request => {
-            let by_source = record.query_source.as_deref().is_some_and(|q| {
-                !(MAIN_QUERY_SOURCES.contains(&q)
-                    || q.starts_with("repl_main_thread")
-                    || q.starts_with("agent:"))
-            });
-            // Below any max_tokens a user would set: probes and classifiers.
-            by_source || record.max_tokens.is_some_and(|m| m < 1024)
-        }
-    }
 }
 
 pub fn read(paths: &Paths, days: u32, now: DateTime<Utc>) -> std::io::Result<History> {
@@ -58,7 +34,7 @@ pub fn read(paths: &Paths, days: u32, now: DateTime<Utc>) -> std::io::Result<His
         for record in records {
             match record.kind {
                 Kind::Throttle => history.throttles.push(record),
-                _ if is_side_request(&record) => {
+                _ if record.is_side_request() => {
                     let entry = history
                         .side_max_tokens
                         .entry(record.model_norm.clone())
