@@ -14,7 +14,7 @@ use crate::budget;
 use crate::claude::ClientEnv;
 use crate::config::Config;
 use crate::hook::HookInput;
-use crate::ledger::record::SCHEMA_VERSION;
+use crate::ledger::record::ChargedModel;
 use crate::ledger::{Kind, LiveState, Outcome, Record, ThrottleInfo};
 use crate::quota::Limit;
 
@@ -87,33 +87,25 @@ pub fn check(
         .prompt_id
         .clone()
         .unwrap_or_else(|| now.timestamp_millis().to_string());
-    let record = Record {
-        v: SCHEMA_VERSION,
-        kind: Kind::Throttle,
-        id: match agent {
-            Some(agent) => format!("{session}/{agent}:{turn}"),
-            None => format!("{session}:{turn}"),
-        },
-        ts: now,
-        end_ts: None,
-        session: session.to_string(),
-        agent: agent.map(str::to_string),
+    let id = match agent {
+        Some(agent) => format!("{session}/{agent}:{turn}"),
+        None => format!("{session}:{turn}"),
+    };
+    let charged = ChargedModel {
         model: next.model.clone(),
         model_norm: next.model_norm.clone(),
         burndown: next.burndown,
         burndown_assumed: next.burndown_assumed,
-        input: 0,
-        cache_write: 0,
-        cache_read: 0,
-        output: 0,
+    };
+    let record = Record {
+        agent: agent.map(str::to_string),
         max_tokens: Some(next.max_tokens),
         max_tokens_source: next.max_tokens_source,
         reserved: next.reservation,
-        settled: 0,
         outcome: Outcome::NoResponse,
-        query_source: None,
         project: input.cwd.clone(),
         throttle: Some(info.clone()),
+        ..Record::new(Kind::Throttle, id, now, session.to_string(), charged)
     };
     let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
     Some((

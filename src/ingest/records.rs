@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::ledger::record::SCHEMA_VERSION;
+use crate::ledger::record::ChargedModel;
 use crate::ledger::{Entry, Kind, MaxTokensSource, Outcome, Record};
 use crate::quota::{self, Usage};
 use crate::transcript::{Assembled, Compaction, Response, SentRequest};
@@ -103,57 +103,67 @@ impl<'a> RecordMaker<'a> {
             .and_then(|s| s.model.clone())
             .or_else(|| response.model.clone())
             .unwrap_or_else(|| "unknown".to_string());
-        let name = quota::normalize(&model, &self.config.profiles);
-        let burndown = quota::burndown_for(&name, &self.config.burndown);
-        let (max_tokens, source) = self.max_tokens(sent, &name);
-        let usage = response.usage;
         // When it was sent, else when its answer came.
         let ts = sent
             .and_then(|s| s.ts.as_deref())
             .and_then(parse_ts)
             .or_else(|| response.ts.as_deref().and_then(parse_ts))
             .unwrap_or(fallback);
+        let id = response
+            .request_id
+            .clone()
+            .unwrap_or_else(|| response.key.clone());
+        let session = response
+            .session
+            .clone()
+            .or_else(|| sent.and_then(|s| s.session.clone()))
+            .or_else(|| origin.session.clone())
+            .unwrap_or_default();
         Record {
-            v: SCHEMA_VERSION,
-            kind: Kind::Request,
-            id: response
-                .request_id
-                .clone()
-                .unwrap_or_else(|| response.key.clone()),
-            ts,
             end_ts: response.ts.as_deref().and_then(parse_ts),
-            session: response
-                .session
-                .clone()
-                .or_else(|| sent.and_then(|s| s.session.clone()))
-                .or_else(|| origin.session.clone())
-                .unwrap_or_default(),
             agent: response
                 .agent
                 .clone()
                 .or_else(|| sent.and_then(|s| s.agent.clone()))
                 .or_else(|| origin.agent.clone()),
+            query_source: sent.and_then(|s| s.query_source.clone()),
+            project: response.cwd.clone().or_else(|| origin.project.clone()),
+            ..self.priced(id, ts, session, model, sent, &response.usage)
+        }
+    }
+
+    /// A request of `model` that used `usage`, priced: its model's canonical name and
+    /// burndown, the max_tokens it was sent with (or what stands in for it), what it
+    /// reserved when it started and what it settled for.
+    fn priced(
+        &self,
+        id: String,
+        ts: DateTime<Utc>,
+        session: String,
+        model: String,
+        sent: Option<&SentRequest>,
+        usage: &Usage,
+    ) -> Record {
+        let name = quota::normalize(&model, &self.config.profiles);
+        let burndown = quota::burndown_for(&name, &self.config.burndown);
+        let (max_tokens, source) = self.max_tokens(sent, &name);
+        let charged = ChargedModel {
             model,
             model_norm: name.canonical,
             burndown: burndown.rate,
             burndown_assumed: burndown.assumed,
-            input: usage.input,
-            cache_write: usage.cache_write,
-            cache_read: usage.cache_read,
-            output: usage.output,
+        };
+        Record {
             max_tokens: Some(max_tokens),
             max_tokens_source: source,
             reserved: quota::reservation(
-                &usage,
+                usage,
                 max_tokens,
                 burndown.rate,
                 &self.config.reservation,
             ),
-            settled: quota::settled(&usage, burndown.rate),
-            outcome: Outcome::Ok,
-            query_source: sent.and_then(|s| s.query_source.clone()),
-            project: response.cwd.clone().or_else(|| origin.project.clone()),
-            throttle: None,
+            settled: quota::settled(usage, burndown.rate),
+            ..Record::new(Kind::Request, id, ts, session, charged).with_usage(usage)
         }
     }
 
@@ -168,8 +178,6 @@ impl<'a> RecordMaker<'a> {
         session: &str,
         origin: &Origin,
     ) -> Record {
-        let name = quota::normalize(model, &self.config.profiles);
-        let burndown = quota::burndown_for(&name, &self.config.burndown);
         let sent = compaction.max_tokens.map(|n| SentRequest {
             id: compaction.id.clone(),
             ts: None,
@@ -179,42 +187,19 @@ impl<'a> RecordMaker<'a> {
             session: None,
             agent: None,
         });
-        let (max_tokens, source) = self.max_tokens(sent.as_ref(), &name);
         let end = compaction.ts.as_deref().and_then(parse_ts);
         let took = chrono::Duration::milliseconds(compaction.duration_ms.unwrap_or(0) as i64);
         let session = compaction
             .session
             .clone()
             .unwrap_or_else(|| session.to_string());
+        let id = format!("{session}:compact:{}", compaction.id);
+        let ts = end.map_or(self.now, |end| end - took);
         Record {
-            v: SCHEMA_VERSION,
-            kind: Kind::Request,
-            id: format!("{session}:compact:{}", compaction.id),
-            ts: end.map_or(self.now, |end| end - took),
             end_ts: end,
-            session,
-            agent: None,
-            model: model.to_string(),
-            model_norm: name.canonical,
-            burndown: burndown.rate,
-            burndown_assumed: burndown.assumed,
-            input: usage.input,
-            cache_write: usage.cache_write,
-            cache_read: usage.cache_read,
-            output: usage.output,
-            max_tokens: Some(max_tokens),
-            max_tokens_source: source,
-            reserved: quota::reservation(
-                usage,
-                max_tokens,
-                burndown.rate,
-                &self.config.reservation,
-            ),
-            settled: quota::settled(usage, burndown.rate),
-            outcome: Outcome::Ok,
             query_source: Some("compact".to_string()),
             project: origin.project.clone(),
-            throttle: None,
+            ..self.priced(id, ts, session, model.to_string(), sent.as_ref(), usage)
         }
     }
 
@@ -241,38 +226,28 @@ impl<'a> RecordMaker<'a> {
 
     fn unanswered(&self, sent: &SentRequest, origin: &Origin, fallback: DateTime<Utc>) -> Record {
         let model = sent.model.clone().unwrap_or_else(|| "unknown".to_string());
-        let name = quota::normalize(&model, &self.config.profiles);
-        let burndown = quota::burndown_for(&name, &self.config.burndown);
-        let (max_tokens, source) = self.max_tokens(Some(sent), &name);
+        let ts = sent.ts.as_deref().and_then(parse_ts).unwrap_or(fallback);
+        let session = sent
+            .session
+            .clone()
+            .or_else(|| origin.session.clone())
+            .unwrap_or_default();
         Record {
-            v: SCHEMA_VERSION,
-            kind: Kind::Request,
-            id: sent.id.clone(),
-            ts: sent.ts.as_deref().and_then(parse_ts).unwrap_or(fallback),
-            end_ts: None,
-            session: sent
-                .session
-                .clone()
-                .or_else(|| origin.session.clone())
-                .unwrap_or_default(),
             agent: sent.agent.clone().or_else(|| origin.agent.clone()),
-            model,
-            model_norm: name.canonical,
-            burndown: burndown.rate,
-            burndown_assumed: burndown.assumed,
-            input: 0,
-            cache_write: 0,
-            cache_read: 0,
-            output: 0,
-            max_tokens: Some(max_tokens),
-            max_tokens_source: source,
             // Rejected or failed: nothing stays charged, and nothing is known to be held.
             reserved: 0,
             settled: 0,
             outcome: Outcome::NoResponse,
             query_source: sent.query_source.clone(),
             project: origin.project.clone(),
-            throttle: None,
+            ..self.priced(
+                sent.id.clone(),
+                ts,
+                session,
+                model,
+                Some(sent),
+                &Usage::default(),
+            )
         }
     }
 

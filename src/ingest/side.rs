@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::ledger::record::SCHEMA_VERSION;
-use crate::ledger::{Kind, MaxTokensSource, Outcome, Record};
+use crate::ledger::record::ChargedModel;
+use crate::ledger::{Kind, Record};
 use crate::quota::{self, Usage};
 use crate::transcript::{self, Compaction, Cursor};
 
@@ -102,31 +102,19 @@ impl Writer<'_> {
             cursor.side_count += 1;
             let burndown = quota::burndown_for(&name, &self.config.burndown);
             let settled = quota::settled(&side, burndown.rate);
-            records.push(Record {
-                v: SCHEMA_VERSION,
-                kind: Kind::Side,
-                id: format!("{session}:{}:{}", name.canonical, cursor.side_count),
-                ts,
-                end_ts: None,
-                session: session.to_string(),
-                agent: None,
+            let charged = ChargedModel {
                 model: model.clone(),
-                model_norm: name.canonical,
+                model_norm: name.canonical.clone(),
                 burndown: burndown.rate,
                 burndown_assumed: burndown.assumed,
-                input: side.input,
-                cache_write: side.cache_write,
-                cache_read: side.cache_read,
-                output: side.output,
-                max_tokens: None,
-                max_tokens_source: MaxTokensSource::Unknown,
+            };
+            let id = format!("{session}:{}:{}", name.canonical, cursor.side_count);
+            records.push(Record {
                 // Their max_tokens is unknown: held at what they settled for.
                 reserved: settled,
                 settled,
-                outcome: Outcome::Ok,
-                query_source: None,
                 project: origin.project.clone(),
-                throttle: None,
+                ..Record::new(Kind::Side, id, ts, session.to_string(), charged).with_usage(&side)
             });
         }
         records

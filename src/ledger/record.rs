@@ -183,6 +183,65 @@ impl Record {
 /// `max_tokens` follows the model default and `CLAUDE_CODE_MAX_OUTPUT_TOKENS`.
 const MAIN_QUERY_SOURCES: &[&str] = &["sdk", "compact", "hook_agent"];
 
+/// The model a record is charged to: as called, canonical, and its output burndown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargedModel {
+    pub model: String,
+    pub model_norm: String,
+    pub burndown: f64,
+    pub burndown_assumed: bool,
+}
+
+impl Record {
+    /// The start of every record the product makes: its kind, identity, time and model,
+    /// every count zero and nothing optional known. Callers add what they know with struct
+    /// update syntax (`Record { settled, ..Record::new(..) }`).
+    pub fn new(
+        kind: Kind,
+        id: String,
+        ts: DateTime<Utc>,
+        session: String,
+        model: ChargedModel,
+    ) -> Record {
+        Record {
+            v: SCHEMA_VERSION,
+            kind,
+            id,
+            ts,
+            end_ts: None,
+            session,
+            agent: None,
+            model: model.model,
+            model_norm: model.model_norm,
+            burndown: model.burndown,
+            burndown_assumed: model.burndown_assumed,
+            input: 0,
+            cache_write: 0,
+            cache_read: 0,
+            output: 0,
+            max_tokens: None,
+            max_tokens_source: MaxTokensSource::Unknown,
+            reserved: 0,
+            settled: 0,
+            outcome: Outcome::Ok,
+            query_source: None,
+            project: None,
+            throttle: None,
+        }
+    }
+
+    /// The same record with these token counts.
+    pub fn with_usage(self, usage: &Usage) -> Record {
+        Record {
+            input: usage.input,
+            cache_write: usage.cache_write,
+            cache_read: usage.cache_read,
+            output: usage.output,
+            ..self
+        }
+    }
+}
+
 impl Record {
     /// A request the client makes beside the conversation (the auto-mode classifier at
     /// max_tokens 64 or 8192, title generation, summaries, start-up probes at max_tokens 1),
