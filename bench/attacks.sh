@@ -5,7 +5,7 @@
 #
 #   bench/attacks.sh [--only LIST]
 #
-#   --only LIST  comma-separated subset of: kills,swap,full,cut,clock,fifo,links,idx,view
+#   --only LIST  comma-separated subset of: kills,swap,every,full,cut,clock,fifo,links,idx,view
 #
 # Needs strace (kills at a rename), unshare with user namespaces (disk full: a small
 # tmpfs of our own; planted temp names: a pid namespace, so the hook's pid is known) and
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 SELF="$ROOT/bench/attacks.sh"
 
-ONLY="kills,swap,full,cut,clock,fifo,links,idx,view"
+ONLY="kills,swap,every,full,cut,clock,fifo,links,idx,view"
 INNER=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -358,6 +358,85 @@ attack_swap() {
   done
 }
 
+# ---------------------------------------------------------------- (b2) every syscall
+
+# A writer (the hook, the status line reading a grown transcript, import) killed at each
+# of its system calls in turn: strace counts the calls of each name separately
+# (inject=NAME:when=N), so every (name, N) of a traced run is one kill point.
+attack_every() {
+  step "(b2) SIGKILL at every system call of each writer"
+  if [ "$HAVE_STRACE" = 0 ]; then
+    result "b2. kill at every syscall" "strace -f -e inject=NAME:signal=KILL:when=N" "strace not installed" SKIPPED
+    return
+  fi
+  local writer dir base claude t1 t2 points p name nth d runs bad lost twice_n torn killed rc missing twice written short settled_short total
+  for writer in hook statusline import catch-up; do
+    dir="$WORK/every-$writer"
+    base="$dir/base"
+    claude="$dir/claude"
+    t1="$(transcript "$claude" 1)"
+    t2="$(transcript "$claude" 2)"
+    requests "$t1" 0 10 "$(now_ts)"
+    requests "$t2" 0 10 "$(now_ts)"
+    hook_json PostToolUse "$t1" | run "$base" hook
+    hook_json PostToolUse "$t2" | run "$base" hook
+    requests "$t1" 10 10 "$(now_ts)"
+    requests "$t2" 10 10 "$(now_ts)"
+    case "$writer" in
+      hook) hook_json PostToolUse "$t1" >"$dir/in" ;;
+      statusline) status_json "$t1" >"$dir/in" ;;
+      *) : >"$dir/in" ;;
+    esac
+    local args=("$writer")
+    [ "$writer" = import ] && args=(import --quiet "$claude")
+    # The reader a Stop hook starts detached: two passes, 1 s and 3 s after it starts.
+    [ "$writer" = catch-up ] && args=(catch-up "--transcript=$t1" "--session=$(basename "$t1" .jsonl)" \
+      "--turn-end=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
+    # Every call of a clean run, as (name, N).
+    cp -a "$base" "$dir/probe"
+    (BEDROCK_HOOK_DATA_DIR="$dir/probe" BEDROCK_HOOK_CONFIG="$dir/probe.no-config.toml" \
+      strace -f -qq -o "$dir/calls.log" "$BIN" "${args[@]}" <"$dir/in" >/dev/null 2>&1; exit $?) || true
+    sed -nE 's/^[0-9]+ +([a-z_0-9]+)\(.*/\1/p' "$dir/calls.log" | grep -v '^exit' |
+      awk '{n[$1]++; print $1 " " n[$1]}' >"$dir/points"
+    points="$(wc -l <"$dir/points")"
+    # import runs worker threads, catch-up waits 3 s: a sample of their calls; the hook
+    # and the status line: every call.
+    if [ "$writer" = import ] || [ "$writer" = catch-up ]; then
+      awk -v every=$(( points / ($([ "$writer" = import ] && echo 30 || echo 16)) + 1 )) 'NR % every == 0' "$dir/points" >"$dir/points.run"
+    else
+      cp "$dir/points" "$dir/points.run"
+    fi
+    runs=0 bad=0 torn=0 lost=0 twice_n=0 killed=0
+    while read -r name nth; do
+      d="$dir/run"
+      rm -rf "$d"
+      cp -a "$base" "$d"
+      rc=0
+      (BEDROCK_HOOK_DATA_DIR="$d" BEDROCK_HOOK_CONFIG="$d.no-config.toml" \
+        strace -f -qq -o /dev/null -e trace="$name" -e inject="$name":signal=KILL:when="$nth" \
+        "$BIN" "${args[@]}" <"$dir/in" >/dev/null 2>&1; exit $?) || rc=$?
+      runs=$((runs + 1))
+      [ "$rc" = 137 ] && killed=$((killed + 1))
+      for f in "$d"/ledger/*.jsonl; do [ -z "$(tail -c1 "$f")" ] || torn=$((torn + 1)); done
+      quiet_event "$d" "$claude"
+      read -r short settled_short total _ <<<"$(converge "$d")"
+      if [ "$short" != 0 ] || [ "$settled_short" != 0 ]; then
+        bad=$((bad + 1))
+        echo "$name $nth: $short of $total short, $settled_short tokens" >>"$dir/bad"
+      fi
+      hook_json PostToolUse "$t1" | run "$d" hook
+      hook_json PostToolUse "$t2" | run "$d" hook
+      read -r missing twice written <<<"$(lost_and_twice "$d" "$claude")"
+      lost=$((lost + missing))
+      twice_n=$((twice_n + twice))
+    done <"$dir/points.run"
+    result "b2. kill at every syscall: $writer" \
+      "$([ "$runs" != "$points" ] && echo "$runs of its $points system calls (evenly spaced)" || echo "each of its $points system calls"), one run each: strace -f -e trace=NAME -e inject=NAME:signal=KILL:when=N, over 2 sessions of 10 requests read and 10 new; then the next event, then one hook per session" \
+      "$killed of $runs runs killed; $bad short after the next event; $torn left a torn tail; then $lost requests missing and $twice_n twice in all runs together (of $written each)" \
+      "$(verdict $((bad == 0 && lost == 0 && twice_n == 0)))"
+  done
+}
+
 # ---------------------------------------------------------------- (c) disk full
 
 attack_full() {
@@ -367,7 +446,7 @@ attack_full() {
     return
   fi
   local free dir claude s errs short settled_short total missing twice written mid no_swap level
-  for level in 0 1 2 3 4 5 6 7 8 9 10 11 12 16 24 32 64 1s 2s 3s 4s 6s 8s 10s; do
+  for level in 0 1 2 3 4 6 8 10 12 16 24 32 64 1s 2s 3s 4s 6s 10s; do
     free="${level%s}"
     no_swap=0
     [ "$free" = "$level" ] || no_swap=1
@@ -642,6 +721,7 @@ attack_view() {
 
 want kills && attack_kills
 want swap && attack_swap
+want every && attack_every
 want full && attack_full
 want cut && attack_cut
 want clock && attack_clock
