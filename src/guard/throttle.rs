@@ -62,7 +62,7 @@ pub fn check(
     let next = &budget.next;
     // The window as Bedrock saw it: everything held, plus the refused request itself.
     let info = ThrottleInfo {
-        limit: limit.map_or("unknown", |l| l.as_str()).to_string(),
+        limit,
         day_used: budget.day_used() + next.reservation,
         minute_used: budget.minute_used() + next.reservation,
         minute_requests: budget.minute_requests + budget.inflight as u64,
@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(record.reserved, 1_292_000);
         assert_eq!(record.project.as_deref(), Some("/w"));
         let info = record.throttle.as_ref().unwrap();
-        assert_eq!(info.limit, "tokens-per-day");
+        assert_eq!(info.limit, Some(Limit::TokensPerDay));
         assert_eq!(info.day_used, 400_000 + 1_292_000);
         assert_eq!(info.minute_used, 500_000 + 1_292_000);
         assert_eq!(info.minute_requests, 2);

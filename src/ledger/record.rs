@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::quota::Usage;
+use crate::quota::{Limit, Usage};
 
 /// Schema version written in every line.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -105,8 +105,10 @@ pub struct Record {
 /// What bedrock-hook believed when a throttle hit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThrottleInfo {
-    /// `tokens-per-day`, `tokens-per-minute`, `requests-per-minute` or `unknown`.
-    pub limit: String,
+    /// Which window ran out, when the error said (`tokens-per-day`, `tokens-per-minute`,
+    /// `requests-per-minute` in the ledger; `unknown` when it did not).
+    #[serde(with = "limit_name")]
+    pub limit: Option<Limit>,
     /// Estimated quota tokens in the TPD window as Bedrock saw it: settled + in flight +
     /// the refused request's own reservation (`reserved` of the record).
     pub day_used: u64,
@@ -135,6 +137,22 @@ pub struct ThrottleInfo {
     /// The `x-amzn-requestid` of the throttled call, when the error showed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// A throttle's limit as the ledger writes it; a name it does not know reads as unknown.
+mod limit_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::quota::Limit;
+
+    pub fn serialize<S: Serializer>(limit: &Option<Limit>, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(limit.map_or("unknown", |l| l.as_str()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Limit>, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(input)?;
+        Ok(Limit::parse(&name))
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -267,6 +285,29 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttles_limit_is_written_by_name_and_unknown_names_read_as_unknown() {
+        for (limit, name) in [
+            (Some(Limit::TokensPerDay), "tokens-per-day"),
+            (Some(Limit::RequestsPerMinute), "requests-per-minute"),
+            (None, "unknown"),
+        ] {
+            let info = ThrottleInfo {
+                limit,
+                ..ThrottleInfo::default()
+            };
+            let json = serde_json::to_value(&info).unwrap();
+            assert_eq!(json["limit"], name);
+            let back: ThrottleInfo = serde_json::from_value(json).unwrap();
+            assert_eq!(back.limit, limit);
+        }
+        let later: ThrottleInfo = serde_json::from_str(
+            r#"{"limit":"tokens-per-week","day_used":1,"minute_used":0,"minute_requests":0}"#,
+        )
+        .unwrap();
+        assert_eq!(later.limit, None);
+    }
 
     #[test]
     fn round_trips_and_omits_empty_fields() {
