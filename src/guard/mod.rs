@@ -231,10 +231,12 @@ pub(crate) fn agent_of(input: &HookInput) -> Option<&str> {
 }
 
 /// The model a stream's next request will use, when the event or the environment says:
-/// a subagent's from `CLAUDE_CODE_SUBAGENT_MODEL`, else the event's own model field.
+/// a subagent's from what it sent last (its `Agent` call may have named one), else
+/// `CLAUDE_CODE_SUBAGENT_MODEL`; else the event's own model field, else what the stream
+/// sent last.
 pub(crate) fn model_hint(input: &HookInput, env: &ClientEnv) -> Option<String> {
     agent_of(input)
-        .and_then(|_| env.subagent_model())
+        .and_then(|_| input.sent_model.clone().or_else(|| env.subagent_model()))
         .or_else(|| input.model_id())
 }
 

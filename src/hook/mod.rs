@@ -5,6 +5,7 @@
 //! failing hook: Claude Code must not notice us unless we have something to say.
 
 pub mod catch_up;
+pub mod client;
 pub mod wire;
 
 use std::io::Read;
@@ -84,7 +85,8 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         bail!("empty hook input, nothing recorded");
     }
-    let input = HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
+    let mut input =
+        HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
     drop(bytes);
     if input.is_compaction_stop() {
         // One compaction request came back: PostCompact closes the compaction, and the
@@ -111,10 +113,19 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         .iter()
         .map(|p| format!("config: {p}"))
         .collect();
-    if let Err(e) = record_transcripts(&mut writer, &input) {
-        problems.push(format!("{e:#}"));
+    match record_transcripts(&mut writer, &input) {
+        // Within a turn the request just sent names the model in use; at a prompt the
+        // status line knows better (the user may have switched since the last turn).
+        Ok(Some(stream)) if input.event() != "UserPromptSubmit" => {
+            input.sent_model = writer.last_sent_model(&stream);
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("{e:#}")),
     }
     close_stream(&mut writer, &input);
+    if input.event() == "SessionStart" {
+        remember_start_model(&mut writer, &mut input, &env, now);
+    }
     // The guard sees the windows without the request this event announces; trouble of
     // our own above means it may warn but never block.
     let guarded = guard::decide(
@@ -165,13 +176,54 @@ fn client_env(input: &HookInput) -> ClientEnv {
     env
 }
 
-/// Ingest the subagent's transcript (if the event comes from one) and the session's.
-fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> {
+/// At SessionStart, the model the session starts with, as the client chose it: the
+/// event's own, else `--model` from the client's command line, else `ANTHROPIC_MODEL` or
+/// the settings' `model`, else the client's default (only when the command line was read
+/// and names none). Remembered for the session like the status line's model (which later
+/// replaces it), so that the guards know it before any request is in the transcript. A
+/// cleared or compacted session keeps what the status line said since.
+fn remember_start_model(
+    writer: &mut Writer<'_>,
+    input: &mut HookInput,
+    env: &ClientEnv,
+    now: DateTime<Utc>,
+) {
+    let Some(session) = input.session_id.clone() else {
+        return;
+    };
+    let fresh = matches!(input.source.as_deref(), Some("startup" | "resume") | None);
+    if !fresh && writer.state.session_model(&session).is_some() {
+        return;
+    }
+    let model = input.model_id().or_else(|| match client::model_arg()? {
+        client::ModelArg::Named(model) => subagent::resolve_alias(&model, env),
+        client::ModelArg::NotGiven => env
+            .main_model()
+            .or_else(|| Some(budget::CLIENT_DEFAULT_MODEL.to_string())),
+    });
+    let Some(model) = model else {
+        return;
+    };
+    if input.model.is_none() {
+        input.model = Some(serde_json::Value::String(model.clone()));
+    }
+    if writer
+        .state
+        .remember_model(&session, &model, now.timestamp_millis())
+    {
+        writer.touch();
+    }
+}
+
+/// Ingest the subagent's transcript (if the event comes from one) and the session's;
+/// returns the transcript of the event's own stream.
+fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<Option<PathBuf>> {
     let Some(main) = input.transcript_path.as_deref().filter(|p| !p.is_empty()) else {
-        return Ok(());
+        return Ok(None);
     };
     let main = PathBuf::from(main);
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    let mut stream = main.clone();
     if let Some(agent) = agent {
         let path = input
             .agent_transcript_path
@@ -187,6 +239,7 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
         writer
             .ingest(&path, &origin, HOOK_READ)
             .with_context(|| format!("reading {}", path.display()))?;
+        stream = path;
     }
     let origin = Origin {
         session: input.session_id.clone(),
@@ -196,7 +249,7 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
     writer
         .ingest(&main, &origin, HOOK_READ)
         .with_context(|| format!("reading {}", main.display()))?;
-    Ok(())
+    Ok(Some(stream))
 }
 
 /// The in-flight entry a spawn holds until its subagent's own events take over.
