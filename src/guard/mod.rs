@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use crate::budget::{Budget, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::{Config, Mode};
+use crate::event::EventKind;
 use crate::hook::HookInput;
 use crate::ledger::{LiveState, Record, ThrottleInfo};
 use crate::quota::Limit;
@@ -155,20 +156,24 @@ pub fn decide(
 ) -> Guarded {
     let mut guarded = Guarded::default();
     // Off: no messages, no blocking; throttles are still recorded.
-    if config.mode == Mode::Off && input.event() != "StopFailure" {
+    if config.mode == Mode::Off && input.kind() != EventKind::StopFailure {
         return guarded;
     }
-    let concern = match input.event() {
-        "SessionStart" => session_start::check(input, state, config, now, env),
-        "UserPromptSubmit" => preflight::check(input, state, config, now, env),
-        "PreToolUse" if subagent::is_spawn(input.tool_name.as_deref()) => {
+    let concern = match input.kind() {
+        EventKind::SessionStart => session_start::check(input, state, config, now, env),
+        EventKind::UserPromptSubmit => preflight::check(input, state, config, now, env),
+        EventKind::PreToolUse if subagent::is_spawn(input.tool_name.as_deref()) => {
             subagent::check(input, state, config, now, env)
         }
-        "PostToolUse" | "PostToolUseFailure" => post_tool::check(input, state, config, now, env),
-        "StopFailure" => throttle::check(input, state, config, now, env).map(|(record, c)| {
-            guarded.throttle = Some(record);
-            c
-        }),
+        EventKind::PostToolUse | EventKind::PostToolUseFailure => {
+            post_tool::check(input, state, config, now, env)
+        }
+        EventKind::StopFailure => {
+            throttle::check(input, state, config, now, env).map(|(record, c)| {
+                guarded.throttle = Some(record);
+                c
+            })
+        }
         _ => None,
     };
     let Some(concern) = concern else {

@@ -17,10 +17,7 @@ use crate::config::Config;
 use crate::hook::HookInput;
 use crate::ledger::LiveState;
 
-/// Whether a tool spawns a subagent.
-pub fn is_spawn(tool_name: Option<&str>) -> bool {
-    matches!(tool_name, Some("Agent" | "Task"))
-}
+pub use crate::event::is_spawn;
 
 /// What the client sends for the `Agent` tool's model aliases when no
 /// `ANTHROPIC_DEFAULT_*_MODEL` says otherwise (observed on 2.1.328 against Bedrock in

@@ -5,6 +5,8 @@
 use std::fmt;
 
 use serde::Deserialize;
+
+use crate::event::{Event, EventKind};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,10 +192,38 @@ impl HookInput {
         self.hook_event_name.as_deref().unwrap_or("")
     }
 
+    pub fn kind(&self) -> EventKind {
+        EventKind::from_name(self.event())
+    }
+
+    /// The input reduced to the domain event the in-flight rules read.
+    pub fn to_event(&self) -> Event {
+        let named = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        let kind = self.kind();
+        Event {
+            kind,
+            session: named(&self.session_id),
+            agent: named(&self.agent_id),
+            tool: kind.is_tool().then(|| crate::event::ToolCall {
+                name: self.tool_name.clone(),
+                use_id: self.tool_use_id.clone(),
+            }),
+            batch: self
+                .tool_calls
+                .iter()
+                .flatten()
+                .map(|c| crate::event::ToolCall {
+                    name: c.tool_name.clone(),
+                    use_id: c.tool_use_id.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// A compaction request's end: the client runs each as an unnamed subagent and fires
     /// `SubagentStop` with an empty `agent_type` and a transcript path it never writes.
     pub fn is_compaction_stop(&self) -> bool {
-        self.event() == "SubagentStop"
+        self.kind() == EventKind::SubagentStop
             && self.agent_type.as_deref() == Some("")
             && self
                 .agent_transcript_path
