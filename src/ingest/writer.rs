@@ -206,6 +206,14 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// The model of the last request `transcript` says was sent, as far as it was read.
+    pub fn last_sent_model(&mut self, transcript: &Path) -> Option<String> {
+        self.cursor(transcript)
+            .assembler
+            .last_sent_model()
+            .map(str::to_string)
+    }
+
     /// The saved cursor of `transcript`.
     pub(super) fn cursor(&mut self, transcript: &Path) -> &Cursor {
         self.cursors
