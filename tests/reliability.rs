@@ -796,7 +796,6 @@ fn links_planted_at_ledger_files_are_not_written_through() {
 /// found by bench/attacks.sh, where every such failure said `reading <transcript>: Too
 /// many levels of symbolic links` or `reading <transcript>: No space left on device`.
 #[test]
-#[ignore = "open bug: hook/mod.rs puts `reading <transcript>` on every ingest error, ledger writes included"]
 fn a_ledger_write_error_names_the_ledger_not_the_transcript() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

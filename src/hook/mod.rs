@@ -228,7 +228,7 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<Opti
         };
         writer
             .ingest(&path, &origin, HOOK_READ)
-            .with_context(|| format!("reading {}", path.display()))?;
+            .map_err(|e| blame(e, &path))?;
         stream = path;
     }
     let origin = Origin {
@@ -238,8 +238,18 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<Opti
     };
     writer
         .ingest(&main, &origin, HOOK_READ)
-        .with_context(|| format!("reading {}", main.display()))?;
+        .map_err(|e| blame(e, &main))?;
     Ok(Some(stream))
+}
+
+/// An ingest error, named after what failed: the ledger's own writes say so themselves,
+/// anything else is the transcript's.
+fn blame(e: std::io::Error, transcript: &Path) -> anyhow::Error {
+    if crate::ingest::is_ledger_write(&e) {
+        anyhow::Error::new(e)
+    } else {
+        anyhow::Error::new(e).context(format!("reading {}", transcript.display()))
+    }
 }
 
 /// Before the guard looks: the request this event's stream had in flight has come back

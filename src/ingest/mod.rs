@@ -20,7 +20,7 @@ use crate::transcript::Limits;
 
 pub use read::{Prepared, prepare};
 pub use records::{Item, RecordMaker, parse_ts};
-pub use writer::Writer;
+pub use writer::{Writer, is_ledger_write};
 
 /// How much of a transcript one call may read.
 #[derive(Debug, Clone, Copy)]

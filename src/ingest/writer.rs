@@ -197,8 +197,10 @@ impl<'a> Writer<'a> {
             if !finished_and_read {
                 // Saved only once the records are on disk: a crash in between re-reads,
                 // and dedupe holds.
-                self.ledger.flush()?;
-                cursor.save(self.paths, transcript)?;
+                self.ledger.flush().map_err(|e| self.ledger_error(e))?;
+                cursor
+                    .save(self.paths, transcript)
+                    .map_err(|e| self.ledger_error(e))?;
             }
             self.cursors
                 .insert(transcript.to_path_buf(), cursor.clone());
@@ -212,6 +214,19 @@ impl<'a> Writer<'a> {
             .assembler
             .last_sent_model()
             .map(str::to_string)
+    }
+
+    /// A failed write of our own (a day file, its index, a cursor), told apart from a
+    /// transcript that cannot be read: see [`is_ledger_write`].
+    fn ledger_error(&self, e: io::Error) -> io::Error {
+        let kind = e.kind();
+        io::Error::new(
+            kind,
+            LedgerWrite(format!(
+                "writing the ledger in {}: {e}",
+                self.paths.data_dir.display()
+            )),
+        )
     }
 
     /// The saved cursor of `transcript`.
@@ -230,7 +245,10 @@ impl<'a> Writer<'a> {
     /// that it always equals what they hold, see `ledger::converge`); older ones, which
     /// only tell it about streams, directly.
     pub(super) fn append_entries(&mut self, entries: Vec<Entry>) -> io::Result<usize> {
-        let appended = self.ledger.append(&self.lock, entries)?;
+        let appended = self
+            .ledger
+            .append(&self.lock, entries)
+            .map_err(|e| self.ledger_error(e))?;
         if appended.is_empty() {
             return Ok(0);
         }
@@ -246,7 +264,7 @@ impl<'a> Writer<'a> {
             }
         }
         if in_counted_days {
-            self.ledger.flush()?;
+            self.ledger.flush().map_err(|e| self.ledger_error(e))?;
             self.state.catch_up(&self.ledger, boundary, self.now);
         }
         Ok(appended.len())
@@ -267,4 +285,22 @@ impl<'a> Writer<'a> {
         self.state.v = crate::ledger::live::STATE_VERSION;
         self.state.save(&self.paths.state_file())
     }
+}
+
+/// The error of a write into the data dir while recording a transcript.
+#[derive(Debug)]
+struct LedgerWrite(String);
+
+impl std::fmt::Display for LedgerWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LedgerWrite {}
+
+/// Whether an error of [`Writer::ingest`] is ours (writing the ledger) rather than the
+/// transcript's: the message then names the data dir, not the transcript.
+pub fn is_ledger_write(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LedgerWrite>())
 }
