@@ -688,10 +688,15 @@ fn as_model_quotas(raw: &Raw<'_>) -> Result<BTreeMap<String, Quotas>, String> {
         }
         Raw::Env(text) => {
             for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                let mut parts = item.split(':');
-                let model = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+                // `model:tpm=1:tpd=2`, or `model=tpd=2:tpm=1` as `config` shows it.
+                let (model, fields) = match item.split_once([':', '=']) {
+                    Some((model, "")) if item[model.len()..].starts_with('=') => (model, None),
+                    Some((model, fields)) => (model, Some(fields)),
+                    None => (item, None),
+                };
+                let model = model.trim().to_ascii_lowercase();
                 let mut quotas = Quotas::default();
-                for part in parts {
+                for part in fields.into_iter().flat_map(|f| f.split(':')) {
                     let (field, value) = part
                         .split_once('=')
                         .ok_or_else(|| format!("expected field=value, got `{part}`"))?;
@@ -877,6 +882,21 @@ mod tests {
             ["team \"slack\" is not cloudwatch or off"]
         );
         assert_eq!(Config::default().aws_cli, "aws");
+    }
+
+    #[test]
+    fn env_models_read_back_what_config_shows() {
+        let f = file("[models.\"claude-sonnet-4-5\"]\ntpd = 1000000\ntpm = 200000\n[models.x]\n");
+        let shown = Config::load_with(Some(f.path()), env_of(&[])).show("models");
+        assert_eq!(shown, "claude-sonnet-4-5=tpd=1000000:tpm=200000,x=");
+        let c = Config::load_with(None, |name| {
+            (name == "BEDROCK_HOOK_MODELS").then(|| shown.clone())
+        });
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.models.len(), 2, "{:?}", c.models);
+        assert_eq!(c.quotas_for("claude-sonnet-4-5").tpd, Some(1_000_000));
+        assert_eq!(c.quotas_for("x"), Quotas::default());
+        assert_eq!(c.show("models"), shown);
     }
 
     #[test]
