@@ -10,18 +10,18 @@ pub mod edit;
 pub mod keys;
 mod raw;
 pub mod settings_env;
-mod value;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::quota::burndown::prefix_matches;
-use crate::quota::{DayBoundary, ReservationRule};
+use crate::quota::{Buckets, DayBoundary, ReservationRule};
 
+// Named here too for the callers that still say `config::Quotas` / `config::pretty_tokens`.
+pub use crate::quota::Quotas;
+pub use crate::quota::tokens::{parse_tokens, pretty_tokens};
 pub use keys::{KEYS, Key};
 use raw::Raw;
-pub use value::{parse_tokens, pretty_tokens};
 
 /// Largest config file read: far above any real one.
 const CONFIG_MAX_BYTES: u64 = 1 << 20;
@@ -60,14 +60,6 @@ impl Team {
             Team::CloudWatch => "cloudwatch",
         }
     }
-}
-
-/// Quotas of one bucket (the account default, or one model).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Quotas {
-    pub tpd: Option<u64>,
-    pub tpm: Option<u64>,
-    pub rpm: Option<u64>,
 }
 
 /// Where an effective value came from.
@@ -292,27 +284,23 @@ impl Config {
         })
     }
 
+    /// The configured quota buckets.
+    pub fn buckets(&self) -> Buckets<'_> {
+        Buckets {
+            default: &self.quotas,
+            models: &self.models,
+        }
+    }
+
     /// The quotas that apply to a model: its own entry, else the account default.
     pub fn quotas_for(&self, canonical_model: &str) -> Quotas {
-        match self.models.get(&self.bucket_for(canonical_model)) {
-            Some(own) => Quotas {
-                tpd: own.tpd.or(self.quotas.tpd),
-                tpm: own.tpm.or(self.quotas.tpm),
-                rpm: own.rpm.or(self.quotas.rpm),
-            },
-            None => self.quotas,
-        }
+        self.buckets().quotas_for(canonical_model)
     }
 
     /// The quota bucket a model's usage counts against: its `models` key, or "" for the
     /// shared default bucket.
     pub fn bucket_for(&self, canonical_model: &str) -> String {
-        self.models
-            .keys()
-            .filter(|key| prefix_matches(canonical_model, key))
-            .max_by_key(|key| key.len())
-            .cloned()
-            .unwrap_or_default()
+        self.buckets().bucket_for(canonical_model)
     }
 
     pub fn source_of(&self, key: &str) -> Source {
@@ -348,6 +336,12 @@ impl Config {
             let _ = writeln!(out, "{name:<24} = {:<28} # {source}", key.show(self));
         }
         out
+    }
+}
+
+impl<'a> From<&'a Config> for Buckets<'a> {
+    fn from(config: &'a Config) -> Buckets<'a> {
+        config.buckets()
     }
 }
 

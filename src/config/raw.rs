@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::Quotas;
-use super::parse_tokens;
-use crate::quota::Multiplier;
+use crate::quota::tokens::parse_tokens;
+use crate::quota::{Multiplier, Quotas};
 
 /// A raw value before it is checked: from the TOML file or from an env variable.
 pub(super) enum Raw<'a> {
