@@ -203,6 +203,26 @@ fn throttle_with_retries_records_every_attempt() {
     };
     assert_eq!(expected_from(&run.endpoint).len(), 3);
     assert_ledger_matches_endpoint(&run);
+    // The throttle record names the last refused call by its x-amzn-requestid, which the
+    // client's error text does not show but its transcript does.
+    let last_refused = run
+        .endpoint
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.status == 429)
+        .expect("a 429");
+    let throttles: Vec<Value> = run
+        .sandbox
+        .ledger()
+        .into_iter()
+        .filter(|r| r["kind"] == "throttle")
+        .collect();
+    assert_eq!(throttles.len(), 1, "{throttles:#?}");
+    assert_eq!(
+        throttles[0]["throttle"]["request_id"], last_refused.request_id,
+        "{throttles:#?}"
+    );
 }
 
 #[test]
