@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::claude::ClientEnv;
-use crate::config::{Config, Quotas};
+use crate::config::Config;
 use crate::ledger::{LiveState, MaxTokensSource};
+use crate::quota::Quotas;
 use crate::quota::{self, inflight::stream_key, window};
 
 /// The request we expect next from a session (or subagent).

@@ -208,6 +208,26 @@ fn throttle_with_retries_records_every_attempt() {
     assert_ledger_matches_endpoint(&run);
     // Three 429s: the two retried (from the transcript) and the last (StopFailure).
     assert_throttles_counted(&run.sandbox, 3);
+    // The last one's record names the refused call by its x-amzn-requestid, which the
+    // client's error text does not show but its transcript does.
+    let last_refused = run
+        .endpoint
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.status == 429)
+        .expect("a 429");
+    let estimated: Vec<Value> = run
+        .sandbox
+        .ledger()
+        .into_iter()
+        .filter(|r| r["kind"] == "throttle" && r["throttle"].is_object())
+        .collect();
+    assert_eq!(estimated.len(), 1, "{estimated:#?}");
+    assert_eq!(
+        estimated[0]["throttle"]["request_id"], last_refused.request_id,
+        "{estimated:#?}"
+    );
 }
 
 /// Every throttle is in the ledger once, in the live state's count and on the status line.

@@ -177,8 +177,8 @@ mod tests {
     use crate::account::file::{Bucket, VERSION};
     use crate::account::metrics::Counts;
     use crate::budget::NextRequest;
-    use crate::config::Quotas;
     use crate::ledger::MaxTokensSource;
+    use crate::quota::Quotas;
 
     fn budget() -> Budget {
         Budget {

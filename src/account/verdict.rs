@@ -118,17 +118,23 @@ pub fn request_id_in(message: &str) -> Option<String> {
     let lower = message.to_ascii_lowercase();
     for key in ["x-amzn-requestid", "request id", "requestid"] {
         let Some(at) = lower.find(key) else { continue };
-        let rest = &message[at + key.len()..];
-        let id: String = rest
-            .trim_start_matches([':', '=', ' ', '"'])
-            .chars()
-            .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
-            .collect();
-        if id.len() >= 16 && id.len() <= 64 {
+        let rest = message[at + key.len()..].trim_start_matches([':', '=', ' ', '"']);
+        let end = rest
+            .find(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+            .unwrap_or(rest.len());
+        if let Some(id) = request_id(&rest[..end]) {
             return Some(id);
         }
     }
     None
+}
+
+/// `text` if it has the shape of an AWS request id (16 to 64 hex digits and dashes), the
+/// only form in which one is stored or shown.
+pub fn request_id(text: &str) -> Option<String> {
+    let shaped =
+        (16..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    shaped.then(|| text.to_string())
 }
 
 #[cfg(test)]

@@ -1,26 +1,32 @@
 //! User configuration: one TOML file at a known path plus `BEDROCK_HOOK_*` environment
 //! variables, which win. Every value remembers where it came from so `bedrock-hook config`
-//! can explain itself.
+//! can explain itself. The keys themselves (name, variable, check, display, doc) are one
+//! table, [`keys::KEYS`]; the [`Config`] struct holds the values and their defaults.
 //!
 //! The hot paths call [`Config::load`] and use whatever it returns: a bad file or value is
 //! reported in [`Config::problems`] and replaced by its default, never a failure.
 
 pub mod edit;
+pub mod keys;
+mod raw;
 pub mod settings_env;
-mod value;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::quota::burndown::prefix_matches;
-use crate::quota::{DayBoundary, Multiplier, ReservationRule};
+use crate::quota::{Buckets, DayBoundary, ReservationRule};
 
-pub use value::{parse_tokens, pretty_tokens};
+// Named here too for the callers that still say `config::Quotas` / `config::pretty_tokens`.
+pub use crate::quota::Quotas;
+pub use crate::quota::tokens::{parse_tokens, pretty_tokens};
+pub use keys::{KEYS, Key};
+use raw::Raw;
 
-/// What the guards do when the next request would not fit.
 /// Largest config file read: far above any real one.
 const CONFIG_MAX_BYTES: u64 = 1 << 20;
+
+/// What the guards do when the next request would not fit.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -54,14 +60,6 @@ impl Team {
             Team::CloudWatch => "cloudwatch",
         }
     }
-}
-
-/// Quotas of one bucket (the account default, or one model).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Quotas {
-    pub tpd: Option<u64>,
-    pub tpm: Option<u64>,
-    pub rpm: Option<u64>,
 }
 
 /// Where an effective value came from.
@@ -145,76 +143,6 @@ impl Default for Config {
     }
 }
 
-/// Every scalar key, in the order `config` prints them.
-pub const SCALAR_KEYS: &[&str] = &[
-    "mode",
-    "tpd",
-    "tpm",
-    "rpm",
-    "day_boundary",
-    "reservation_multiplier",
-    "max_tokens_floor",
-    "reserve_cache_reads",
-    "inflight_stale_secs",
-    "warn_percent",
-    "alert_percent",
-    "chain_timeout_ms",
-    "statusline_ingest",
-    "warn_repeat_secs",
-    "team",
-    "team_interval_secs",
-    "aws_cli",
-];
-
-/// Keys whose value is a table (`[burndown]` ...), settable by env as `k=v,k=v`.
-pub const TABLE_KEYS: &[&str] = &["burndown", "default_max_tokens", "models", "profiles"];
-
-/// The environment variable that sets a key: `BEDROCK_HOOK_` + the key in capitals.
-pub fn env_name(key: &str) -> String {
-    format!("BEDROCK_HOOK_{}", key.to_ascii_uppercase())
-}
-
-fn static_env_name(key: &str) -> &'static str {
-    // Keys are a fixed set; leak-free lookup into a static table.
-    const NAMES: &[(&str, &str)] = &[
-        ("mode", "BEDROCK_HOOK_MODE"),
-        ("tpd", "BEDROCK_HOOK_TPD"),
-        ("tpm", "BEDROCK_HOOK_TPM"),
-        ("rpm", "BEDROCK_HOOK_RPM"),
-        ("day_boundary", "BEDROCK_HOOK_DAY_BOUNDARY"),
-        (
-            "reservation_multiplier",
-            "BEDROCK_HOOK_RESERVATION_MULTIPLIER",
-        ),
-        ("max_tokens_floor", "BEDROCK_HOOK_MAX_TOKENS_FLOOR"),
-        ("reserve_cache_reads", "BEDROCK_HOOK_RESERVE_CACHE_READS"),
-        ("inflight_stale_secs", "BEDROCK_HOOK_INFLIGHT_STALE_SECS"),
-        ("warn_percent", "BEDROCK_HOOK_WARN_PERCENT"),
-        ("alert_percent", "BEDROCK_HOOK_ALERT_PERCENT"),
-        ("chain_timeout_ms", "BEDROCK_HOOK_CHAIN_TIMEOUT_MS"),
-        ("statusline_ingest", "BEDROCK_HOOK_STATUSLINE_INGEST"),
-        ("warn_repeat_secs", "BEDROCK_HOOK_WARN_REPEAT_SECS"),
-        ("team", "BEDROCK_HOOK_TEAM"),
-        ("team_interval_secs", "BEDROCK_HOOK_TEAM_INTERVAL_SECS"),
-        ("aws_cli", "BEDROCK_HOOK_AWS_CLI"),
-        ("burndown", "BEDROCK_HOOK_BURNDOWN"),
-        ("default_max_tokens", "BEDROCK_HOOK_DEFAULT_MAX_TOKENS"),
-        ("models", "BEDROCK_HOOK_MODELS"),
-        ("profiles", "BEDROCK_HOOK_PROFILES"),
-    ];
-    NAMES
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| *v)
-        .unwrap_or("BEDROCK_HOOK_?")
-}
-
-/// A raw value before it is checked: from the TOML file or from an env variable.
-enum Raw<'a> {
-    Toml(&'a toml::Value),
-    Env(&'a str),
-}
-
 impl Config {
     /// Load from the file at `path` (if any) and the process environment.
     /// In a command run from a shell this includes what Claude Code's settings files set
@@ -259,14 +187,13 @@ impl Config {
         if let Some(path) = path {
             config.apply_file(path);
         }
-        for key in SCALAR_KEYS.iter().chain(TABLE_KEYS) {
-            let name = static_env_name(key);
-            if let Some(text) = env(name).filter(|t| !t.trim().is_empty()) {
-                match config.set(key, Raw::Env(&text)) {
+        for key in KEYS {
+            if let Some(text) = env(key.env).filter(|t| !t.trim().is_empty()) {
+                match key.parse(&mut config, &Raw::Env(&text)) {
                     Ok(()) => {
-                        config.sources.insert(key, Source::Env(name));
+                        config.sources.insert(key.name, Source::Env(key.env));
                     }
-                    Err(why) => config.complain(format!("{name}: {why}"), bad_value(key, &text)),
+                    Err(why) => config.complain(format!("{}: {why}", key.env), key.refused(&text)),
                 }
             }
         }
@@ -302,16 +229,16 @@ impl Config {
             }
         };
         for (key, value) in &table {
-            let Some(known) = SCALAR_KEYS.iter().chain(TABLE_KEYS).find(|k| **k == key) else {
+            let Some(known) = keys::find(key) else {
                 self.complain(
                     format!("{}: unknown key `{key}`", path.display()),
                     format!("unknown key {}", quoted(key)),
                 );
                 continue;
             };
-            match self.set(known, Raw::Toml(value)) {
+            match known.parse(self, &Raw::Toml(value)) {
                 Ok(()) => {
-                    self.sources.insert(known, Source::File);
+                    self.sources.insert(known.name, Source::File);
                 }
                 Err(why) => {
                     let text = match value {
@@ -320,118 +247,11 @@ impl Config {
                     };
                     self.complain(
                         format!("{}: key `{key}`: {why}", path.display()),
-                        bad_value(known, &text),
+                        known.refused(&text),
                     )
                 }
             }
         }
-    }
-
-    fn set(&mut self, key: &str, raw: Raw<'_>) -> Result<(), String> {
-        match key {
-            "mode" => {
-                self.mode = match as_str(&raw)?.trim().to_ascii_lowercase().as_str() {
-                    "warn" => Mode::Warn,
-                    "block" => Mode::Block,
-                    "off" => Mode::Off,
-                    other => return Err(format!("expected warn, block or off, got `{other}`")),
-                }
-            }
-            "tpd" => self.quotas.tpd = as_quota(&raw)?,
-            "tpm" => self.quotas.tpm = as_quota(&raw)?,
-            "rpm" => self.quotas.rpm = as_quota(&raw)?,
-            "day_boundary" => {
-                let text = as_str(&raw)?;
-                self.day_boundary = DayBoundary::parse(&text).ok_or_else(|| {
-                    format!("expected utc, local or an offset like +09:00, got `{text}`")
-                })?;
-            }
-            "reservation_multiplier" => {
-                self.reservation.multiplier = match &raw {
-                    Raw::Toml(toml::Value::Integer(n)) => Multiplier::Fixed(*n as f64),
-                    Raw::Toml(toml::Value::Float(f)) => Multiplier::Fixed(*f),
-                    _ => {
-                        let text = as_str(&raw)?;
-                        if text.trim().eq_ignore_ascii_case("burndown") {
-                            Multiplier::Burndown
-                        } else {
-                            match text.trim().parse::<f64>() {
-                                Ok(f) if f.is_finite() && f >= 0.0 => Multiplier::Fixed(f),
-                                _ => {
-                                    return Err(format!(
-                                        "expected `burndown` or a number, got `{text}`"
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                };
-                if let Multiplier::Fixed(f) = self.reservation.multiplier
-                    && !(f.is_finite() && f >= 0.0)
-                {
-                    return Err("must be a non-negative number".to_string());
-                }
-            }
-            "max_tokens_floor" => self.reservation.floor = as_u64(&raw)?,
-            "reserve_cache_reads" => self.reservation.hold_cache_reads = as_bool(&raw)?,
-            "inflight_stale_secs" => self.inflight_stale_secs = as_u64(&raw)?,
-            "warn_percent" => self.warn_percent = as_percent(&raw)?,
-            "alert_percent" => self.alert_percent = as_percent(&raw)?,
-            "chain_timeout_ms" => self.chain_timeout_ms = as_u64(&raw)?.min(10_000),
-            "statusline_ingest" => self.statusline_ingest = as_bool(&raw)?,
-            "warn_repeat_secs" => self.warn_repeat_secs = as_u64(&raw)?,
-            "team" => {
-                self.team = match as_str(&raw)?.trim().to_ascii_lowercase().as_str() {
-                    "off" | "none" | "" => Team::Off,
-                    "cloudwatch" => Team::CloudWatch,
-                    other => return Err(format!("expected cloudwatch or off, got `{other}`")),
-                }
-            }
-            "team_interval_secs" => self.team_interval_secs = as_u64(&raw)?.max(1),
-            "aws_cli" => {
-                let text = as_str(&raw)?;
-                if text.trim().is_empty() {
-                    return Err("must not be empty".to_string());
-                }
-                self.aws_cli = text.trim().to_string();
-            }
-            "burndown" => {
-                let mut table = BTreeMap::new();
-                for (model, value) in as_table(&raw)? {
-                    let rate = match value {
-                        Raw::Toml(toml::Value::Integer(n)) => *n as f64,
-                        Raw::Toml(toml::Value::Float(f)) => *f,
-                        other => as_str(&other)?
-                            .trim()
-                            .parse::<f64>()
-                            .map_err(|_| format!("`{model}`: expected a number"))?,
-                    };
-                    if !(rate.is_finite() && rate >= 0.0) {
-                        return Err(format!("`{model}`: expected a non-negative number"));
-                    }
-                    table.insert(model.to_ascii_lowercase(), rate);
-                }
-                self.burndown = table;
-            }
-            "default_max_tokens" => {
-                let mut table = BTreeMap::new();
-                for (model, value) in as_table(&raw)? {
-                    let n = as_u64(&value).map_err(|e| format!("`{model}`: {e}"))?;
-                    table.insert(model.to_ascii_lowercase(), n);
-                }
-                self.default_max_tokens = table;
-            }
-            "profiles" => {
-                let mut table = BTreeMap::new();
-                for (profile, value) in as_table(&raw)? {
-                    table.insert(profile, as_str(&value)?);
-                }
-                self.profiles = table;
-            }
-            "models" => self.models = as_model_quotas(&raw)?,
-            _ => return Err("unknown key".to_string()),
-        }
-        Ok(())
     }
 
     fn check_consistency(&mut self) {
@@ -464,27 +284,23 @@ impl Config {
         })
     }
 
+    /// The configured quota buckets.
+    pub fn buckets(&self) -> Buckets<'_> {
+        Buckets {
+            default: &self.quotas,
+            models: &self.models,
+        }
+    }
+
     /// The quotas that apply to a model: its own entry, else the account default.
     pub fn quotas_for(&self, canonical_model: &str) -> Quotas {
-        match self.models.get(&self.bucket_for(canonical_model)) {
-            Some(own) => Quotas {
-                tpd: own.tpd.or(self.quotas.tpd),
-                tpm: own.tpm.or(self.quotas.tpm),
-                rpm: own.rpm.or(self.quotas.rpm),
-            },
-            None => self.quotas,
-        }
+        self.buckets().quotas_for(canonical_model)
     }
 
     /// The quota bucket a model's usage counts against: its `models` key, or "" for the
     /// shared default bucket.
     pub fn bucket_for(&self, canonical_model: &str) -> String {
-        self.models
-            .keys()
-            .filter(|key| prefix_matches(canonical_model, key))
-            .max_by_key(|key| key.len())
-            .cloned()
-            .unwrap_or_default()
+        self.buckets().bucket_for(canonical_model)
     }
 
     pub fn source_of(&self, key: &str) -> Source {
@@ -493,50 +309,7 @@ impl Config {
 
     /// One key's effective value, as `config` shows it.
     pub fn show(&self, key: &str) -> String {
-        let quota = |q: Option<u64>| q.map(|n| n.to_string()).unwrap_or_else(|| "unset".into());
-        match key {
-            "mode" => self.mode.as_str().to_string(),
-            "tpd" => quota(self.quotas.tpd),
-            "tpm" => quota(self.quotas.tpm),
-            "rpm" => quota(self.quotas.rpm),
-            "day_boundary" => self.day_boundary.describe(),
-            "reservation_multiplier" => match self.reservation.multiplier {
-                Multiplier::Burndown => "burndown".to_string(),
-                Multiplier::Fixed(f) => f.to_string(),
-            },
-            "max_tokens_floor" => self.reservation.floor.to_string(),
-            "reserve_cache_reads" => self.reservation.hold_cache_reads.to_string(),
-            "inflight_stale_secs" => self.inflight_stale_secs.to_string(),
-            "warn_percent" => self.warn_percent.to_string(),
-            "alert_percent" => self.alert_percent.to_string(),
-            "chain_timeout_ms" => self.chain_timeout_ms.to_string(),
-            "statusline_ingest" => self.statusline_ingest.to_string(),
-            "warn_repeat_secs" => self.warn_repeat_secs.to_string(),
-            "team" => self.team.as_str().to_string(),
-            "team_interval_secs" => self.team_interval_secs.to_string(),
-            "aws_cli" => self.aws_cli.clone(),
-            "burndown" => join_table(self.burndown.iter().map(|(k, v)| (k, v.to_string()))),
-            "default_max_tokens" => join_table(
-                self.default_max_tokens
-                    .iter()
-                    .map(|(k, v)| (k, v.to_string())),
-            ),
-            "profiles" => join_table(self.profiles.iter().map(|(k, v)| (k, v.clone()))),
-            "models" => join_table(self.models.iter().map(|(k, q)| {
-                let mut parts = Vec::new();
-                if let Some(n) = q.tpd {
-                    parts.push(format!("tpd={n}"));
-                }
-                if let Some(n) = q.tpm {
-                    parts.push(format!("tpm={n}"));
-                }
-                if let Some(n) = q.rpm {
-                    parts.push(format!("rpm={n}"));
-                }
-                (k, parts.join(":"))
-            })),
-            _ => String::new(),
-        }
+        keys::find(key).map_or_else(String::new, |key| key.show(self))
     }
 
     /// The whole effective configuration, one key per line with its source.
@@ -554,14 +327,21 @@ impl Config {
             file.as_deref().unwrap_or("(none)"),
             if exists { "" } else { " (not present)" }
         );
-        for key in SCALAR_KEYS.iter().chain(TABLE_KEYS) {
-            let source = match self.source_of(key) {
+        for key in KEYS {
+            let source = match self.source_of(key.name) {
                 Source::File => "file".to_string(),
-                _ => self.source_label(key),
+                _ => self.source_label(key.name),
             };
-            let _ = writeln!(out, "{key:<24} = {:<28} # {source}", self.show(key));
+            let name = key.name;
+            let _ = writeln!(out, "{name:<24} = {:<28} # {source}", key.show(self));
         }
         out
+    }
+}
+
+impl<'a> From<&'a Config> for Buckets<'a> {
+    fn from(config: &'a Config) -> Buckets<'a> {
+        config.buckets()
     }
 }
 
@@ -570,159 +350,10 @@ fn quoted(value: &str) -> String {
     format!("\"{}\"", crate::report::term::fit(value.trim(), 20))
 }
 
-/// The short form of a bad value: `tpd "abc" is not a number`.
-fn bad_value(key: &str, value: &str) -> String {
-    let what = match key {
-        "mode" => "is not warn, block or off",
-        "team" => "is not cloudwatch or off",
-        "aws_cli" => "is not a command",
-        "day_boundary" => "is not utc, local or an offset like +09:00",
-        "reservation_multiplier" => "is not burndown or a number",
-        "reserve_cache_reads" | "statusline_ingest" => "is not true or false",
-        "burndown" | "default_max_tokens" | "models" | "profiles" => "is not valid",
-        _ if value.trim().parse::<f64>().is_ok() => "is out of range",
-        _ => "is not a number",
-    };
-    format!("{key} {} {what}", quoted(value))
-}
-
-fn join_table<'a>(items: impl Iterator<Item = (&'a String, String)>) -> String {
-    let parts: Vec<String> = items.map(|(k, v)| format!("{k}={v}")).collect();
-    if parts.is_empty() {
-        "(none)".to_string()
-    } else {
-        parts.join(",")
-    }
-}
-
-fn as_str(raw: &Raw<'_>) -> Result<String, String> {
-    match raw {
-        Raw::Env(text) => Ok(text.to_string()),
-        Raw::Toml(toml::Value::String(s)) => Ok(s.clone()),
-        Raw::Toml(other) => Err(format!("expected a string, got {}", other.type_str())),
-    }
-}
-
-fn as_u64(raw: &Raw<'_>) -> Result<u64, String> {
-    match raw {
-        Raw::Toml(toml::Value::Integer(n)) if *n >= 0 => Ok(*n as u64),
-        Raw::Toml(toml::Value::Integer(n)) => Err(format!("must not be negative, got {n}")),
-        Raw::Toml(toml::Value::String(s)) => parse_tokens(s),
-        Raw::Env(text) => parse_tokens(text),
-        Raw::Toml(other) => Err(format!("expected a number, got {}", other.type_str())),
-    }
-}
-
-/// A quota: a positive number, or 0 / "off" / "unset" for none.
-fn as_quota(raw: &Raw<'_>) -> Result<Option<u64>, String> {
-    if let Ok(text) = as_str(raw)
-        && matches!(
-            text.trim().to_ascii_lowercase().as_str(),
-            "off" | "unset" | "none"
-        )
-    {
-        return Ok(None);
-    }
-    let n = as_u64(raw)?;
-    Ok(if n == 0 { None } else { Some(n) })
-}
-
-fn as_percent(raw: &Raw<'_>) -> Result<u64, String> {
-    let n = as_u64(raw)?;
-    if n > 1000 {
-        return Err(format!("expected a percentage, got {n}"));
-    }
-    Ok(n)
-}
-
-fn as_bool(raw: &Raw<'_>) -> Result<bool, String> {
-    match raw {
-        Raw::Toml(toml::Value::Boolean(b)) => Ok(*b),
-        _ => match as_str(raw)?.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(true),
-            "0" | "false" | "no" | "off" => Ok(false),
-            other => Err(format!("expected true or false, got `{other}`")),
-        },
-    }
-}
-
-/// A table from TOML, or `k=v,k=v` from env.
-fn as_table<'a>(raw: &'a Raw<'a>) -> Result<Vec<(String, Raw<'a>)>, String> {
-    match raw {
-        Raw::Toml(toml::Value::Table(table)) => Ok(table
-            .iter()
-            .map(|(k, v)| (k.clone(), Raw::Toml(v)))
-            .collect()),
-        Raw::Toml(other) => Err(format!("expected a table, got {}", other.type_str())),
-        Raw::Env(text) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                item.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), Raw::Env(v.trim())))
-                    .ok_or_else(|| format!("expected key=value, got `{item}`"))
-            })
-            .collect(),
-    }
-}
-
-/// `[models."claude-sonnet-4-5"] tpm = ...` in TOML; `model:tpm=1:tpd=2,model2:...` in env.
-fn as_model_quotas(raw: &Raw<'_>) -> Result<BTreeMap<String, Quotas>, String> {
-    let mut out = BTreeMap::new();
-    match raw {
-        Raw::Toml(toml::Value::Table(table)) => {
-            for (model, value) in table {
-                let toml::Value::Table(fields) = value else {
-                    return Err(format!("`{model}`: expected a table with tpd/tpm/rpm"));
-                };
-                let mut quotas = Quotas::default();
-                for (field, v) in fields {
-                    let n =
-                        as_quota(&Raw::Toml(v)).map_err(|e| format!("`{model}.{field}`: {e}"))?;
-                    set_quota_field(&mut quotas, field, n)
-                        .map_err(|e| format!("`{model}`: {e}"))?;
-                }
-                out.insert(model.to_ascii_lowercase(), quotas);
-            }
-        }
-        Raw::Env(text) => {
-            for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                let mut parts = item.split(':');
-                let model = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-                let mut quotas = Quotas::default();
-                for part in parts {
-                    let (field, value) = part
-                        .split_once('=')
-                        .ok_or_else(|| format!("expected field=value, got `{part}`"))?;
-                    let n = as_quota(&Raw::Env(value.trim()))?;
-                    set_quota_field(&mut quotas, field.trim(), n)?;
-                }
-                out.insert(model, quotas);
-            }
-        }
-        Raw::Toml(other) => return Err(format!("expected a table, got {}", other.type_str())),
-    }
-    Ok(out)
-}
-
-fn set_quota_field(quotas: &mut Quotas, field: &str, n: Option<u64>) -> Result<(), String> {
-    match field {
-        "tpd" => quotas.tpd = n,
-        "tpm" => quotas.tpm = n,
-        "rpm" => quotas.rpm = n,
-        other => {
-            return Err(format!(
-                "unknown quota `{other}` (expected tpd, tpm or rpm)"
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quota::Multiplier;
     use std::io::Write;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
@@ -880,11 +511,127 @@ mod tests {
     }
 
     #[test]
+    fn env_models_read_back_what_config_shows() {
+        let f = file("[models.\"claude-sonnet-4-5\"]\ntpd = 1000000\ntpm = 200000\n[models.x]\n");
+        let shown = Config::load_with(Some(f.path()), env_of(&[])).show("models");
+        assert_eq!(shown, "claude-sonnet-4-5=tpd=1000000:tpm=200000,x=");
+        let c = Config::load_with(None, |name| {
+            (name == "BEDROCK_HOOK_MODELS").then(|| shown.clone())
+        });
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.models.len(), 2, "{:?}", c.models);
+        assert_eq!(c.quotas_for("claude-sonnet-4-5").tpd, Some(1_000_000));
+        assert_eq!(c.quotas_for("x"), Quotas::default());
+        assert_eq!(c.show("models"), shown);
+    }
+
+    #[test]
     fn zero_or_off_unsets_a_quota() {
         let c = Config::load_with(
             None,
             env_of(&[("BEDROCK_HOOK_TPD", "0"), ("BEDROCK_HOOK_TPM", "off")]),
         );
         assert_eq!(c.quotas, Quotas::default());
+    }
+
+    /// Every key: its example in the file is taken, `config` shows it differently from the
+    /// default, and what `config` shows, set in the key's variable, reads back the same.
+    #[test]
+    fn every_key_round_trips_from_file_to_show_to_env() {
+        let defaults = Config::default();
+        for key in KEYS {
+            let f = file(&format!("{} = {}\n", key.name, key.example));
+            let from_file = Config::load_with(Some(f.path()), env_of(&[]));
+            assert!(
+                from_file.problems.is_empty(),
+                "{}: {:?}",
+                key.name,
+                from_file.problems
+            );
+            assert_eq!(from_file.source_of(key.name), Source::File, "{}", key.name);
+            let shown = from_file.show(key.name);
+            assert_ne!(
+                shown,
+                defaults.show(key.name),
+                "{}: example is the default",
+                key.name
+            );
+            let from_env = Config::load_with(None, |name| (name == key.env).then(|| shown.clone()));
+            assert!(
+                from_env.problems.is_empty(),
+                "{}: {:?}",
+                key.name,
+                from_env.problems
+            );
+            assert_eq!(from_env.source_of(key.name), Source::Env(key.env));
+            assert_eq!(from_env.show(key.name), shown, "{}", key.name);
+        }
+    }
+
+    #[test]
+    fn every_key_is_named_once_and_its_variable_is_in_the_readme() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let section = readme
+            .split("\n## ")
+            .find(|s| s.starts_with("Configuration\n"))
+            .expect("README has a Configuration section");
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+        for (i, key) in KEYS.iter().enumerate() {
+            assert!(
+                KEYS[..i].iter().all(|k| k.name != key.name),
+                "{} twice",
+                key.name
+            );
+            let upper = key.name.to_ascii_uppercase();
+            assert_eq!(key.env, format!("BEDROCK_HOOK_{upper}"));
+            assert!(!key.doc.is_empty(), "{} has no doc", key.name);
+            let row = rows.iter().find(|row| {
+                let mut cells = row.split(" | ");
+                let (name, env) = (cells.next().unwrap_or(""), cells.next().unwrap_or(""));
+                [
+                    format!("`{}`", key.name),
+                    format!("`[{}]`", key.name),
+                    format!("`[{}.", key.name),
+                ]
+                .iter()
+                .any(|n| name.contains(n.as_str()))
+                    && [format!("`{}`", key.env), format!("`{}=", key.env)]
+                        .iter()
+                        .any(|e| env.contains(e.as_str()))
+            });
+            assert!(
+                row.is_some(),
+                "README's configuration table has no row for {} ({})",
+                key.name,
+                key.env
+            );
+        }
+        // Every variable in the table is a key.
+        for row in &rows {
+            let env = row.split(" | ").nth(1).unwrap_or("");
+            if let Some(at) = env.find("BEDROCK_HOOK_") {
+                let name: String = env[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                assert!(
+                    KEYS.iter().any(|k| k.env == name),
+                    "README names {name}, not a key"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_multiplier_leaves_the_default() {
+        let f = file("reservation_multiplier = -1\n");
+        let c = Config::load_with(Some(f.path()), env_of(&[]));
+        assert_eq!(
+            c.short_problems,
+            ["reservation_multiplier \"-1\" is not burndown or a number"]
+        );
+        assert_eq!(c.reservation.multiplier, Multiplier::Burndown);
+        assert_eq!(c.source_of("reservation_multiplier"), Source::Default);
     }
 }

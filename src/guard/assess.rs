@@ -205,9 +205,9 @@ pub fn max_tokens_fix(
 pub(crate) mod tests {
     use super::*;
     use crate::claude::ClientEnv;
-    use crate::config::Quotas;
     use crate::ledger::MaxTokensSource;
     use crate::ledger::live::{InFlight, Recent, StreamInfo};
+    use crate::quota::Quotas;
 
     pub fn now() -> DateTime<Utc> {
         "2026-11-22T12:00:00Z".parse().unwrap()

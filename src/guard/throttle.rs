@@ -6,6 +6,13 @@
 //! The error text says which window ran out (docs/protocol.md §8.5): "Too many tokens
 //! per day", "Too many tokens" (per minute), "Too many requests". The text itself is read
 //! to classify it and never stored.
+//!
+//! The throttled call's `x-amzn-requestid` (what AWS support asks for) is taken from the
+//! error text when it shows one, else from the entry the client wrote to the transcript
+//! when it gave up (docs/protocol.md §6.2).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -17,6 +24,8 @@ use crate::hook::HookInput;
 use crate::ledger::record::ChargedModel;
 use crate::ledger::{Kind, LiveState, Outcome, Record, ThrottleInfo};
 use crate::quota::Limit;
+use crate::transcript::wire::{Entry, classify as classify_line};
+use crate::transcript::{open_transcript, subagent_transcript};
 
 /// The `error` value of a StopFailure caused by a throttle.
 pub const RATE_LIMIT_ERROR: &str = "rate_limit";
@@ -82,7 +91,14 @@ pub fn check(
     info.request_id = input
         .last_assistant_message
         .as_deref()
-        .and_then(crate::account::verdict::request_id_in);
+        .and_then(crate::account::verdict::request_id_in)
+        .or_else(|| {
+            let main = Path::new(input.transcript_path.as_deref()?);
+            match agent {
+                Some(agent) => request_id_in_transcript(&subagent_transcript(main, agent)),
+                None => request_id_in_transcript(main),
+            }
+        });
     let turn = input
         .prompt_id
         .clone()
@@ -117,6 +133,41 @@ pub fn check(
             fix,
         }),
     ))
+}
+
+/// How much of a transcript's end is read for the client's error entry: when StopFailure
+/// fires it is the last entry but a `last-prompt` line or two.
+const ERROR_TAIL_BYTES: u64 = 64 * 1024;
+
+/// The `requestId` (Bedrock's `x-amzn-requestid`) of the `assistant` entry with
+/// `isApiErrorMessage` that the client writes when it gives up on a request, if that is
+/// the last response in the transcript's tail: a response, a request sent or a user turn
+/// after it means it is not this failure's.
+fn request_id_in_transcript(path: &Path) -> Option<String> {
+    let mut file = open_transcript(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let start = meta.len().saturating_sub(ERROR_TAIL_BYTES);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::new();
+    file.take(ERROR_TAIL_BYTES).read_to_end(&mut tail).ok()?;
+    // Past the file's start the first line is cut: leave it out.
+    let whole = match start {
+        0 => &tail[..],
+        _ => &tail[tail.iter().position(|b| *b == b'\n')? + 1..],
+    };
+    for line in whole.rsplit(|b| *b == b'\n') {
+        match classify_line(line) {
+            Entry::Assistant(a) if a.is_api_error_message == Some(true) => {
+                return crate::account::verdict::request_id(a.request_id.as_deref()?);
+            }
+            Entry::Assistant(_) | Entry::ApiRequest(_) | Entry::UserTurn => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -208,5 +259,91 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    /// The entries the client (2.1.328) wrote for a request throttled on both attempts,
+    /// shortened: the last attempt's error entry carries the call's `x-amzn-requestid`.
+    const GAVE_UP: &str = concat!(
+        r#"{"type":"user","message":{"role":"user","content":"go"},"sessionId":"s"}"#,
+        "\n",
+        r#"{"type":"api-request","sessionId":"s","id":"b17a5d9f","timestamp":"2026-12-02T14:07:03.534Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#,
+        "\n",
+        r#"{"type":"system","subtype":"api_error","level":"error","error":{"message":"429 Too many tokens per day, please wait before trying again.","status":429},"retryInMs":549,"retryAttempt":1,"maxRetries":1}"#,
+        "\n",
+        r#"{"type":"api-request","sessionId":"s","id":"c2ca1b0d","timestamp":"2026-12-02T14:07:04.103Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#,
+        "\n",
+        r#"{"type":"assistant","timestamp":"2026-12-02T14:07:10.219Z","message":{"id":"43dc63d3","model":"<synthetic>","role":"assistant","usage":{"input_tokens":0,"output_tokens":0},"content":[{"type":"text","text":"API Error: Request rejected (429) · Too many tokens per day, please wait before trying again."}]},"requestId":"2483d6ef-80e2-4f48-80bb-000000000002","error":"rate_limit","isApiErrorMessage":true,"apiErrorStatus":429}"#,
+        "\n",
+        r#"{"type":"last-prompt","lastPrompt":"go","sessionId":"s"}"#,
+        "\n",
+    );
+
+    fn failure_in(transcript: &Path, agent: Option<&str>, message: &str) -> HookInput {
+        let mut input = serde_json::json!({
+            "session_id": "s", "prompt_id": "p1", "cwd": "/w",
+            "hook_event_name": "StopFailure", "error": "rate_limit",
+            "transcript_path": transcript, "last_assistant_message": message,
+        });
+        if let Some(agent) = agent {
+            input["agent_id"] = agent.into();
+        }
+        HookInput::parse(input.to_string().as_bytes()).unwrap()
+    }
+
+    fn request_id_of(input: &HookInput) -> Option<String> {
+        let c = config(Some(10_000_000), Some(4_000_000), None);
+        let (record, _) = check(input, &state(), &c, now(), &ClientEnv::default()).unwrap();
+        record.throttle.unwrap().request_id
+    }
+
+    const MESSAGE: &str = "API Error: Request rejected (429) · Too many tokens per day";
+
+    #[test]
+    fn the_request_id_comes_from_the_clients_error_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("s.jsonl");
+        std::fs::write(&main, GAVE_UP).unwrap();
+        let id = Some("2483d6ef-80e2-4f48-80bb-000000000002".to_string());
+        assert_eq!(request_id_of(&failure_in(&main, None, MESSAGE)), id);
+        // The error text's own id wins.
+        let shown = format!("{MESSAGE} x-amzn-requestid: 3f1c9a2e-8b7d-4c1e-9f0a-123456789abc");
+        assert_eq!(
+            request_id_of(&failure_in(&main, None, &shown)).as_deref(),
+            Some("3f1c9a2e-8b7d-4c1e-9f0a-123456789abc")
+        );
+        // Far down a long transcript.
+        let mut long = "{\"type\":\"user\",\"message\":{\"content\":\"x\"}}\n".repeat(5000);
+        long.push_str(GAVE_UP);
+        std::fs::write(&main, long).unwrap();
+        assert_eq!(request_id_of(&failure_in(&main, None, MESSAGE)), id);
+        // A subagent's failure reads the subagent's transcript.
+        let sub = subagent_transcript(&main, "a1");
+        std::fs::create_dir_all(sub.parent().unwrap()).unwrap();
+        std::fs::write(&sub, GAVE_UP.replace("000000000002", "0000000000a1")).unwrap();
+        assert_eq!(
+            request_id_of(&failure_in(&main, Some("a1"), MESSAGE)).as_deref(),
+            Some("2483d6ef-80e2-4f48-80bb-0000000000a1")
+        );
+    }
+
+    #[test]
+    fn no_request_id_unless_the_last_response_is_the_clients_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("s.jsonl");
+        let input = failure_in(&main, None, MESSAGE);
+        assert_eq!(request_id_of(&input), None, "no transcript");
+        // A request sent after the error entry: the error is an earlier one's.
+        let later = r#"{"type":"api-request","id":"d","params":{"max_tokens":1}}"#;
+        std::fs::write(&main, format!("{GAVE_UP}{later}\n")).unwrap();
+        assert_eq!(request_id_of(&input), None);
+        // Not shaped like a request id: never stored.
+        let odd = GAVE_UP.replace("\"2483d6ef", "\"\\u001b[31m2483d6ef");
+        std::fs::write(&main, odd).unwrap();
+        assert_eq!(request_id_of(&input), None);
+        // A FIFO in its place is not waited on.
+        std::fs::remove_file(&main).unwrap();
+        let path = std::ffi::CString::new(main.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        assert_eq!(request_id_of(&input), None);
     }
 }

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::limit::Limit;
-use crate::config::{Config, pretty_tokens};
+use super::limit::{Buckets, Limit};
+use super::tokens::pretty_tokens;
 use crate::ledger::{Kind, Record};
 
 /// One throttle, reduced to what calibration needs.
@@ -45,8 +45,10 @@ pub struct Evidence {
     pub configured: Option<u64>,
 }
 
-/// The throttle records among `records`, reduced.
-pub fn throttles(records: &[Record], config: &Config) -> Vec<Throttle> {
+/// The throttle records among `records`, reduced; `buckets` are the configured quotas
+/// (`&Config` will do).
+pub fn throttles<'a>(records: &[Record], buckets: impl Into<Buckets<'a>>) -> Vec<Throttle> {
+    let buckets = buckets.into();
     records
         .iter()
         .filter(|r| r.kind == Kind::Throttle)
@@ -64,7 +66,7 @@ pub fn throttles(records: &[Record], config: &Config) -> Vec<Throttle> {
             Some(Throttle {
                 at: r.ts,
                 model: r.model_norm.clone(),
-                bucket: config.bucket_for(&r.model_norm),
+                bucket: buckets.bucket_for(&r.model_norm),
                 limit,
                 estimate,
                 configured_then,
@@ -74,11 +76,12 @@ pub fn throttles(records: &[Record], config: &Config) -> Vec<Throttle> {
 }
 
 /// Group throttles by bucket and window; throttles of an unknown window are left out.
-pub fn evidence(throttles: &[Throttle], config: &Config) -> Vec<Evidence> {
+pub fn evidence<'a>(throttles: &[Throttle], buckets: impl Into<Buckets<'a>>) -> Vec<Evidence> {
+    let buckets = buckets.into();
     let mut groups: BTreeMap<(String, Limit), Evidence> = BTreeMap::new();
     for t in throttles {
         let Some(limit) = t.limit else { continue };
-        let configured = limit.of(&config.quotas_for(&t.model));
+        let configured = limit.of(&buckets.quotas_for(&t.model));
         groups
             .entry((t.bucket.clone(), limit))
             .and_modify(|e| {
@@ -184,8 +187,8 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Quotas;
     use crate::ledger::ThrottleInfo;
+    use crate::quota::Quotas;
 
     fn throttle(ts: &str, model: &str, limit: &str, day_used: u64, minute_used: u64) -> Record {
         let mut r: Record = serde_json::from_str(&format!(
@@ -205,14 +208,29 @@ mod tests {
         r
     }
 
-    fn config() -> Config {
-        Config {
+    /// The default bucket at 10M TPD and 2M TPM, and the models with their own.
+    struct Configured {
+        quotas: Quotas,
+        models: BTreeMap<String, Quotas>,
+    }
+
+    impl<'a> From<&'a Configured> for Buckets<'a> {
+        fn from(config: &'a Configured) -> Buckets<'a> {
+            Buckets {
+                default: &config.quotas,
+                models: &config.models,
+            }
+        }
+    }
+
+    fn config() -> Configured {
+        Configured {
             quotas: Quotas {
                 tpd: Some(10_000_000),
                 tpm: Some(2_000_000),
                 rpm: None,
             },
-            ..Config::default()
+            models: BTreeMap::new(),
         }
     }
 
@@ -276,7 +294,10 @@ mod tests {
         let found = evidence(&throttles(&records, &config), &config);
         assert_eq!(found[0].suggestion(), None);
         assert!(found[0].explain().contains("agrees with Bedrock"));
-        let bare = Config::default();
+        let bare = Configured {
+            quotas: Quotas::default(),
+            models: BTreeMap::new(),
+        };
         let found = evidence(&throttles(&records, &bare), &bare);
         assert_eq!(found[0].suggestion(), Some(10_200_000));
         assert!(

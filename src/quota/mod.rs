@@ -8,10 +8,11 @@ pub mod formula;
 pub mod inflight;
 pub mod limit;
 pub mod model_id;
+pub mod tokens;
 pub mod window;
 
 pub use burndown::{Burndown, burndown_for, default_max_tokens};
 pub use formula::{Multiplier, ReservationRule, Usage, reservation, settled};
-pub use limit::Limit;
+pub use limit::{Buckets, Limit, Quotas};
 pub use model_id::{ModelName, normalize};
 pub use window::DayBoundary;

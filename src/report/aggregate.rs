@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Quotas;
 use crate::ledger::{Kind, Outcome, Record};
+use crate::quota::Quotas;
 use crate::quota::{self, ReservationRule, Usage};
 
 /// What the aggregation needs besides the records.

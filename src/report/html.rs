@@ -20,9 +20,10 @@ use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
 use super::term::{count, percent, thousands};
-use crate::config::{Quotas, pretty_tokens};
+use crate::config::pretty_tokens;
 use crate::ledger::Record;
 use crate::quota::DayBoundary;
+use crate::quota::Quotas;
 
 /// What the page needs besides the report.
 pub struct Context<'a> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::aggregate::Report;
 use super::range::Selection;
-use crate::config::Quotas;
+use crate::quota::Quotas;
 
 /// Bumped only on an incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

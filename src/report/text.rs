@@ -11,8 +11,9 @@ use super::chart;
 use super::range::Selection;
 use super::table::{self, Column};
 use super::term::{self, Style, count, percent, thousands, wrap};
-use crate::config::{Quotas, pretty_tokens};
+use crate::config::pretty_tokens;
 use crate::quota::DayBoundary;
+use crate::quota::Quotas;
 
 /// What the text needs besides the report.
 pub struct Context<'a> {

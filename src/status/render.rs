@@ -171,8 +171,8 @@ pub fn fallback(reason: &str) -> String {
 mod tests {
     use super::*;
     use crate::budget::NextRequest;
-    use crate::config::Quotas;
     use crate::ledger::MaxTokensSource;
+    use crate::quota::Quotas;
 
     fn budget(tpd: Option<u64>, tpm: Option<u64>) -> Budget {
         Budget {

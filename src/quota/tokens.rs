@@ -1,4 +1,5 @@
-//! Token counts as people write and read them: `2M`, `400k`, `1_000_000`, `1.5m`.
+//! Token counts as people write and read them: `2M`, `400k`, `1_000_000`, `1.5m`. The
+//! config reads them and every message writes them.
 
 /// Parse a token count with an optional `k`/`m`/`g` suffix and `_`/`,` separators.
 pub fn parse_tokens(text: &str) -> Result<u64, String> {
