@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
+use super::home::Home;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
+pub use super::home::BIN;
 
 /// The client binary: `CLAUDE_BIN`. In CI its absence is a failure, not a skip.
 pub fn client_bin() -> Option<PathBuf> {
@@ -36,36 +37,11 @@ pub fn have_tmux() -> bool {
 
 pub use super::skip::skipped;
 
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
-}
+/// The real client's machine is the harness's [`Home`]: its HOME, project, data dir and
+/// config file.
+pub type Sandbox = Home;
 
-impl Sandbox {
-    pub fn new() -> Sandbox {
-        let sandbox = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(sandbox.home().join(".claude")).unwrap();
-        std::fs::create_dir_all(sandbox.project()).unwrap();
-        sandbox
-    }
-
-    pub fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    pub fn project(&self) -> PathBuf {
-        self.dir.path().join("proj")
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    pub fn config_file(&self) -> PathBuf {
-        self.dir.path().join("config.toml")
-    }
-
+impl Home {
     /// The environment bedrock-hook sees (the client passes its env on to hooks).
     pub fn hook_env(&self) -> Vec<(String, String)> {
         vec![
@@ -141,11 +117,6 @@ impl Sandbox {
             command.env(key, value);
         }
         command.output().unwrap()
-    }
-
-    /// Every ledger line, parsed.
-    pub fn ledger(&self) -> Vec<Value> {
-        super::fixture::read_ledger(&self.data_dir())
     }
 
     pub fn requests(&self) -> Vec<Value> {
