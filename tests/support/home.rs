@@ -206,9 +206,14 @@ impl Home {
         Command::from_std(self.std_command(args))
     }
 
-    /// Run the command; (exit code, stdout, stderr) with the temp dir shown as `<tmp>`
-    /// and the binary as `<bin>`.
-    pub fn run(&self, command: &mut Command) -> (i32, String, String) {
+    /// Run the binary with `args`: [`Home::outcome`] of [`Home::command`].
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.outcome(&mut self.command(args))
+    }
+
+    /// Run `command`; (exit code, stdout, stderr) with the temp dir shown as `<tmp>` and the
+    /// binary as `<bin>`.
+    pub fn outcome(&self, command: &mut Command) -> (i32, String, String) {
         let out = command.output().unwrap();
         (
             out.status.code().unwrap_or(-1),
