@@ -222,6 +222,17 @@ impl Home {
         )
     }
 
+    /// The stdout of the binary with `args` as JSON; the command must succeed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// `text` with the binary's path as `<bin>` and the temp dir as `<tmp>`.
     pub fn clean(&self, text: &str) -> String {
         text.replace(BIN, "<bin>")
