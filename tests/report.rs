@@ -494,11 +494,7 @@ fn colour_on_a_terminal_unless_no_color() {
 #[test]
 fn quotas_in_claude_settings_env_are_seen_and_named() {
     let env = Home::with_ledger("basic");
-    std::fs::write(
-        env.user_settings(),
-        r#"{"env": {"BEDROCK_HOOK_TPD": "5M", "BEDROCK_HOOK_TPM": 400000}}"#,
-    )
-    .unwrap();
+    env.write_user_settings(r#"{"env": {"BEDROCK_HOOK_TPD": "5M", "BEDROCK_HOOK_TPM": 400000}}"#);
     let out = report(&env, &["--date", "2026-11-12", "--color", "never"])
         .env("COLUMNS", "200")
         .output()

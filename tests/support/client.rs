@@ -37,9 +37,24 @@ pub fn have_tmux() -> bool {
 
 pub use super::skip::skipped;
 
-/// The real client's machine is the harness's [`Home`]: its HOME, project, data dir and
-/// config file.
-pub type Sandbox = Home;
+/// The real client's machine: the harness's [`Home`] with `~/.claude` made, as the
+/// client finds it after its first run.
+pub struct Sandbox(Home);
+
+impl std::ops::Deref for Sandbox {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.0
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let home = Home::new();
+        std::fs::create_dir_all(home.claude_dir()).unwrap();
+        Sandbox(home)
+    }
+}
 
 impl Home {
     /// The environment bedrock-hook sees (the client passes its env on to hooks).

@@ -3,6 +3,7 @@
 //! path), the recorded samples and fixture ledgers copied into it, and the binary's command
 //! with a clean environment, so that no test depends on the shell or the day it runs in.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -48,9 +49,9 @@ pub fn lay_out_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
     (main, sub)
 }
 
-/// A temp dir laid out as a user's machine: `home/` (with `home/.claude`), `proj/`, and
-/// the data dir `data/` and config file `config.toml` the binary is pointed at (neither
-/// exists until something writes it).
+/// A temp dir laid out as a user's machine: `home/` (no `~/.claude` until something
+/// writes it), `proj/`, and the data dir `data/` and config file `config.toml` the binary
+/// is pointed at (neither exists until something writes it).
 pub struct Home {
     pub dir: tempfile::TempDir,
     now: Option<String>,
@@ -68,7 +69,7 @@ impl Home {
             dir: tempfile::tempdir().unwrap(),
             now: None,
         };
-        std::fs::create_dir_all(home.claude_dir()).unwrap();
+        std::fs::create_dir_all(home.home()).unwrap();
         std::fs::create_dir_all(home.project()).unwrap();
         home
     }
@@ -162,6 +163,11 @@ impl Home {
         self.path("config.toml")
     }
 
+    pub fn write_user_settings(&self, text: &str) {
+        std::fs::create_dir_all(self.claude_dir()).unwrap();
+        std::fs::write(self.user_settings(), text).unwrap();
+    }
+
     pub fn write_config(&self, text: &str) {
         std::fs::write(self.config_file(), text).unwrap();
     }
@@ -178,13 +184,13 @@ impl Home {
         path
     }
 
-    /// The binary with `args`, run in the project, in an environment holding nothing of
-    /// the developer's: only `HOME`, a system `PATH`, the data dir and config file, the
-    /// pinned clock if any, and what moves the clock of the whole suite (`LD_PRELOAD`,
-    /// `FAKETIME`: see `.ci/clock-ahead`). A test adds what it wants with `.env`.
-    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(BIN);
-        command.args(args).current_dir(self.project()).env_clear();
+    /// `program` run in the project, in an environment holding nothing of the developer's:
+    /// only `HOME`, a system `PATH`, the data dir and config file, the pinned clock if any,
+    /// and what moves the clock of the whole suite (`LD_PRELOAD`, `FAKETIME`: see
+    /// `.ci/clock-ahead`). A test adds what it wants with `.env`.
+    pub fn program(&self, program: impl AsRef<OsStr>) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command.current_dir(self.project()).env_clear();
         for (key, value) in std::env::vars_os() {
             if key == "LD_PRELOAD" || key.to_string_lossy().starts_with("FAKETIME") {
                 command.env(key, value);
@@ -198,6 +204,13 @@ impl Home {
         if let Some(now) = &self.now {
             command.env("BEDROCK_HOOK_NOW", now);
         }
+        command
+    }
+
+    /// The binary with `args`: [`Home::program`] of [`BIN`].
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = self.program(BIN);
+        command.args(args);
         command
     }
 
