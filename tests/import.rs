@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::{AGENT, Home, SESSION, lay_out_samples, read_ledger_lenient};
+use support::{AGENT, Home, SESSION, lay_out_samples, read_ledger_lenient, stdout_of};
 
 /// The sample session in `claude_dir`, aged: a session long finished.
 fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
@@ -47,13 +47,7 @@ fn bin(home: &Home, data: &Path) -> Command {
 }
 
 fn import(home: &Home, data: &Path, args: &[&Path]) -> String {
-    let out = bin(home, data).arg("import").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    stdout_of(bin(home, data).arg("import").args(args))
 }
 
 /// Every ledger record, by kind then id.

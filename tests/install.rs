@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use bedrock_hook::settings::merge::EVENTS;
 use bedrock_hook::settings::ours::is_hook_command;
 use serde_json::Value;
-use support::{BIN, Home};
+use support::{BIN, Home, stdout_of};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -80,11 +80,6 @@ fn listing(dir: &Path) -> Vec<String> {
 
 fn our_binary() -> String {
     fs::canonicalize(BIN).unwrap().to_str().unwrap().to_string()
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
 }
 
 fn json_of(path: &Path) -> Value {

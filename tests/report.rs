@@ -198,16 +198,7 @@ fn ranges_dates_sessions_and_boundaries() {
 fn json_with(env: &Home, args: &[&str], boundary: &str) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let out = report(env, &all)
-        .env("BEDROCK_HOOK_DAY_BOUNDARY", boundary)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::json_of(report(env, &all).env("BEDROCK_HOOK_DAY_BOUNDARY", boundary))
 }
 
 #[test]
@@ -246,16 +237,7 @@ fn dates_as_people_type_them() {
     let pinned = |args: &[&str], now: &str| -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = report(&env, &all)
-            .env("BEDROCK_HOOK_NOW", now)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        support::json_of(report(&env, &all).env("BEDROCK_HOOK_NOW", now))
     };
     // 2026-11-13 is a Friday: yesterday and Thursday are the 12th, -2d the 11th.
     let now = "2026-11-13T08:00:00Z";

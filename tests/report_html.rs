@@ -31,21 +31,13 @@ fn report(env: &Home, args: &[&str]) -> Command {
 fn html(env: &Home, args: &[&str]) -> String {
     let mut all = vec!["--html", "-"];
     all.extend_from_slice(args);
-    let out = report(env, &all).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::stdout_of(&mut report(env, &all))
 }
 
 fn json(env: &Home, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let out = report(env, &all).output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::json_of(&mut report(env, &all))
 }
 
 /// The attributes of every element whose start tag begins with `open` (e.g.

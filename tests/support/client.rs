@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use super::endpoint::Endpoint;
 use super::home::Home;
 
+// e2e names the binary through here.
+#[allow(unused_imports)]
 pub use super::home::BIN;
 
 /// The client binary: `CLAUDE_BIN`. In CI its absence is a failure, not a skip.
@@ -74,17 +76,7 @@ impl Home {
 
     /// Wire the hooks in with our own `install`.
     pub fn install_hooks(&self) {
-        let out = Command::new(BIN)
-            .arg("install")
-            .envs(self.hook_env())
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "install failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::home::stdout_of(&mut self.command(&["install"]));
     }
 
     pub fn settings(&self) -> Value {

@@ -237,13 +237,7 @@ impl Home {
 
     /// The stdout of the binary with `args` as JSON; the command must succeed.
     pub fn json(&self, args: &[&str]) -> Value {
-        let out = self.command(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_of(&mut self.command(args))
     }
 
     /// `text` with the binary's path as `<bin>` and the temp dir as `<tmp>`.
@@ -290,6 +284,23 @@ impl Home {
     pub fn state(&self) -> Value {
         serde_json::from_slice(&std::fs::read(self.data_dir().join("state.json")).unwrap()).unwrap()
     }
+}
+
+/// The stdout of `command`, which must succeed (the failure shows its stderr).
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// [`stdout_of`] parsed as JSON.
+pub fn json_of(command: &mut Command) -> Value {
+    serde_json::from_str(&stdout_of(command)).unwrap()
 }
 
 /// Every line of every ledger day file under `data_dir`, oldest day first, parsed.
