@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod doctor;
+pub mod event;
 pub mod files;
 pub mod guard;
 pub mod hook;

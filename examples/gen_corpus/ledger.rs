@@ -147,7 +147,7 @@ fn day_records(
             let mut throttle = record.clone();
             throttle.kind = Kind::Throttle;
             throttle.throttle = Some(ThrottleInfo {
-                limit: "tokens-per-minute".into(),
+                limit: Some(bedrock_hook::quota::Limit::TokensPerMinute),
                 day_used: rng.range(1_000_000, 50_000_000),
                 minute_used: rng.range(100_000, 2_000_000),
                 minute_requests: rng.range(1, 40),

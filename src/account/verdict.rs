@@ -137,7 +137,7 @@ mod tests {
 
     fn info(used: u64, others: u64, reserved: u64) -> ThrottleInfo {
         ThrottleInfo {
-            limit: "tokens-per-day".into(),
+            limit: Some(crate::quota::Limit::TokensPerDay),
             tpd: Some(10_000_000),
             account_day_used: Some(used),
             others_day_used: Some(others),

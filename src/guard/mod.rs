@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use crate::budget::{Budget, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::{Config, Mode};
+use crate::event::EventKind;
 use crate::hook::HookInput;
 use crate::ledger::{LiveState, Record, ThrottleInfo};
 use crate::quota::Limit;
@@ -178,20 +179,24 @@ fn decide_concern(
 ) -> Guarded {
     let mut guarded = Guarded::default();
     // Off: no messages, no blocking; throttles are still recorded.
-    if config.mode == Mode::Off && input.event() != "StopFailure" {
+    if config.mode == Mode::Off && input.kind() != EventKind::StopFailure {
         return guarded;
     }
-    let concern = match input.event() {
-        "SessionStart" => session_start::check(input, state, config, now, env),
-        "UserPromptSubmit" => preflight::check(input, state, config, now, env),
-        "PreToolUse" if subagent::is_spawn(input.tool_name.as_deref()) => {
+    let concern = match input.kind() {
+        EventKind::SessionStart => session_start::check(input, state, config, now, env),
+        EventKind::UserPromptSubmit => preflight::check(input, state, config, now, env),
+        EventKind::PreToolUse if subagent::is_spawn(input.tool_name.as_deref()) => {
             subagent::check(input, state, config, now, env)
         }
-        "PostToolUse" | "PostToolUseFailure" => post_tool::check(input, state, config, now, env),
-        "StopFailure" => throttle::check(input, state, config, now, env).map(|(record, c)| {
-            guarded.throttle = Some(record);
-            c
-        }),
+        EventKind::PostToolUse | EventKind::PostToolUseFailure => {
+            post_tool::check(input, state, config, now, env)
+        }
+        EventKind::StopFailure => {
+            throttle::check(input, state, config, now, env).map(|(record, c)| {
+                guarded.throttle = Some(record);
+                c
+            })
+        }
         _ => None,
     };
     let Some(concern) = concern else {
@@ -280,10 +285,12 @@ pub(crate) fn agent_of(input: &HookInput) -> Option<&str> {
 }
 
 /// The model a stream's next request will use, when the event or the environment says:
-/// a subagent's from `CLAUDE_CODE_SUBAGENT_MODEL`, else the event's own model field.
+/// a subagent's from what it sent last (its `Agent` call may have named one), else
+/// `CLAUDE_CODE_SUBAGENT_MODEL`; else the event's own model field, else what the stream
+/// sent last.
 pub(crate) fn model_hint(input: &HookInput, env: &ClientEnv) -> Option<String> {
     agent_of(input)
-        .and_then(|_| env.subagent_model())
+        .and_then(|_| input.sent_model.clone().or_else(|| env.subagent_model()))
         .or_else(|| input.model_id())
 }
 

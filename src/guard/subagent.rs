@@ -17,14 +17,49 @@ use crate::config::Config;
 use crate::hook::HookInput;
 use crate::ledger::LiveState;
 
-/// Whether a tool spawns a subagent.
-pub fn is_spawn(tool_name: Option<&str>) -> bool {
-    matches!(tool_name, Some("Agent" | "Task"))
+pub use crate::event::is_spawn;
+
+/// What the client sends for the `Agent` tool's model aliases when no
+/// `ANTHROPIC_DEFAULT_*_MODEL` says otherwise (observed on 2.1.328 against Bedrock in
+/// us-east-1; only the model, not the region prefix, matters to the quota bucket).
+const BUILT_IN_ALIASES: [(&str, &str); 3] = [
+    ("opus", "us.anthropic.claude-opus-5-5"),
+    ("sonnet", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    ("haiku", "us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+];
+
+/// A model as the client is told it (`--model`, the `Agent` tool's `model`): an id, or an
+/// alias resolved through `ANTHROPIC_DEFAULT_*_MODEL`, else to the model the client
+/// picks for it. `inherit` and unknown aliases name none.
+pub fn resolve_alias(model: &str, env: &ClientEnv) -> Option<String> {
+    let model = model.trim();
+    if model.is_empty() || model.eq_ignore_ascii_case("inherit") {
+        return None;
+    }
+    let bare = model
+        .split('[')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    match BUILT_IN_ALIASES.iter().find(|(alias, _)| *alias == bare) {
+        Some((_, built_in)) => env
+            .resolve_model(model)
+            .or_else(|| Some(built_in.to_string())),
+        None => env.resolve_model(model),
+    }
 }
 
-/// The subagent starts from the session's last request, on its own model if one is set.
-fn subagent_model(spawner_next: &NextRequest, env: &ClientEnv) -> String {
-    env.subagent_model()
+/// The model the `Agent` tool's own `model` input names, if any.
+fn tool_model(input: &HookInput, env: &ClientEnv) -> Option<String> {
+    resolve_alias(input.tool_input.model.as_deref()?, env)
+}
+
+/// The subagent starts from the session's last request, on the model the `Agent` call
+/// names (it wins over `CLAUDE_CODE_SUBAGENT_MODEL`, observed on 2.1.328), else on the
+/// subagent model set in the environment, else on the spawning loop's.
+fn subagent_model(input: &HookInput, spawner_next: &NextRequest, env: &ClientEnv) -> String {
+    tool_model(input, env)
+        .or_else(|| env.subagent_model())
         .unwrap_or_else(|| spawner_next.model.clone())
 }
 
@@ -46,7 +81,7 @@ pub fn first_request(
         hint.as_deref(),
         env,
     );
-    let sub_model = subagent_model(&main, env);
+    let sub_model = subagent_model(input, &main, env);
     budget::next_request_with(state, config, session, None, Some(&sub_model), env)
 }
 
@@ -66,7 +101,7 @@ pub fn check(
         model_hint(input, env).as_deref(),
         env,
     );
-    let sub_model = subagent_model(&main, env);
+    let sub_model = subagent_model(input, &main, env);
     let budget = budget::compute_with(
         state,
         config,
@@ -130,6 +165,41 @@ mod tests {
         assert!(is_spawn(Some("Task")));
         assert!(!is_spawn(Some("Bash")));
         assert!(!is_spawn(None));
+    }
+
+    #[test]
+    fn the_agent_calls_model_wins_over_the_environment() {
+        let call = |model: &str| {
+            HookInput::parse(
+                format!(r#"{{"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Agent","tool_input":{{"model":"{model}"}}}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+        };
+        let env = ClientEnv::from_pairs([(
+            "CLAUDE_CODE_SUBAGENT_MODEL",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        )]);
+        let (s, c) = (state(), config(None, None, None));
+        let first = first_request(&call("haiku"), &s, &c, &env);
+        assert_eq!(first.model_norm, "claude-haiku-4-5");
+        assert_eq!(first.max_tokens, 32_000);
+        let pinned = ClientEnv::from_pairs([(
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        )]);
+        assert_eq!(
+            first_request(&call("haiku"), &s, &c, &pinned).model_norm,
+            "claude-3-5-haiku"
+        );
+        assert_eq!(
+            first_request(&call("inherit"), &s, &c, &env).model_norm,
+            "claude-sonnet-4-5"
+        );
+        assert_eq!(
+            first_request(&spawn("Agent"), &s, &c, &ClientEnv::default()).model_norm,
+            "claude-opus-5-5"
+        );
     }
 
     #[test]

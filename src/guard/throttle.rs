@@ -14,7 +14,7 @@ use crate::budget;
 use crate::claude::ClientEnv;
 use crate::config::Config;
 use crate::hook::HookInput;
-use crate::ledger::record::SCHEMA_VERSION;
+use crate::ledger::record::ChargedModel;
 use crate::ledger::{Kind, LiveState, Outcome, Record, ThrottleInfo};
 use crate::quota::Limit;
 
@@ -62,7 +62,7 @@ pub fn check(
     let next = &budget.next;
     // The window as Bedrock saw it: everything held, plus the refused request itself.
     let info = ThrottleInfo {
-        limit: limit.map_or("unknown", |l| l.as_str()).to_string(),
+        limit,
         day_used: budget.day_used() + next.reservation,
         minute_used: budget.minute_used() + next.reservation,
         minute_requests: budget.minute_requests + budget.inflight as u64,
@@ -87,33 +87,25 @@ pub fn check(
         .prompt_id
         .clone()
         .unwrap_or_else(|| now.timestamp_millis().to_string());
-    let record = Record {
-        v: SCHEMA_VERSION,
-        kind: Kind::Throttle,
-        id: match agent {
-            Some(agent) => format!("{session}/{agent}:{turn}"),
-            None => format!("{session}:{turn}"),
-        },
-        ts: now,
-        end_ts: None,
-        session: session.to_string(),
-        agent: agent.map(str::to_string),
+    let id = match agent {
+        Some(agent) => format!("{session}/{agent}:{turn}"),
+        None => format!("{session}:{turn}"),
+    };
+    let charged = ChargedModel {
         model: next.model.clone(),
         model_norm: next.model_norm.clone(),
         burndown: next.burndown,
         burndown_assumed: next.burndown_assumed,
-        input: 0,
-        cache_write: 0,
-        cache_read: 0,
-        output: 0,
+    };
+    let record = Record {
+        agent: agent.map(str::to_string),
         max_tokens: Some(next.max_tokens),
         max_tokens_source: next.max_tokens_source,
         reserved: next.reservation,
-        settled: 0,
         outcome: Outcome::NoResponse,
-        query_source: None,
         project: input.cwd.clone(),
         throttle: Some(info.clone()),
+        ..Record::new(Kind::Throttle, id, now, session.to_string(), charged)
     };
     let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
     Some((
@@ -182,7 +174,7 @@ mod tests {
         assert_eq!(record.reserved, 1_292_000);
         assert_eq!(record.project.as_deref(), Some("/w"));
         let info = record.throttle.as_ref().unwrap();
-        assert_eq!(info.limit, "tokens-per-day");
+        assert_eq!(info.limit, Some(Limit::TokensPerDay));
         assert_eq!(info.day_used, 400_000 + 1_292_000);
         assert_eq!(info.minute_used, 500_000 + 1_292_000);
         assert_eq!(info.minute_requests, 2);

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 use super::wire::HookInput;
 use crate::config::Config;
+use crate::event::EventKind;
 use crate::ingest::{HOOK_READ, Origin, ReadOpts, Writer};
 use crate::paths::Paths;
 use crate::transcript::subagent_transcript;
@@ -26,10 +27,10 @@ const FIRST_PASS: Duration = Duration::from_millis(1_000);
 const FINAL_PASS: Duration = Duration::from_millis(2_000);
 
 /// Events after which the transcript still lacks the turn's last entries.
-pub fn needed_after(event: &str) -> bool {
+pub fn needed_after(event: EventKind) -> bool {
     matches!(
         event,
-        "Stop" | "StopFailure" | "SubagentStop" | "SessionEnd"
+        EventKind::Stop | EventKind::StopFailure | EventKind::SubagentStop | EventKind::SessionEnd
     )
 }
 

@@ -5,6 +5,7 @@
 //! failing hook: Claude Code must not notice us unless we have something to say.
 
 pub mod catch_up;
+pub mod client;
 pub mod wire;
 
 use std::io::Read;
@@ -19,32 +20,18 @@ use crate::budget;
 use crate::claude::{ClientEnv, settings};
 use crate::clock;
 use crate::config::Config;
-use crate::guard::{self, subagent, subagent::is_spawn};
+use crate::event::EventKind;
+use crate::guard::{self, subagent};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
-use crate::quota::inflight::{Transition, compaction_key, stream_key, transition_for};
+use crate::quota::inflight::{self, Opening};
 use crate::transcript::subagent_transcript;
 pub use wire::HookInput;
 
 /// The events bedrock-hook acts on: in-flight tracking (every transition), the guards'
 /// decision points, throttles. An install registers the hook for all of them.
-pub const EVENTS: &[&str] = &[
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PostToolBatch",
-    "PermissionDenied",
-    "SubagentStart",
-    "SubagentStop",
-    "PreCompact",
-    "PostCompact",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
-];
+pub const EVENTS: &[&str] = &crate::event::REGISTERED_NAMES;
 
 /// Hook input larger than this is not a hook event we can use (tool output is inside).
 const MAX_INPUT: u64 = 256 << 20;
@@ -84,7 +71,8 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         bail!("empty hook input, nothing recorded");
     }
-    let input = HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
+    let mut input =
+        HookInput::parse(&bytes).context("hook input is not the JSON Claude Code sends")?;
     drop(bytes);
     if input.is_compaction_stop() {
         // One compaction request came back: PostCompact closes the compaction, and the
@@ -111,10 +99,19 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         .iter()
         .map(|p| format!("config: {p}"))
         .collect();
-    if let Err(e) = record_transcripts(&mut writer, &input) {
-        problems.push(format!("{e:#}"));
+    match record_transcripts(&mut writer, &input) {
+        // Within a turn the request just sent names the model in use; at a prompt the
+        // status line knows better (the user may have switched since the last turn).
+        Ok(Some(stream)) if input.kind() != EventKind::UserPromptSubmit => {
+            input.sent_model = writer.last_sent_model(&stream);
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("{e:#}")),
     }
     close_stream(&mut writer, &input);
+    if input.kind() == EventKind::SessionStart {
+        remember_start_model(&mut writer, &mut input, &env, now);
+    }
     // The guard sees the windows without the request this event announces; trouble of
     // our own above means it may warn but never block.
     let guarded = guard::decide(
@@ -142,7 +139,7 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     }
     writer.finish().context("saving the live state")?;
     problems.extend(crate::account::spawn::if_due(&paths, &config, now));
-    if catch_up::needed_after(input.event())
+    if catch_up::needed_after(input.kind())
         && let Err(e) = catch_up::spawn(&input, now)
     {
         problems.push(format!("{e:#}"));
@@ -157,7 +154,7 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
 /// settings files are read too, for the `model` key hooks do not inherit.
 fn client_env(input: &HookInput) -> ClientEnv {
     let mut env = ClientEnv::from_process();
-    if input.event() == "SessionStart" {
+    if input.kind() == EventKind::SessionStart {
         let lookup = |key: &str| std::env::var(key).ok();
         let project = input
             .cwd
@@ -169,13 +166,54 @@ fn client_env(input: &HookInput) -> ClientEnv {
     env
 }
 
-/// Ingest the subagent's transcript (if the event comes from one) and the session's.
-fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> {
+/// At SessionStart, the model the session starts with, as the client chose it: the
+/// event's own, else `--model` from the client's command line, else `ANTHROPIC_MODEL` or
+/// the settings' `model`, else the client's default (only when the command line was read
+/// and names none). Remembered for the session like the status line's model (which later
+/// replaces it), so that the guards know it before any request is in the transcript. A
+/// cleared or compacted session keeps what the status line said since.
+fn remember_start_model(
+    writer: &mut Writer<'_>,
+    input: &mut HookInput,
+    env: &ClientEnv,
+    now: DateTime<Utc>,
+) {
+    let Some(session) = input.session_id.clone() else {
+        return;
+    };
+    let fresh = matches!(input.source.as_deref(), Some("startup" | "resume") | None);
+    if !fresh && writer.state.session_model(&session).is_some() {
+        return;
+    }
+    let model = input.model_id().or_else(|| match client::model_arg()? {
+        client::ModelArg::Named(model) => subagent::resolve_alias(&model, env),
+        client::ModelArg::NotGiven => env
+            .main_model()
+            .or_else(|| Some(budget::CLIENT_DEFAULT_MODEL.to_string())),
+    });
+    let Some(model) = model else {
+        return;
+    };
+    if input.model.is_none() {
+        input.model = Some(serde_json::Value::String(model.clone()));
+    }
+    if writer
+        .state
+        .remember_model(&session, &model, now.timestamp_millis())
+    {
+        writer.touch();
+    }
+}
+
+/// Ingest the subagent's transcript (if the event comes from one) and the session's;
+/// returns the transcript of the event's own stream.
+fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<Option<PathBuf>> {
     let Some(main) = input.transcript_path.as_deref().filter(|p| !p.is_empty()) else {
-        return Ok(());
+        return Ok(None);
     };
     let main = PathBuf::from(main);
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    let mut stream = main.clone();
     if let Some(agent) = agent {
         let path = input
             .agent_transcript_path
@@ -191,6 +229,7 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
         writer
             .ingest(&path, &origin, HOOK_READ)
             .with_context(|| format!("reading {}", path.display()))?;
+        stream = path;
     }
     let origin = Origin {
         session: input.session_id.clone(),
@@ -200,135 +239,64 @@ fn record_transcripts(writer: &mut Writer<'_>, input: &HookInput) -> Result<()> 
     writer
         .ingest(&main, &origin, HOOK_READ)
         .with_context(|| format!("reading {}", main.display()))?;
-    Ok(())
-}
-
-/// The in-flight entry a spawn holds until its subagent's own events take over.
-fn spawn_key(input: &HookInput) -> Option<String> {
-    spawn_key_of(input, input.tool_use_id.as_deref())
-}
-
-/// The in-flight entry the spawn by tool call `tool_use` of `input`'s stream holds.
-fn spawn_key_of(input: &HookInput, tool_use: Option<&str>) -> Option<String> {
-    let session = input.session_id.as_deref()?;
-    let tool_use = tool_use.filter(|t| !t.is_empty())?;
-    let stream = stream_key(session, input.agent_id.as_deref().filter(|a| !a.is_empty()));
-    Some(format!("{stream}/spawn:{tool_use}"))
+    Ok(Some(stream))
 }
 
 /// Before the guard looks: the request this event's stream had in flight has come back
 /// (or is being replaced by the one the event announces), so it no longer counts.
 fn close_stream(writer: &mut Writer<'_>, input: &HookInput) {
-    let Some(session) = input.session_id.as_deref() else {
-        return;
-    };
-    let event = input.event();
-    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
-    let inflight = &mut writer.state.inflight;
-    let before = inflight.len();
-    if transition_for(event).is_some() {
-        inflight.remove(&stream_key(session, agent));
-    }
-    let prefix = format!("{session}/");
-    match event {
-        "SessionEnd" => inflight.retain(|k, _| !k.starts_with(&prefix)),
-        "PreCompact" | "PostCompact" => {
-            inflight.remove(&compaction_key(session));
-        }
-        // The subagent's own entry replaces the oldest spawn of its session.
-        "SubagentStart" => {
-            let oldest = inflight
-                .iter()
-                .filter(|(k, _)| k.starts_with(&prefix) && k.contains("/spawn:"))
-                .min_by_key(|(_, f)| f.since_ms)
-                .map(|(k, _)| k.clone());
-            if let Some(key) = oldest {
-                inflight.remove(&key);
-            }
-        }
-        // A spawn refused (by a rule, auto mode, another hook) never starts its subagent.
-        "PostToolUse" | "PostToolUseFailure" | "PermissionDenied"
-            if is_spawn(input.tool_name.as_deref()) =>
-        {
-            if let Some(key) = spawn_key(input) {
-                inflight.remove(&key);
-            }
-        }
-        // Whatever the batch spawned has started or never will.
-        "PostToolBatch" => {
-            for call in input.tool_calls.iter().flatten() {
-                if is_spawn(call.tool_name.as_deref())
-                    && let Some(key) = spawn_key_of(input, call.tool_use_id.as_deref())
-                {
-                    inflight.remove(&key);
-                }
-            }
-        }
-        _ => {}
-    }
-    if transition_for(event).is_some() || inflight.len() != before {
+    if inflight::close(&mut writer.state.inflight, &input.to_event(), |f| {
+        f.since_ms
+    }) {
         writer.touch();
     }
 }
 
-/// After the guard let it through: the request the event announces is on its way (and a
-/// subagent about to be spawned holds its first request's reservation).
+/// After the guard let it through: the request the event announces is on its way (a
+/// compaction holds the session's next request's reservation, and a subagent about to be
+/// spawned its first request's).
 fn open_stream(writer: &mut Writer<'_>, input: &HookInput, now: DateTime<Utc>, env: &ClientEnv) {
     let Some(session) = input.session_id.as_deref() else {
         return;
     };
     let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
     let since_ms = now.timestamp_millis();
-    if input.event() == "PreCompact" {
-        // The compaction sends the session's context at its model and max_tokens.
-        let next = budget::next_request_with(
-            &writer.state,
-            writer.config,
-            Some(session),
-            None,
-            guard::model_hint(input, env).as_deref(),
-            env,
-        );
-        writer.state.inflight.insert(
-            compaction_key(session),
-            InFlight {
-                since_ms,
-                model: next.model_norm,
-                reservation: next.reservation,
-            },
-        );
-        writer.touch();
-    }
-    if transition_for(input.event()) == Some(Transition::Started) {
-        let next = budget::next_request_with(
-            &writer.state,
-            writer.config,
-            Some(session),
-            agent,
-            guard::model_hint(input, env).as_deref(),
-            env,
-        );
-        writer.state.inflight.insert(
-            stream_key(session, agent),
-            InFlight {
-                since_ms,
-                model: next.model_norm,
-                reservation: next.reservation,
-            },
-        );
-        writer.touch();
-    }
-    if input.event() == "PreToolUse"
-        && is_spawn(input.tool_name.as_deref())
-        && let Some(key) = spawn_key(input)
-    {
-        let first = subagent::first_request(input, &writer.state, writer.config, env);
+    for opening in inflight::opens(&input.to_event()) {
+        let (key, next) = match opening {
+            // The compaction sends the session's context at its model and max_tokens.
+            Opening::Compaction(key) => (
+                key,
+                budget::next_request_with(
+                    &writer.state,
+                    writer.config,
+                    Some(session),
+                    None,
+                    guard::model_hint(input, env).as_deref(),
+                    env,
+                ),
+            ),
+            Opening::Next(key) => (
+                key,
+                budget::next_request_with(
+                    &writer.state,
+                    writer.config,
+                    Some(session),
+                    agent,
+                    guard::model_hint(input, env).as_deref(),
+                    env,
+                ),
+            ),
+            Opening::Spawn(key) => (
+                key,
+                subagent::first_request(input, &writer.state, writer.config, env),
+            ),
+        };
         writer.state.inflight.insert(
             key,
             InFlight {
                 since_ms,
-                model: first.model_norm,
-                reservation: first.reservation,
+                model: next.model_norm,
+                reservation: next.reservation,
             },
         );
         writer.touch();

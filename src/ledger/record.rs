@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::quota::Usage;
+use crate::quota::{Limit, Usage};
 
 /// Schema version written in every line.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -105,8 +105,10 @@ pub struct Record {
 /// What bedrock-hook believed when a throttle hit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThrottleInfo {
-    /// `tokens-per-day`, `tokens-per-minute`, `requests-per-minute` or `unknown`.
-    pub limit: String,
+    /// Which window ran out, when the error said (`tokens-per-day`, `tokens-per-minute`,
+    /// `requests-per-minute` in the ledger; `unknown` when it did not).
+    #[serde(with = "limit_name")]
+    pub limit: Option<Limit>,
     /// Estimated quota tokens in the TPD window as Bedrock saw it: settled + in flight +
     /// the refused request's own reservation (`reserved` of the record).
     pub day_used: u64,
@@ -135,6 +137,22 @@ pub struct ThrottleInfo {
     /// The `x-amzn-requestid` of the throttled call, when the error showed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+/// A throttle's limit as the ledger writes it; a name it does not know reads as unknown.
+mod limit_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::quota::Limit;
+
+    pub fn serialize<S: Serializer>(limit: &Option<Limit>, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(limit.map_or("unknown", |l| l.as_str()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Option<Limit>, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(input)?;
+        Ok(Limit::parse(&name))
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -183,6 +201,65 @@ impl Record {
 /// `max_tokens` follows the model default and `CLAUDE_CODE_MAX_OUTPUT_TOKENS`.
 const MAIN_QUERY_SOURCES: &[&str] = &["sdk", "compact", "hook_agent"];
 
+/// The model a record is charged to: as called, canonical, and its output burndown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargedModel {
+    pub model: String,
+    pub model_norm: String,
+    pub burndown: f64,
+    pub burndown_assumed: bool,
+}
+
+impl Record {
+    /// The start of every record the product makes: its kind, identity, time and model,
+    /// every count zero and nothing optional known. Callers add what they know with struct
+    /// update syntax (`Record { settled, ..Record::new(..) }`).
+    pub fn new(
+        kind: Kind,
+        id: String,
+        ts: DateTime<Utc>,
+        session: String,
+        model: ChargedModel,
+    ) -> Record {
+        Record {
+            v: SCHEMA_VERSION,
+            kind,
+            id,
+            ts,
+            end_ts: None,
+            session,
+            agent: None,
+            model: model.model,
+            model_norm: model.model_norm,
+            burndown: model.burndown,
+            burndown_assumed: model.burndown_assumed,
+            input: 0,
+            cache_write: 0,
+            cache_read: 0,
+            output: 0,
+            max_tokens: None,
+            max_tokens_source: MaxTokensSource::Unknown,
+            reserved: 0,
+            settled: 0,
+            outcome: Outcome::Ok,
+            query_source: None,
+            project: None,
+            throttle: None,
+        }
+    }
+
+    /// The same record with these token counts.
+    pub fn with_usage(self, usage: &Usage) -> Record {
+        Record {
+            input: usage.input,
+            cache_write: usage.cache_write,
+            cache_read: usage.cache_read,
+            output: usage.output,
+            ..self
+        }
+    }
+}
+
 impl Record {
     /// A request the client makes beside the conversation (the auto-mode classifier at
     /// max_tokens 64 or 8192, title generation, summaries, start-up probes at max_tokens 1),
@@ -208,6 +285,29 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttles_limit_is_written_by_name_and_unknown_names_read_as_unknown() {
+        for (limit, name) in [
+            (Some(Limit::TokensPerDay), "tokens-per-day"),
+            (Some(Limit::RequestsPerMinute), "requests-per-minute"),
+            (None, "unknown"),
+        ] {
+            let info = ThrottleInfo {
+                limit,
+                ..ThrottleInfo::default()
+            };
+            let json = serde_json::to_value(&info).unwrap();
+            assert_eq!(json["limit"], name);
+            let back: ThrottleInfo = serde_json::from_value(json).unwrap();
+            assert_eq!(back.limit, limit);
+        }
+        let later: ThrottleInfo = serde_json::from_str(
+            r#"{"limit":"tokens-per-week","day_used":1,"minute_used":0,"minute_requests":0}"#,
+        )
+        .unwrap();
+        assert_eq!(later.limit, None);
+    }
 
     #[test]
     fn round_trips_and_omits_empty_fields() {

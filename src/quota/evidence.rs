@@ -52,7 +52,7 @@ pub fn throttles(records: &[Record], config: &Config) -> Vec<Throttle> {
         .filter(|r| r.kind == Kind::Throttle)
         .filter_map(|r| {
             let info = r.throttle.as_ref()?;
-            let limit = Limit::parse(&info.limit);
+            let limit = info.limit;
             let (estimate, configured_then) = match limit {
                 // Account mode: the whole account's window, not this machine's.
                 Some(Limit::TokensPerDay) | None => {
@@ -193,7 +193,7 @@ mod tests {
         ))
         .unwrap();
         r.throttle = Some(ThrottleInfo {
-            limit: limit.to_string(),
+            limit: Limit::parse(limit),
             day_used,
             minute_used,
             minute_requests: 3,

@@ -463,7 +463,10 @@ fn throttles(records: &[Record]) -> Vec<ThrottleRow> {
                 session: r.session.clone(),
                 agent: r.agent.clone(),
                 model: r.model_norm.clone(),
-                limit: info.map_or_else(|| "unknown".to_string(), |t| t.limit.clone()),
+                limit: info.map_or_else(
+                    || "unknown".to_string(),
+                    |t| t.limit.map_or("unknown", |l| l.as_str()).to_string(),
+                ),
                 day_used: info.map(|t| t.day_used),
                 minute_used: info.map(|t| t.minute_used),
                 minute_requests: info.map(|t| t.minute_requests),
@@ -731,7 +734,7 @@ mod tests {
         throttle.kind = Kind::Throttle;
         throttle.end_ts = None;
         throttle.throttle = Some(ThrottleInfo {
-            limit: "tokens-per-day".into(),
+            limit: Some(crate::quota::Limit::TokensPerDay),
             day_used: 2_000_000,
             minute_used: 5,
             minute_requests: 1,

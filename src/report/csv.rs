@@ -38,7 +38,11 @@ pub fn render(records: &[Record]) -> String {
             r.settled.to_string(),
             outcome(r.outcome).to_string(),
             field(r.query_source.as_deref().unwrap_or("")),
-            field(r.throttle.as_ref().map_or("", |t| t.limit.as_str())),
+            field(
+                r.throttle
+                    .as_ref()
+                    .map_or("", |t| t.limit.map_or("unknown", |l| l.as_str())),
+            ),
         ];
         let _ = write!(out, "{}\r\n", fields.join(","));
     }

@@ -141,6 +141,12 @@ pub struct Assembler {
 }
 
 impl Assembler {
+    /// The model of the last `api-request` read: the model in use while its response is
+    /// still being streamed (the `assistant` entries are written once it has ended).
+    pub fn last_sent_model(&self) -> Option<&str> {
+        self.last_sent.as_ref()?.0.as_deref()
+    }
+
     pub fn feed(&mut self, entry: Entry, out: &mut Vec<Assembled>) {
         match entry {
             Entry::ApiRequest(line) => self.sent(line, out),
