@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::Home;
 use support::client::skipped;
-use support::fixture::Fixture;
 
 const OPUS: &str = "us.anthropic.claude-opus-5-5";
 /// The sample session's requests all end at 01:39:2x; this machine settled 75,111 quota
@@ -169,8 +169,8 @@ fn free_port() -> u16 {
 }
 
 /// The sample session in the ledger, account mode on with a 4M TPD.
-fn fixture() -> Fixture {
-    let f = Fixture::new();
+fn fixture() -> Home {
+    let f = Home::with_samples();
     std::fs::write(
         f.config_file(),
         "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
@@ -192,17 +192,16 @@ struct Run {
     took: Duration,
 }
 
-fn run(f: &Fixture, env: &[(String, String)], now: &str, args: &[&str], stdin: &str) -> Run {
+fn run(f: &Home, env: &[(String, String)], now: &str, args: &[&str], stdin: &str) -> Run {
     let mut command = f.command(args);
     command
         .env("BEDROCK_HOOK_NOW", now)
         .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .write_stdin(stdin.to_string());
     let started = Instant::now();
     let out = command.output().unwrap();
-    let dir = f.dir.path().display().to_string();
+    let dir = f.root().display().to_string();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).replace(&dir, "<tmp>"),
@@ -212,7 +211,7 @@ fn run(f: &Fixture, env: &[(String, String)], now: &str, args: &[&str], stdin: &
 }
 
 fn status_input() -> String {
-    json!({"session_id": support::fixture::SESSION, "model": {"id": OPUS, "display_name": "Opus 5.5"}})
+    json!({"session_id": support::SESSION, "model": {"id": OPUS, "display_name": "Opus 5.5"}})
         .to_string()
 }
 
@@ -413,7 +412,7 @@ fn expired_aws(dir: &Path) -> PathBuf {
 #[test]
 fn expired_credentials_are_named() {
     let f = fixture();
-    let aws = expired_aws(f.dir.path());
+    let aws = expired_aws(f.root());
     let env = vec![(
         "BEDROCK_HOOK_AWS_CLI".to_string(),
         aws.display().to_string(),
@@ -437,7 +436,7 @@ fn expired_credentials_are_named() {
     );
 }
 
-fn stop_failure(f: &Fixture, prompt: &str, request_id: Option<&str>) -> String {
+fn stop_failure(f: &Home, prompt: &str, request_id: Option<&str>) -> String {
     let mut message =
         "API Error: Request rejected (429) · Too many tokens per day, please wait before trying again."
             .to_string();
@@ -445,7 +444,7 @@ fn stop_failure(f: &Fixture, prompt: &str, request_id: Option<&str>) -> String {
         message.push_str(&format!(" x-amzn-requestid: {id}"));
     }
     json!({
-        "session_id": support::fixture::SESSION,
+        "session_id": support::SESSION,
         "transcript_path": f.main_transcript(),
         "cwd": "/home/dev/proj",
         "prompt_id": prompt,
@@ -611,7 +610,7 @@ fn quotas_aws(dir: &Path, deny: bool) -> PathBuf {
 #[test]
 fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     let f = fixture();
-    let aws = quotas_aws(f.dir.path(), false);
+    let aws = quotas_aws(f.root(), false);
     let env = vec![
         (
             "BEDROCK_HOOK_AWS_CLI".to_string(),
@@ -630,7 +629,7 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     let config = std::fs::read_to_string(f.config_file()).unwrap();
     assert!(config.contains("[models."), "{config}");
     assert!(config.starts_with("team = \"cloudwatch\""), "{config}");
-    let calls = std::fs::read_to_string(f.dir.path().join("aws-calls.log")).unwrap();
+    let calls = std::fs::read_to_string(f.root().join("aws-calls.log")).unwrap();
     assert_eq!(
         calls,
         "service-quotas list-aws-default-service-quotas --service-code bedrock --output json \
@@ -664,7 +663,7 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(f.config_file()).unwrap(), from_cli);
 
-    let denied = quotas_aws(f.dir.path(), true);
+    let denied = quotas_aws(f.root(), true);
     let env = vec![(
         "BEDROCK_HOOK_AWS_CLI".to_string(),
         denied.display().to_string(),
@@ -684,10 +683,6 @@ fn doctor_checks_account_mode_end_to_end() {
     moto.seed_team_and_own();
     let f = fixture();
     let mut env = moto.env();
-    env.push((
-        "HOME".into(),
-        f.dir.path().join("home").display().to_string(),
-    ));
     let now = "2026-11-22T01:41:30Z";
     assert_eq!(run(&f, &env, now, &["team", "sync"], "").code, 0);
     let r = run(&f, &env, now, &["doctor"], "");
@@ -720,7 +715,7 @@ fn doctor_checks_account_mode_end_to_end() {
     );
 
     // Expired credentials: an error with the fix, and nothing further is tried.
-    let aws = expired_aws(f.dir.path());
+    let aws = expired_aws(f.root());
     env.push(("BEDROCK_HOOK_AWS_CLI".into(), aws.display().to_string()));
     let r = run(&f, &env, now, &["doctor"], "");
     assert_ne!(r.code, 0);

@@ -2,52 +2,25 @@
 //! project, and `doctor --fix` writing the user's settings.json.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod support;
+
 use serde_json::{Value, json};
+use support::Home;
 
 const NOW: &str = "2026-11-22T01:39:30Z";
 
-fn binary() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("bedrock-hook")
-}
-
-struct Home {
-    dir: tempfile::TempDir,
+/// A home with `config` as the config file, the clock at [`NOW`].
+fn with_config(config: &str) -> Home {
+    Home::with_config(config).at(NOW)
 }
 
 impl Home {
-    fn new(config: &str) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("proj")).unwrap();
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Home { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
+    /// `bedrock-hook doctor --project <proj> args` with `env` added: (code, stdout, stderr).
     fn doctor(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-        let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-        cmd.env_clear()
-            .env("HOME", self.path("home"))
-            .env("PATH", "/usr/bin:/bin")
-            .env("BEDROCK_HOOK_DATA_DIR", self.path("data"))
-            .env("BEDROCK_HOOK_CONFIG", self.path("config.toml"))
-            .env("BEDROCK_HOOK_NOW", NOW)
-            .arg("doctor")
-            .arg("--project")
-            .arg(self.path("proj"))
-            .args(args);
+        let project = self.project();
+        let mut cmd = self.command(&["doctor", "--project", project.to_str().unwrap()]);
+        cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -57,12 +30,6 @@ impl Home {
             String::from_utf8(out.stdout).unwrap(),
             String::from_utf8(out.stderr).unwrap(),
         )
-    }
-
-    /// Output with the temp dir and the binary's path replaced by placeholders.
-    fn clean(&self, text: &str) -> String {
-        text.replace(binary().to_str().unwrap(), "<bin>")
-            .replace(self.dir.path().to_str().unwrap(), "<tmp>")
     }
 }
 
@@ -79,8 +46,8 @@ fn all_hooks(command: &str) -> Value {
 
 #[test]
 fn a_sound_set_up_is_all_ok() {
-    let home = Home::new("tpd = 100_000_000\ntpm = 5_000_000\n");
-    let bin = binary().display().to_string();
+    let home = with_config("tpd = 100_000_000\ntpm = 5_000_000\n");
+    let bin = support::BIN.to_string();
     let settings = json!({
         "env": {
             "CLAUDE_CODE_USE_BEDROCK": "1",
@@ -119,7 +86,7 @@ ok    ledger       <tmp>/data/ledger is writable (0 day files)
 
 #[test]
 fn problems_are_errors_with_numbers_and_fixes_and_fix_writes_settings() {
-    let home = Home::new("tpd = 10_000_000\ntpm = 1_000_000\n");
+    let home = with_config("tpd = 10_000_000\ntpm = 1_000_000\n");
     let original = "{\n  \"model\": \"opus\",\n  \"env\": {\n    \"CLAUDE_CODE_USE_BEDROCK\": \"1\",\n    \"AWS_REGION\": \"eu-west-1\",\n    \"ANTHROPIC_DEFAULT_OPUS_MODEL\": \"eu.anthropic.claude-opus-5-5\",\n    \"MAX_THINKING_TOKENS\": \"512\"\n  },\n  \"permissions\": {\"deny\": [\"Read(./.env)\"]},\n  \"statusLine\": {\"type\": \"command\", \"command\": \"ccstatusline\"}\n}\n";
     let settings = home.write("claude-config/settings.json", original);
     std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -224,7 +191,7 @@ After the fix: 1 error, 2 warnings, 8 ok.
 
 #[test]
 fn broken_settings_are_reported_and_never_rewritten() {
-    let home = Home::new("tpm = 1_000_000\n");
+    let home = with_config("tpm = 1_000_000\n");
     let broken = "{\n  \"env\": {\"ANTHROPIC_MODEL\": \"us.anthropic.claude-opus-5-5\",}\n}\n";
     let path = home.write("home/.claude/settings.json", broken);
     let env = [
@@ -257,7 +224,7 @@ fn broken_settings_are_reported_and_never_rewritten() {
 
 #[test]
 fn hooks_pointing_at_a_missing_binary_are_an_error() {
-    let home = Home::new("");
+    let home = with_config("");
     let settings = json!({
         "env": {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1"},
         "hooks": all_hooks("/nowhere/bedrock-hook"),
@@ -278,7 +245,7 @@ fn hooks_pointing_at_a_missing_binary_are_an_error() {
 
 #[test]
 fn throttles_in_the_ledger_are_explained() {
-    let home = Home::new("tpd = 10_000_000\n");
+    let home = with_config("tpd = 10_000_000\n");
     let line = json!({
         "v": 1, "kind": "throttle", "id": "s:p", "ts": "2026-11-22T01:00:00Z", "session": "s",
         "model": "us.anthropic.claude-opus-5-5", "model_norm": "claude-opus-5-5", "burndown": 10.0,
@@ -318,8 +285,8 @@ fn request_line(id: &str, model: &str, norm: &str, max_tokens: u64, source: &str
 /// ("every request will be throttled", exit 1).
 #[test]
 fn side_request_models_are_not_judged_as_the_main_model() {
-    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
-    let bin = binary().display().to_string();
+    let home = with_config("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let bin = support::BIN.to_string();
     let settings = json!({
         "env": {
             "CLAUDE_CODE_USE_BEDROCK": "1",
@@ -362,7 +329,7 @@ fn side_request_models_are_not_judged_as_the_main_model() {
 /// reach the terminal (it could retitle the window, or worse).
 #[test]
 fn strings_from_transcripts_are_printed_clean() {
-    let home = Home::new("tpd = 100_000_000\ntpm = 1_000_000\n");
+    let home = with_config("tpd = 100_000_000\ntpm = 1_000_000\n");
     let hostile = "us.anthropic.claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
     let norm = "claude-opus-5-5\u{1b}]0;pwned\u{7}\u{202e}x";
     home.write(

@@ -10,71 +10,28 @@
 //! reserves 13,068 + 1,280,000 = 1,293,068; the largest output was 37 tokens, so the
 //! advice is max_tokens 4096, reserving 13,068 + 40,960 = 54,028.
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
+use support::{AGENT, Home, SESSION};
 
 const NOW: &str = "2026-11-22T01:39:30Z";
-const SESSION: &str = "f546e1ba-4370-400a-a093-10e9c9557bd0";
-const AGENT: &str = "aa784e05b3e2adbb4";
 
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples")
+/// A home with the sample transcripts and `config`, the clock at [`NOW`].
+fn sample_world(config: &str) -> Home {
+    let world = Home::with_samples().at(NOW);
+    world.write_config(config);
+    world
 }
 
-/// A temp home with the sample transcripts, a data dir and a config file.
-struct World {
-    dir: tempfile::TempDir,
-}
-
-impl World {
-    fn new(config: &str) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let project = dir.path().join("home/.claude/projects/-home-dev-proj");
-        let subagents = project.join(SESSION).join("subagents");
-        std::fs::create_dir_all(&subagents).unwrap();
-        std::fs::copy(
-            samples().join("transcript-main.jsonl"),
-            project.join(format!("{SESSION}.jsonl")),
-        )
-        .unwrap();
-        std::fs::copy(
-            samples().join(format!("transcript-subagent-agent-{AGENT}.jsonl")),
-            subagents.join(format!("agent-{AGENT}.jsonl")),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        World { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// A sample payload with its transcript paths pointed into the temp home.
-    fn payload(&self, sample: &str) -> String {
-        let text = std::fs::read_to_string(samples().join(sample)).unwrap();
-        let home = self.path("home/.claude");
-        text.replace("/home/dev/.claude", home.to_str().unwrap())
-    }
-
-    fn command(&self, now: &str) -> Command {
-        let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-        cmd.env_clear()
-            .env("HOME", self.path("home"))
-            .env("BEDROCK_HOOK_DATA_DIR", self.path("data"))
-            .env("BEDROCK_HOOK_CONFIG", self.path("config.toml"))
-            .env("BEDROCK_HOOK_NOW", now);
-        cmd
-    }
-
-    /// Run the hook on a sample; it always exits 0. Returns (stdout, stderr).
-    fn hook_at(&self, sample: &str, now: &str) -> (String, String) {
+impl Home {
+    /// Run the hook on a sample payload (`hook-<event>.json`); it always exits 0.
+    /// Returns (stdout, stderr).
+    fn event_at(&self, event: &str, now: &str) -> (String, String) {
         let out = self
-            .command(now)
-            .arg("hook")
-            .write_stdin(self.payload(sample))
+            .command(&["hook"])
+            .env("BEDROCK_HOOK_NOW", now)
+            .write_stdin(self.payload(event))
             .assert()
             .success();
         let output = out.get_output();
@@ -84,14 +41,11 @@ impl World {
         )
     }
 
-    fn hook(&self, sample: &str) -> String {
-        let (stdout, stderr) = self.hook_at(sample, NOW);
-        assert_eq!(stderr, "", "{sample}");
+    /// [`Home::event_at`] at [`NOW`], which must print nothing on stderr; its stdout.
+    fn event(&self, event: &str) -> String {
+        let (stdout, stderr) = self.event_at(event, NOW);
+        assert_eq!(stderr, "", "{event}");
         stdout
-    }
-
-    fn state(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.path("data/state.json")).unwrap()).unwrap()
     }
 
     fn inflight_keys(&self) -> Vec<String> {
@@ -100,14 +54,6 @@ impl World {
             .unwrap()
             .keys()
             .cloned()
-            .collect()
-    }
-
-    fn ledger(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.path("data/ledger/2026-11-22.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
 }
@@ -136,15 +82,11 @@ fn session_start_warns_when_one_request_holds_most_of_the_day() {
          TPM."
     );
     for mode in ["warn", "block"] {
-        let world = World::new(&config(mode, 2_000_000, 3_000_000));
-        assert_eq!(
-            world.hook("hook-SessionStart.json"),
-            system_message(&text),
-            "{mode}"
-        );
+        let world = sample_world(&config(mode, 2_000_000, 3_000_000));
+        assert_eq!(world.event("SessionStart"), system_message(&text), "{mode}");
     }
-    let off = World::new(&config("off", 2_000_000, 3_000_000));
-    assert_eq!(off.hook("hook-SessionStart.json"), "");
+    let off = sample_world(&config("off", 2_000_000, 3_000_000));
+    assert_eq!(off.event("SessionStart"), "");
 }
 
 #[test]
@@ -156,33 +98,30 @@ fn prompt_preflight_warns_or_blocks_over_the_day() {
          nothing in flight. The TPD resets at 00:00 UTC (in 22h 20m). {FIX_54K}: a request would \
          then reserve 54k and fit."
     );
-    let warn = World::new(&config("warn", 1_300_000, 3_000_000));
+    let warn = sample_world(&config("warn", 1_300_000, 3_000_000));
     let text = format!(
         "bedrock-hook: this prompt's first request will not fit {}",
         body.replace("{will}", "will")
     );
-    assert_eq!(
-        warn.hook("hook-UserPromptSubmit.json"),
-        system_message(&text)
-    );
+    assert_eq!(warn.event("UserPromptSubmit"), system_message(&text));
     // Warned, not blocked: the request is on its way.
     assert_eq!(warn.inflight_keys(), [SESSION]);
     assert_eq!(warn.state()["inflight"][SESSION]["reservation"], 1_293_068);
 
-    let block = World::new(&config("block", 1_300_000, 3_000_000));
+    let block = sample_world(&config("block", 1_300_000, 3_000_000));
     let reason = format!(
         "bedrock-hook held back this prompt (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
-        block.hook("hook-UserPromptSubmit.json"),
+        block.event("UserPromptSubmit"),
         format!("{}\n", json!({ "decision": "block", "reason": reason }))
     );
     // Blocked: nothing is sent, so nothing is in flight.
     assert!(block.inflight_keys().is_empty());
 
-    let off = World::new(&config("off", 1_300_000, 3_000_000));
-    assert_eq!(off.hook("hook-UserPromptSubmit.json"), "");
+    let off = sample_world(&config("off", 1_300_000, 3_000_000));
+    assert_eq!(off.event("UserPromptSubmit"), "");
     assert_eq!(off.inflight_keys(), [SESSION]);
 }
 
@@ -199,12 +138,12 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
     );
     let spawn_key = format!("{SESSION}/spawn:toolu_0");
 
-    let warn = World::new(&config("warn", 10_000_000, 2_500_000));
+    let warn = sample_world(&config("warn", 10_000_000, 2_500_000));
     let text = format!(
         "bedrock-hook: this subagent's first request will not fit {}",
         body.replace("{will}", "will")
     );
-    assert_eq!(warn.hook("hook-PreToolUse.json"), system_message(&text));
+    assert_eq!(warn.event("PreToolUse"), system_message(&text));
     // Let through: the spawn holds its first request's reservation until it starts.
     assert_eq!(warn.inflight_keys(), std::slice::from_ref(&spawn_key));
     assert_eq!(
@@ -212,16 +151,16 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
         1_293_068
     );
     // Its PostToolUse hands over to the subagent's own entry.
-    assert_eq!(warn.hook("hook-PostToolUse.json"), "");
+    assert_eq!(warn.event("PostToolUse"), "");
     assert_eq!(warn.inflight_keys(), [SESSION]);
 
-    let block = World::new(&config("block", 10_000_000, 2_500_000));
+    let block = sample_world(&config("block", 10_000_000, 2_500_000));
     let reason = format!(
         "bedrock-hook held back this subagent (not an error): its first request would not fit {}{BLOCK_NOTE}",
         body.replace("{will}", "would")
     );
     assert_eq!(
-        block.hook("hook-PreToolUse.json"),
+        block.event("PreToolUse"),
         format!(
             "{}\n",
             json!({"hookSpecificOutput": {
@@ -233,8 +172,8 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
     );
     assert!(block.inflight_keys().is_empty());
 
-    let off = World::new(&config("off", 10_000_000, 2_500_000));
-    assert_eq!(off.hook("hook-PreToolUse.json"), "");
+    let off = sample_world(&config("off", 10_000_000, 2_500_000));
+    assert_eq!(off.event("PreToolUse"), "");
 }
 
 #[test]
@@ -249,12 +188,8 @@ fn spawn_that_fits_still_warns_about_concurrency_in_any_mode() {
          fit."
     );
     for mode in ["warn", "block"] {
-        let world = World::new(&config(mode, 10_000_000, 6_000_000));
-        assert_eq!(
-            world.hook("hook-PreToolUse.json"),
-            system_message(&text),
-            "{mode}"
-        );
+        let world = sample_world(&config(mode, 10_000_000, 6_000_000));
+        assert_eq!(world.event("PreToolUse"), system_message(&text), "{mode}");
         assert_eq!(
             world.inflight_keys(),
             [format!("{SESSION}/spawn:toolu_0")],
@@ -274,33 +209,30 @@ fn after_a_tool_the_loop_is_stopped_rather_than_run_into_a_429() {
          only as the 1 request in flight comes back. {FIX_54K}: a request would then reserve \
          48.7k and fit."
     );
-    let warn = World::new(&config("warn", 10_000_000, 2_500_000));
-    assert_eq!(warn.hook("hook-UserPromptSubmit.json"), "");
+    let warn = sample_world(&config("warn", 10_000_000, 2_500_000));
+    assert_eq!(warn.event("UserPromptSubmit"), "");
     let text = format!("bedrock-hook: {}", body.replace("{would}", "will"));
-    assert_eq!(
-        warn.hook("hook-PostToolUse-subagent.json"),
-        system_message(&text)
-    );
+    assert_eq!(warn.event("PostToolUse-subagent"), system_message(&text));
     assert_eq!(
         warn.inflight_keys(),
         [SESSION.to_string(), format!("{SESSION}/{AGENT}")]
     );
 
-    let block = World::new(&config("block", 10_000_000, 2_500_000));
-    assert_eq!(block.hook("hook-UserPromptSubmit.json"), "");
+    let block = sample_world(&config("block", 10_000_000, 2_500_000));
+    assert_eq!(block.event("UserPromptSubmit"), "");
     let reason = format!(
         "bedrock-hook paused the loop (not an error): {}{BLOCK_NOTE}",
         body.replace("{would}", "would")
     );
     assert_eq!(
-        block.hook("hook-PostToolUse-subagent.json"),
+        block.event("PostToolUse-subagent"),
         format!("{}\n", json!({ "continue": false, "stopReason": reason }))
     );
     assert_eq!(block.inflight_keys(), [SESSION]);
 
-    let off = World::new(&config("off", 10_000_000, 2_500_000));
-    assert_eq!(off.hook("hook-UserPromptSubmit.json"), "");
-    assert_eq!(off.hook("hook-PostToolUse-subagent.json"), "");
+    let off = sample_world(&config("off", 10_000_000, 2_500_000));
+    assert_eq!(off.event("UserPromptSubmit"), "");
+    assert_eq!(off.event("PostToolUse-subagent"), "");
 }
 
 #[test]
@@ -324,9 +256,9 @@ fn a_throttle_is_recorded_with_the_estimate_in_every_mode() {
         ("block", system_message(text)),
         ("off", String::new()),
     ] {
-        let world = World::new(&config(mode, 10_000_000, 3_000_000));
-        assert_eq!(world.hook("hook-UserPromptSubmit.json"), "", "{mode}");
-        assert_eq!(world.hook("hook-StopFailure.json"), expected, "{mode}");
+        let world = sample_world(&config(mode, 10_000_000, 3_000_000));
+        assert_eq!(world.event("UserPromptSubmit"), "", "{mode}");
+        assert_eq!(world.event("StopFailure"), expected, "{mode}");
         let throttles: Vec<Value> = world
             .ledger()
             .into_iter()
@@ -366,19 +298,19 @@ fn a_throttle_is_recorded_with_the_estimate_in_every_mode() {
         );
         assert_eq!(world.state()["throttles"], 1, "{mode}");
         // The same StopFailure delivered twice is one throttle.
-        world.hook("hook-StopFailure.json");
+        world.event("StopFailure");
         assert_eq!(world.state()["throttles"], 1, "{mode}");
     }
 }
 
 #[test]
 fn warnings_are_not_repeated_within_the_repeat_window() {
-    let world = World::new(&config("warn", 1_300_000, 3_000_000));
-    assert_ne!(world.hook("hook-UserPromptSubmit.json"), "");
-    assert_eq!(world.hook("hook-UserPromptSubmit.json"), "");
+    let world = sample_world(&config("warn", 1_300_000, 3_000_000));
+    assert_ne!(world.event("UserPromptSubmit"), "");
+    assert_eq!(world.event("UserPromptSubmit"), "");
     // The same reason from another decision point counts as a repeat too.
-    assert_eq!(world.hook("hook-PostToolUse.json"), "");
-    let (later, _) = world.hook_at("hook-UserPromptSubmit.json", "2026-11-22T01:44:31Z");
+    assert_eq!(world.event("PostToolUse"), "");
+    let (later, _) = world.event_at("UserPromptSubmit", "2026-11-22T01:44:31Z");
     assert!(
         later.starts_with("{\"systemMessage\":\"bedrock-hook: this prompt's"),
         "{later}"
@@ -387,11 +319,11 @@ fn warnings_are_not_repeated_within_the_repeat_window() {
 
 #[test]
 fn trouble_of_our_own_fails_open_with_one_stderr_line() {
-    let world = World::new(&format!(
+    let world = sample_world(&format!(
         "{}surprise = 1\n",
         config("block", 1_300_000, 3_000_000)
     ));
-    let (stdout, stderr) = world.hook_at("hook-UserPromptSubmit.json", NOW);
+    let (stdout, stderr) = world.event_at("UserPromptSubmit", NOW);
     assert!(
         stdout.starts_with(
             "{\"systemMessage\":\"bedrock-hook: this prompt's first request will not fit"
@@ -401,20 +333,21 @@ fn trouble_of_our_own_fails_open_with_one_stderr_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("unknown key `surprise`"), "{stderr}");
     // A ledger it cannot write: no decision at all, exit 0, one line.
-    let broken = World::new(&config("block", 1, 1));
-    std::fs::write(broken.path("data"), "not a directory").unwrap();
-    let (stdout, stderr) = broken.hook_at("hook-UserPromptSubmit.json", NOW);
+    let broken = sample_world(&config("block", 1, 1));
+    std::fs::write(broken.data_dir(), "not a directory").unwrap();
+    let (stdout, stderr) = broken.event_at("UserPromptSubmit", NOW);
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]
 fn off_prints_nothing_for_any_event() {
-    let world = World::new(&config("off", 1, 1));
-    for entry in std::fs::read_dir(samples()).unwrap() {
+    let world = sample_world(&config("off", 1, 1));
+    for entry in std::fs::read_dir(support::samples()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
-        if name.starts_with("hook-") {
-            assert_eq!(world.hook(&name), "", "{name}");
+        if let Some(event) = name.strip_prefix("hook-") {
+            let event = event.strip_suffix(".json").unwrap();
+            assert_eq!(world.event(event), "", "{name}");
         }
     }
     assert_eq!(world.state()["throttles"], 1);
@@ -425,15 +358,17 @@ fn off_prints_nothing_for_any_event() {
 /// minutes: which limit, the estimate at that moment, the one fix.
 #[test]
 fn a_throttle_is_explained_at_the_next_prompt_and_in_the_status_line() {
-    let world = World::new(&config("warn", 10_000_000, 3_000_000));
-    world.hook("hook-UserPromptSubmit.json");
-    world.hook("hook-StopFailure.json");
+    let world = sample_world(&config("warn", 10_000_000, 3_000_000));
+    world.event("UserPromptSubmit");
+    world.event("StopFailure");
     let statusline = |now: &str| {
         let out = world
-            .command(now)
+            .command(&["statusline"])
+            .env("BEDROCK_HOOK_NOW", now)
             .env("NO_COLOR", "1")
-            .arg("statusline")
-            .write_stdin(std::fs::read_to_string(samples().join("statusline-input.json")).unwrap())
+            .write_stdin(
+                std::fs::read_to_string(support::samples().join("statusline-input.json")).unwrap(),
+            )
             .assert()
             .success();
         String::from_utf8(out.get_output().stdout.clone()).unwrap()
@@ -450,12 +385,12 @@ fn a_throttle_is_explained_at_the_next_prompt_and_in_the_status_line() {
 
     let throttled = "d797b41c-5021-4ca8-8bf3-2dfaefa8ae20";
     let prompt = world
-        .payload("hook-UserPromptSubmit.json")
+        .payload("UserPromptSubmit")
         .replace(SESSION, throttled);
     let next = |now: &str| {
         let out = world
-            .command(now)
-            .arg("hook")
+            .command(&["hook"])
+            .env("BEDROCK_HOOK_NOW", now)
             .write_stdin(prompt.clone())
             .assert()
             .success();

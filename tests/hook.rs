@@ -1,11 +1,10 @@
 //! The hook and status line commands over the real client's sample payloads and
 //! transcripts: exact ledger records, idempotence, and bad input failing open.
 
-#[path = "support/fixture.rs"]
-mod fixture;
+mod support;
 
-use fixture::{AGENT, Fixture, SESSION};
 use serde_json::{Value, json};
+use support::{AGENT, Home, SESSION};
 
 fn ids(records: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = records
@@ -18,7 +17,7 @@ fn ids(records: &[Value]) -> Vec<String> {
 
 #[test]
 fn sample_session_gives_exact_records() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     for event in ["PostToolUse-subagent", "Stop"] {
         let out = fx.hook(&fx.payload(event));
         assert!(out.status.success());
@@ -67,7 +66,7 @@ fn sample_session_gives_exact_records() {
 
 #[test]
 fn same_bytes_twice_do_not_double_count() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     fx.hook(&fx.payload("Stop"));
     let once = fx.ledger().len();
     // Lose every cursor: the transcript is read again from the start.
@@ -79,7 +78,7 @@ fn same_bytes_twice_do_not_double_count() {
 
 #[test]
 fn replaced_transcript_is_read_from_the_start_without_duplicates() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     let main = fx.main_transcript();
     let full = std::fs::read_to_string(&main).unwrap();
     let half: String = full.lines().take(20).map(|l| format!("{l}\n")).collect();
@@ -101,7 +100,7 @@ fn replaced_transcript_is_read_from_the_start_without_duplicates() {
 
 #[test]
 fn torn_last_line_waits_for_its_end() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     let main = fx.main_transcript();
     let full = std::fs::read(&main).unwrap();
     // Cut inside the assistant line of req-0.
@@ -116,7 +115,7 @@ fn torn_last_line_waits_for_its_end() {
 
 #[test]
 fn side_requests_from_cost_state_are_recorded() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     let main = fx.main_transcript();
     let text = std::fs::read_to_string(&main).unwrap();
     // A title request the transcript has no entry for: Sonnet 4.5, 50 in, 3 out.
@@ -151,7 +150,7 @@ fn side_requests_from_cost_state_are_recorded() {
 
 #[test]
 fn old_client_without_api_request_marks_max_tokens_assumed() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     let main = fx.main_transcript();
     let text = std::fs::read_to_string(&main).unwrap();
     let old: String = text
@@ -179,7 +178,7 @@ fn old_client_without_api_request_marks_max_tokens_assumed() {
 
 #[test]
 fn bad_input_fails_open_with_one_stderr_line() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     fx.hook(&fx.payload("Stop"));
     let before = fx.ledger();
     let huge_line = format!("{{\"session_id\":\"{}\"}}", "x".repeat(5 << 20));
@@ -204,7 +203,7 @@ fn bad_input_fails_open_with_one_stderr_line() {
 
 #[test]
 fn missing_transcript_and_unknown_event_are_quiet() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     let payload = fx
         .payload("Stop")
         .replace(SESSION, "0000")
@@ -221,7 +220,7 @@ fn missing_transcript_and_unknown_event_are_quiet() {
 
 #[test]
 fn unwritable_data_dir_fails_open() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     std::fs::write(fx.data_dir(), b"not a directory").unwrap();
     let out = fx.hook(&fx.payload("Stop"));
     assert!(out.status.success());
@@ -233,7 +232,7 @@ fn unwritable_data_dir_fails_open() {
 
 #[test]
 fn corrupt_ledger_line_is_tolerated() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     fx.hook(&fx.payload("PostToolUse"));
     let day = fx.data_dir().join("ledger/2026-11-22.jsonl");
     let mut bytes = std::fs::read(&day).unwrap();
@@ -245,19 +244,9 @@ fn corrupt_ledger_line_is_tolerated() {
     assert_eq!(fx.ledger_lenient().len(), 7);
 }
 
-impl Fixture {
-    fn ledger_lenient(&self) -> Vec<Value> {
-        let text =
-            std::fs::read_to_string(self.data_dir().join("ledger/2026-11-22.jsonl")).unwrap();
-        text.lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
 #[test]
 fn statusline_reports_reserved_share_and_next_request() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     fx.hook(&fx.payload("Stop"));
     let status = fx.payload("PostToolUse"); // carries session and transcript_path
     let out = fx.statusline(
@@ -276,9 +265,8 @@ fn statusline_reports_reserved_share_and_next_request() {
 
 #[test]
 fn statusline_without_quota_shows_numbers_and_a_hint() {
-    let fx = Fixture::new();
-    let input =
-        std::fs::read_to_string(fixture::samples_dir().join("statusline-input.json")).unwrap();
+    let fx = Home::with_samples();
+    let input = std::fs::read_to_string(support::samples().join("statusline-input.json")).unwrap();
     let out = fx.statusline(&input, &[]);
     let line = String::from_utf8(out.stdout).unwrap();
     assert_eq!(line, "quota 0 today · next 1.28M · set BEDROCK_HOOK_TPD\n");
@@ -286,9 +274,8 @@ fn statusline_without_quota_shows_numbers_and_a_hint() {
 
 #[test]
 fn statusline_shows_a_bad_value_instead_of_asking_for_it() {
-    let fx = Fixture::new();
-    let input =
-        std::fs::read_to_string(fixture::samples_dir().join("statusline-input.json")).unwrap();
+    let fx = Home::with_samples();
+    let input = std::fs::read_to_string(support::samples().join("statusline-input.json")).unwrap();
     let out = fx.statusline(&input, &[("BEDROCK_HOOK_TPD", "abc")]);
     assert!(out.status.success());
     let line = String::from_utf8(out.stdout).unwrap();
@@ -310,7 +297,7 @@ fn statusline_shows_a_bad_value_instead_of_asking_for_it() {
 
 #[test]
 fn statusline_always_prints_one_line() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     for stdin in ["", "{", "null", "\u{ff}", r#"{"model":{"id":7}}"#] {
         let out = fx.statusline(stdin, &[]);
         assert!(out.status.success());
@@ -324,9 +311,8 @@ fn statusline_always_prints_one_line() {
 
 #[test]
 fn statusline_chains_the_users_own_command() {
-    let fx = Fixture::new();
-    let input =
-        std::fs::read_to_string(fixture::samples_dir().join("statusline-input.json")).unwrap();
+    let fx = Home::with_samples();
+    let input = std::fs::read_to_string(support::samples().join("statusline-input.json")).unwrap();
     let out = fx
         .command(&[
             "statusline",
@@ -344,7 +330,7 @@ fn statusline_chains_the_users_own_command() {
 
 #[test]
 fn config_command_names_sources_and_problems() {
-    let fx = Fixture::new();
+    let fx = Home::with_samples();
     std::fs::write(fx.config_file(), "tpd = \"2M\"\nmode = \"loud\"\n").unwrap();
     let out = fx
         .command(&["config"])

@@ -1,33 +1,19 @@
 //! `bedrock-hook import` driving the built binary: the real client's transcripts, the
 //! same records the hooks write for them, idempotence, and bad input.
 
+mod support;
+
 use std::fs::{self, FileTimes};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 use serde_json::Value;
+use support::{AGENT, Home, SESSION, lay_out_samples, read_ledger_lenient, stdout_of};
 
-const SESSION: &str = "f546e1ba-4370-400a-a093-10e9c9557bd0";
-const AGENT: &str = "aa784e05b3e2adbb4";
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples")
-}
-
-/// `<root>/projects/-home-dev-proj/<session>.jsonl` and its subagent transcript, with
-/// the sample's own modification time (long finished).
-fn lay_out_samples(root: &Path) -> (PathBuf, PathBuf) {
-    let project = root.join("projects/-home-dev-proj");
-    let main = project.join(format!("{SESSION}.jsonl"));
-    let sub = project.join(format!("{SESSION}/subagents/agent-{AGENT}.jsonl"));
-    fs::create_dir_all(sub.parent().unwrap()).unwrap();
-    fs::copy(samples().join("transcript-main.jsonl"), &main).unwrap();
-    fs::copy(
-        samples().join(format!("transcript-subagent-agent-{AGENT}.jsonl")),
-        &sub,
-    )
-    .unwrap();
+/// The sample session in `claude_dir`, aged: a session long finished.
+fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
+    let (main, sub) = lay_out_samples(claude_dir);
     age(&main);
     age(&sub);
     (main, sub)
@@ -53,42 +39,20 @@ fn set_modified(path: &Path, time: SystemTime) {
         .unwrap();
 }
 
-fn bin(data: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-    cmd.env("BEDROCK_HOOK_DATA_DIR", data)
-        .env("BEDROCK_HOOK_CONFIG", data.join("absent.toml"))
-        .env_remove("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("BEDROCK_HOOK_INFLIGHT_STALE_SECS");
+/// The binary in `home`, writing to the data dir `data` (a test may keep more than one).
+fn bin(home: &Home, data: &Path) -> Command {
+    let mut cmd = home.command(&[]);
+    cmd.env("BEDROCK_HOOK_DATA_DIR", data);
     cmd
 }
 
-fn import(data: &Path, args: &[&Path]) -> String {
-    let out = bin(data).arg("import").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+fn import(home: &Home, data: &Path, args: &[&Path]) -> String {
+    stdout_of(bin(home, data).arg("import").args(args))
 }
 
 /// Every ledger record, by kind then id.
 fn ledger(data: &Path) -> Vec<Value> {
-    let mut records = Vec::new();
-    let Ok(entries) = fs::read_dir(data.join("ledger")) else {
-        return records;
-    };
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            for line in fs::read_to_string(&path).unwrap().lines() {
-                if let Ok(value) = serde_json::from_str::<Value>(line) {
-                    records.push(value);
-                }
-            }
-        }
-    }
+    let mut records = read_ledger_lenient(data);
     records.sort_by_key(|r| (r["kind"].to_string(), r["id"].to_string()));
     records
 }
@@ -99,11 +63,11 @@ fn of_kind<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn imports_the_real_clients_transcripts_from_claude_config_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    lay_out_samples(&claude);
-    let data = dir.path().join("data");
-    let out = bin(&data)
+    let home = Home::new();
+    let claude = home.path("claude");
+    finished_samples(&claude);
+    let data = home.data_dir();
+    let out = bin(&home, &data)
         .arg("import")
         .env("CLAUDE_CONFIG_DIR", format!("{},", claude.display()))
         .output()
@@ -135,16 +99,16 @@ fn imports_the_real_clients_transcripts_from_claude_config_dir() {
 
 #[test]
 fn importing_twice_adds_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    lay_out_samples(&claude);
-    let data = dir.path().join("data");
-    import(&data, &[&claude]);
+    let home = Home::new();
+    let claude = home.path("claude");
+    finished_samples(&claude);
+    let data = home.data_dir();
+    import(&home, &data, &[&claude]);
     let before = ledger(&data);
     // Finished transcripts leave no cursor behind: they are read again, and every
     // record is already in the ledger.
     assert!(!data.join("cursors").exists());
-    let again = import(&data, &[&claude]);
+    let again = import(&home, &data, &[&claude]);
     assert_eq!(
         again,
         "Up to date: 2 transcripts read, 7 records found, all already in the ledger; nothing \
@@ -153,9 +117,9 @@ fn importing_twice_adds_nothing() {
     assert_eq!(ledger(&data), before);
     // The same session copied elsewhere (another config dir, a backup): read again,
     // recorded once.
-    let copy = dir.path().join("backup");
-    lay_out_samples(&copy);
-    let third = import(&data, &[&copy]);
+    let copy = home.path("backup");
+    finished_samples(&copy);
+    let third = import(&home, &data, &[&copy]);
     assert!(
         third.starts_with("Up to date: 2 transcripts read"),
         "{third}"
@@ -164,11 +128,11 @@ fn importing_twice_adds_nothing() {
 }
 
 /// Run the hook binary with a sample payload pointed at `main`.
-fn hook(data: &Path, sample: &str, main: &Path) {
+fn hook(home: &Home, data: &Path, sample: &str, main: &Path) {
     let mut payload: Value =
-        serde_json::from_slice(&fs::read(samples().join(sample)).unwrap()).unwrap();
+        serde_json::from_slice(&fs::read(support::samples().join(sample)).unwrap()).unwrap();
     payload["transcript_path"] = Value::String(main.display().to_string());
-    bin(data)
+    bin(home, data)
         .arg("hook")
         .write_stdin(payload.to_string())
         .assert()
@@ -178,10 +142,10 @@ fn hook(data: &Path, sample: &str, main: &Path) {
 
 #[test]
 fn import_records_exactly_what_the_hooks_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    let (main, _) = lay_out_samples(&claude);
-    let hooked = dir.path().join("hooked");
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, _) = finished_samples(&claude);
+    let hooked = home.path("hooked");
     for sample in [
         "hook-SessionStart.json",
         "hook-UserPromptSubmit.json",
@@ -191,10 +155,10 @@ fn import_records_exactly_what_the_hooks_record() {
         "hook-PostToolUse-subagent.json",
         "hook-Stop.json",
     ] {
-        hook(&hooked, sample, &main);
+        hook(&home, &hooked, sample, &main);
     }
-    let imported = dir.path().join("imported");
-    import(&imported, &[&claude]);
+    let imported = home.path("imported");
+    import(&home, &imported, &[&claude]);
     let from_hooks = ledger(&hooked);
     let from_import = ledger(&imported);
     assert_eq!(of_kind(&from_hooks, "request").len(), 7);
@@ -204,7 +168,7 @@ fn import_records_exactly_what_the_hooks_record() {
     );
     assert_eq!(of_kind(&from_import, "side"), of_kind(&from_hooks, "side"));
     // And importing what the hooks already recorded adds nothing.
-    let after_hooks = import(&hooked, &[&claude]);
+    let after_hooks = import(&home, &hooked, &[&claude]);
     assert_eq!(
         after_hooks,
         "Up to date: nothing new in 2 transcripts since they were last read.\n"
@@ -214,9 +178,9 @@ fn import_records_exactly_what_the_hooks_record() {
 
 #[test]
 fn side_requests_are_recorded_the_same_way_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    let (main, _) = lay_out_samples(&claude);
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, _) = finished_samples(&claude);
     // Session totals beyond the request entries: a title request on Haiku and more
     // Opus input than the requests account for.
     let text = fs::read_to_string(&main).unwrap();
@@ -237,12 +201,12 @@ fn side_requests_are_recorded_the_same_way_too() {
     }
     fs::write(&main, lines.join("\n") + "\n").unwrap();
     age(&main);
-    let hooked = dir.path().join("hooked");
+    let hooked = home.path("hooked");
     for sample in ["hook-UserPromptSubmit.json", "hook-Stop.json"] {
-        hook(&hooked, sample, &main);
+        hook(&home, &hooked, sample, &main);
     }
-    let imported = dir.path().join("imported");
-    import(&imported, &[&claude]);
+    let imported = home.path("imported");
+    import(&home, &imported, &[&claude]);
     let from_hooks = ledger(&hooked);
     let side = of_kind(&from_hooks, "side");
     assert_eq!(side.len(), 2, "{side:?}");
@@ -261,11 +225,11 @@ fn side_requests_are_recorded_the_same_way_too() {
 fn a_resumed_session_adds_only_its_new_requests() {
     // Imported when finished, then resumed (`claude --resume` appends to the same file)
     // and seen by the hooks, which find no cursor and read it from the start.
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    let (main, _) = lay_out_samples(&claude);
-    let data = dir.path().join("data");
-    import(&data, &[&claude]);
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, _) = finished_samples(&claude);
+    let data = home.data_dir();
+    import(&home, &data, &[&claude]);
     let before = of_kind(&ledger(&data), "request").len();
     let api = format!(
         r#"{{"type":"api-request","sessionId":"{SESSION}","id":"resumed-1","timestamp":"2026-11-23T09:00:00.000Z","params":{{"model":"us.anthropic.claude-opus-5-5","max_tokens":32000}}}}"#
@@ -276,7 +240,7 @@ fn a_resumed_session_adds_only_its_new_requests() {
     let mut file = fs::File::options().append(true).open(&main).unwrap();
     std::io::Write::write_all(&mut file, format!("{api}\n{answer}\n").as_bytes()).unwrap();
     drop(file);
-    hook(&data, "hook-Stop.json", &main);
+    hook(&home, &data, "hook-Stop.json", &main);
     let requests = of_kind(&ledger(&data), "request")
         .into_iter()
         .cloned()
@@ -294,11 +258,11 @@ fn a_resumed_session_adds_only_its_new_requests() {
 
 #[test]
 fn explicit_files_and_folders() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    let (main, sub) = lay_out_samples(&claude);
-    let data = dir.path().join("data");
-    let out = import(&data, &[&sub]);
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, sub) = finished_samples(&claude);
+    let data = home.data_dir();
+    let out = import(&home, &data, &[&sub]);
     assert!(out.contains("3 records found, 3 new"), "{out}");
     let records = ledger(&data);
     assert!(
@@ -306,26 +270,26 @@ fn explicit_files_and_folders() {
             .iter()
             .all(|r| r["agent"] == AGENT && r["session"] == SESSION)
     );
-    let out = import(&data, &[&main, &claude.join("projects")]);
+    let out = import(&home, &data, &[&main, &claude.join("projects")]);
     assert!(out.contains("4 new"), "{out}");
 }
 
 #[test]
 fn a_live_transcripts_open_request_is_left_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
+    let home = Home::new();
+    let claude = home.path("claude");
     let project = claude.join("projects/-p");
     fs::create_dir_all(&project).unwrap();
     // Just written: its last request may still be streaming.
     let api = r#"{"type":"api-request","sessionId":"live","id":"r1","timestamp":"2026-11-12T01:00:00.000Z","params":{"model":"us.anthropic.claude-opus-5-5","max_tokens":128000}}"#;
     fs::write(project.join("live.jsonl"), format!("{api}\n")).unwrap();
     touch(&project.join("live.jsonl"));
-    let data = dir.path().join("data");
-    let out = import(&data, &[&claude]);
+    let data = home.data_dir();
+    let out = import(&home, &data, &[&claude]);
     assert!(out.contains("0 records found"), "{out}");
     // Once it is old, the request that never got an answer is recorded as such.
     age(&project.join("live.jsonl"));
-    let out = import(&data, &[&claude]);
+    let out = import(&home, &data, &[&claude]);
     assert!(out.contains("1 record found, 1 new"), "{out}");
     let records = ledger(&data);
     assert_eq!(records[0]["outcome"], "no-response");
@@ -333,9 +297,9 @@ fn a_live_transcripts_open_request_is_left_open() {
 
 #[test]
 fn bad_input_is_counted_and_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let claude = dir.path().join("claude");
-    let (main, _) = lay_out_samples(&claude);
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, _) = finished_samples(&claude);
     let project = main.parent().unwrap();
     // Garbage text, a torn line and an api-request with a byte that is not UTF-8, around
     // one whole request; the file ends in the middle of a line.
@@ -358,9 +322,9 @@ fn bad_input_is_counted_and_skipped() {
     )
     .unwrap();
     age(&project.join("binary.jsonl"));
-    let data = dir.path().join("data");
-    let missing = dir.path().join("no-such-dir");
-    let out = bin(&data)
+    let data = home.data_dir();
+    let missing = home.path("no-such-dir");
+    let out = bin(&home, &data)
         .arg("import")
         .arg(&claude)
         .arg(&missing)
@@ -394,10 +358,14 @@ fn bad_input_is_counted_and_skipped() {
 
 #[test]
 fn a_path_that_is_not_there_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let missing = dir.path().join("nonexistent");
-    let out = bin(&data).arg("import").arg(&missing).output().unwrap();
+    let home = Home::new();
+    let data = home.data_dir();
+    let missing = home.path("nonexistent");
+    let out = bin(&home, &data)
+        .arg("import")
+        .arg(&missing)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, b"");
     assert_eq!(
@@ -411,12 +379,11 @@ fn a_path_that_is_not_there_is_an_error() {
 
 #[test]
 fn nothing_to_import_says_where_it_looked() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    bin(&data)
+    let home = Home::new();
+    let data = home.data_dir();
+    bin(&home, &data)
         .arg("import")
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env("XDG_CONFIG_HOME", home.path("xdg"))
         .assert()
         .success()
         .stdout(predicates::str::contains("No transcripts found in"))

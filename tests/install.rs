@@ -1,6 +1,8 @@
 //! `bedrock-hook install` / `uninstall`, `install.sh` and the plugin files, driven as a user
 //! would: the built binary and the script against real files in a temporary HOME.
 
+mod support;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -10,9 +12,8 @@ use assert_cmd::Command;
 use bedrock_hook::settings::merge::EVENTS;
 use bedrock_hook::settings::ours::is_hook_command;
 use serde_json::Value;
-use tempfile::TempDir;
+use support::{BIN, Home, stdout_of};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 /// What Claude Code writes: two-space indent, final newline.
@@ -67,67 +68,18 @@ const WITH_OTHER_HOOKS: &str = r#"{
 }
 "#;
 
-/// A temporary HOME with a project directory, and commands that run in it.
-struct Sandbox {
-    root: TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let sandbox = Sandbox {
-            root: tempfile::tempdir().unwrap(),
-        };
-        fs::create_dir_all(sandbox.home()).unwrap();
-        fs::create_dir_all(sandbox.project()).unwrap();
-        sandbox
-    }
-
-    fn home(&self) -> PathBuf {
-        self.root.path().join("home")
-    }
-
-    fn project(&self) -> PathBuf {
-        self.root.path().join("project")
-    }
-
-    fn user_settings(&self) -> PathBuf {
-        self.home().join(".claude/settings.json")
-    }
-
-    fn write_user_settings(&self, text: &str) {
-        fs::create_dir_all(self.home().join(".claude")).unwrap();
-        fs::write(self.user_settings(), text).unwrap();
-    }
-
-    fn bedrock_hook(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args)
-            .current_dir(self.project())
-            .env("HOME", self.home())
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .env("BEDROCK_HOOK_DATA_DIR", self.root.path().join("data"))
-            .env("BEDROCK_HOOK_CONFIG", self.root.path().join("none.toml"));
-        cmd
-    }
-
-    /// Names in a directory, sorted: to see that no backup or temp file appeared.
-    fn listing(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
+/// Names in a directory, sorted: to see that no backup or temp file appeared.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn our_binary() -> String {
     fs::canonicalize(BIN).unwrap().to_str().unwrap().to_string()
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().success().get_output().stdout.clone();
-    String::from_utf8(out).unwrap()
 }
 
 fn json_of(path: &Path) -> Value {
@@ -139,7 +91,7 @@ fn mode_of(path: &Path) -> u32 {
 }
 
 fn backups_in(dir: &Path) -> Vec<String> {
-    Sandbox::listing(dir)
+    listing(dir)
         .into_iter()
         .filter(|n| n.contains(".bedrock-hook-backup-"))
         .collect()
@@ -170,8 +122,8 @@ fn assert_installed(settings: &Value, bin: &str) {
 
 #[test]
 fn no_settings_file_creates_one_the_way_claude_code_writes_it() {
-    let sandbox = Sandbox::new();
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let sandbox = Home::new();
+    let out = stdout_of(&mut sandbox.command(&["install"]));
     assert!(
         out.contains("hooks added: SessionStart, UserPromptSubmit, PreToolUse"),
         "{out}"
@@ -194,17 +146,14 @@ fn no_settings_file_creates_one_the_way_claude_code_writes_it() {
     );
     assert_eq!(mode_of(&path), 0o600);
     assert_eq!(mode_of(&sandbox.home().join(".claude")), 0o700);
-    assert_eq!(
-        Sandbox::listing(&sandbox.home().join(".claude")),
-        ["settings.json"]
-    );
+    assert_eq!(listing(&sandbox.home().join(".claude")), ["settings.json"]);
 }
 
 #[test]
 fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_bytes() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
-    sandbox.bedrock_hook(&["install"]).assert().success();
+    sandbox.command(&["install"]).assert().success();
 
     let settings = json_of(&sandbox.user_settings());
     assert_installed(&settings, &our_binary());
@@ -245,7 +194,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
     assert_eq!(settings["env"], original["env"]);
     assert_eq!(settings["permissions"], original["permissions"]);
 
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["uninstall"]));
+    let out = stdout_of(&mut sandbox.command(&["uninstall"]));
     assert!(
         out.contains("hooks removed: PreToolUse, Stop, SessionStart"),
         "{out}"
@@ -255,7 +204,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         WITH_OTHER_HOOKS
     );
-    let again = stdout_of(&mut sandbox.bedrock_hook(&["uninstall"]));
+    let again = stdout_of(&mut sandbox.command(&["uninstall"]));
     assert!(
         again.contains("has no bedrock-hook entries; nothing changed"),
         "{again}"
@@ -264,14 +213,14 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
 
 #[test]
 fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let theirs = r#"printf '%s\n' "it's \"theirs\"" && echo second line"#;
     let original = format!(
         "{{\n  \"statusLine\": {{\n    \"type\": \"command\",\n    \"command\": {},\n    \"padding\": 1\n  }}\n}}\n",
         serde_json::to_string(theirs).unwrap()
     );
     sandbox.write_user_settings(&original);
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let out = stdout_of(&mut sandbox.command(&["install"]));
     assert!(
         out.contains(&format!(
             "status line: yours is kept and shown first: {theirs}"
@@ -291,13 +240,10 @@ fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
     );
 
     // Claude Code runs the command through a shell: their line comes first, then ours.
-    let input =
-        fs::read(Path::new(REPO).join("tests/fixtures/samples/statusline-input.json")).unwrap();
-    let shown = Command::new("sh")
+    let input = fs::read(support::samples().join("statusline-input.json")).unwrap();
+    let shown = Command::from_std(sandbox.program("sh"))
         .arg("-c")
         .arg(&wrapped)
-        .env("BEDROCK_HOOK_DATA_DIR", sandbox.root.path().join("data"))
-        .env("BEDROCK_HOOK_CONFIG", sandbox.root.path().join("none.toml"))
         .env("NO_COLOR", "1")
         .write_stdin(input)
         .assert()
@@ -309,14 +255,14 @@ fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
     assert!(shown.starts_with("it's \"theirs\" │ quota"), "{shown}");
 
     // Not wrapped twice.
-    let again = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let again = stdout_of(&mut sandbox.command(&["install"]));
     assert!(again.contains("nothing changed"), "{again}");
     assert_eq!(
         json_of(&sandbox.user_settings())["statusLine"]["command"],
         wrapped.as_str()
     );
 
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["uninstall"]));
+    let out = stdout_of(&mut sandbox.command(&["uninstall"]));
     assert!(
         out.contains(&format!("status line: yours restored: {theirs}")),
         "{out}"
@@ -329,13 +275,13 @@ fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
 
 #[test]
 fn invalid_json_is_refused_with_line_and_column_and_left_untouched() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let broken = "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"Stop\": []\n  },,\n}\n";
     sandbox.write_user_settings(broken);
     fs::set_permissions(sandbox.user_settings(), fs::Permissions::from_mode(0o640)).unwrap();
     let before = fs::metadata(sandbox.user_settings()).unwrap();
     for verb in ["install", "uninstall"] {
-        let assert = sandbox.bedrock_hook(&[verb]).assert().failure();
+        let assert = sandbox.command(&[verb]).assert().failure();
         let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
         let expected = format!("{}:5:5: not valid JSON", sandbox.user_settings().display());
         assert!(stderr.contains(&expected), "{stderr}");
@@ -348,17 +294,14 @@ fn invalid_json_is_refused_with_line_and_column_and_left_untouched() {
         (after.ino(), after.mtime_nsec(), after.mode()),
         (before.ino(), before.mtime_nsec(), before.mode())
     );
-    assert_eq!(
-        Sandbox::listing(&sandbox.home().join(".claude")),
-        ["settings.json"]
-    );
+    assert_eq!(listing(&sandbox.home().join(".claude")), ["settings.json"]);
 }
 
 #[test]
 fn running_install_twice_changes_nothing_and_makes_no_second_backup() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let out = stdout_of(&mut sandbox.command(&["install"]));
     assert!(out.contains("backup of the previous file:"), "{out}");
     let dir = sandbox.home().join(".claude");
     let backups = backups_in(&dir);
@@ -370,7 +313,7 @@ fn running_install_twice_changes_nothing_and_makes_no_second_backup() {
 
     let first = fs::read(sandbox.user_settings()).unwrap();
     let inode = fs::metadata(sandbox.user_settings()).unwrap().ino();
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let out = stdout_of(&mut sandbox.command(&["install"]));
     assert!(out.contains("already set up; nothing changed"), "{out}");
     assert_eq!(fs::read(sandbox.user_settings()).unwrap(), first);
     assert_eq!(
@@ -383,20 +326,20 @@ fn running_install_twice_changes_nothing_and_makes_no_second_backup() {
 
 #[test]
 fn a_moved_binary_is_updated_in_place_not_duplicated() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let mut bins = Vec::new();
     for place in ["old", "new dir"] {
-        let dir = sandbox.root.path().join(place);
+        let dir = sandbox.root().join(place);
         fs::create_dir_all(&dir).unwrap();
         let bin = dir.join("bedrock-hook");
         std::os::unix::fs::symlink(BIN, &bin).unwrap();
         bins.push(bin.to_str().unwrap().to_string());
     }
     sandbox
-        .bedrock_hook(&["install", "--bin", &bins[0]])
+        .command(&["install", "--bin", &bins[0]])
         .assert()
         .success();
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install", "--bin", &bins[1]]));
+    let out = stdout_of(&mut sandbox.command(&["install", "--bin", &bins[1]]));
     assert!(
         out.contains("hooks pointed at the new binary: SessionStart"),
         "{out}"
@@ -412,10 +355,10 @@ fn a_moved_binary_is_updated_in_place_not_duplicated() {
 
 #[test]
 fn an_enabled_plugin_is_pointed_out() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(r#"{"enabledPlugins": {"bedrock-hook@bedrock-hook": true}}"#);
     for _ in 0..2 {
-        let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+        let out = stdout_of(&mut sandbox.command(&["install"]));
         assert!(
             out.contains("note: the bedrock-hook@bedrock-hook plugin is enabled too"),
             "{out}"
@@ -425,10 +368,10 @@ fn an_enabled_plugin_is_pointed_out() {
 
 #[test]
 fn statusline_only_is_for_plugin_users() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let original = "{\n  \"enabledPlugins\": {\n    \"bedrock-hook@bedrock-hook\": true\n  },\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"starship statusline claude-code\"\n  }\n}\n";
     sandbox.write_user_settings(original);
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install", "--statusline-only"]));
+    let out = stdout_of(&mut sandbox.command(&["install", "--statusline-only"]));
     assert!(
         out.contains("status line: yours is kept and shown first: starship statusline claude-code"),
         "{out}"
@@ -444,7 +387,7 @@ fn statusline_only_is_for_plugin_users() {
         )
         .as_str()
     );
-    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    sandbox.command(&["uninstall"]).assert().success();
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         original
@@ -453,15 +396,15 @@ fn statusline_only_is_for_plugin_users() {
 
 #[test]
 fn bin_must_exist_and_be_called_bedrock_hook() {
-    let sandbox = Sandbox::new();
-    let missing = sandbox.root.path().join("nowhere/bedrock-hook");
+    let sandbox = Home::new();
+    let missing = sandbox.root().join("nowhere/bedrock-hook");
     sandbox
-        .bedrock_hook(&["install", "--bin", missing.to_str().unwrap()])
+        .command(&["install", "--bin", missing.to_str().unwrap()])
         .assert()
         .failure()
         .stderr(predicates::str::contains("does not exist"));
     sandbox
-        .bedrock_hook(&[
+        .command(&[
             "install",
             "--bin",
             BIN.replace("bedrock-hook", "bh").as_str(),
@@ -474,8 +417,8 @@ fn bin_must_exist_and_be_called_bedrock_hook() {
 
 #[test]
 fn project_flag_edits_the_project_settings_only() {
-    let sandbox = Sandbox::new();
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install", "--project"]));
+    let sandbox = Home::new();
+    let out = stdout_of(&mut sandbox.command(&["install", "--project"]));
     let path = sandbox.project().join(".claude/settings.json");
     assert!(
         out.contains(&format!("bedrock-hook install: {}", path.display())),
@@ -489,7 +432,7 @@ fn project_flag_edits_the_project_settings_only() {
     );
     assert!(!sandbox.home().join(".claude").exists());
     sandbox
-        .bedrock_hook(&["uninstall", "--project"])
+        .command(&["uninstall", "--project"])
         .assert()
         .success();
     assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
@@ -497,12 +440,12 @@ fn project_flag_edits_the_project_settings_only() {
 
 #[test]
 fn claude_config_dir_takes_the_first_of_a_list() {
-    let sandbox = Sandbox::new();
-    let first = sandbox.root.path().join("cfg one");
-    let second = sandbox.root.path().join("cfg-two");
+    let sandbox = Home::new();
+    let first = sandbox.root().join("cfg one");
+    let second = sandbox.root().join("cfg-two");
     let list = format!("{},{}", first.display(), second.display());
     sandbox
-        .bedrock_hook(&["install"])
+        .command(&["install"])
         .env("CLAUDE_CONFIG_DIR", &list)
         .assert()
         .success();
@@ -513,9 +456,9 @@ fn claude_config_dir_takes_the_first_of_a_list() {
 
 #[test]
 fn dry_run_prints_a_diff_and_writes_nothing() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install", "--dry-run"]));
+    let out = stdout_of(&mut sandbox.command(&["install", "--dry-run"]));
     let path = sandbox.user_settings().display().to_string();
     assert!(
         out.contains(&format!("--- {path}\n+++ {path} (after install)\n@@ -")),
@@ -537,22 +480,19 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         WITH_OTHER_HOOKS
     );
-    assert_eq!(
-        Sandbox::listing(&sandbox.home().join(".claude")),
-        ["settings.json"]
-    );
+    assert_eq!(listing(&sandbox.home().join(".claude")), ["settings.json"]);
 
     // Without a file: the whole new file as additions, and no directory created.
-    let fresh = Sandbox::new();
-    let out = stdout_of(&mut fresh.bedrock_hook(&["install", "--dry-run"]));
+    let fresh = Home::new();
+    let out = stdout_of(&mut fresh.command(&["install", "--dry-run"]));
     assert!(out.contains("@@ -0,0 +1,"), "{out}");
     assert!(!fresh.home().join(".claude").exists());
 }
 
 #[test]
 fn file_permissions_and_symlinks_are_kept() {
-    let sandbox = Sandbox::new();
-    let dotfiles = sandbox.root.path().join("dotfiles");
+    let sandbox = Home::new();
+    let dotfiles = sandbox.root().join("dotfiles");
     fs::create_dir_all(&dotfiles).unwrap();
     let real = dotfiles.join("claude-settings.json");
     fs::write(&real, WITH_OTHER_HOOKS).unwrap();
@@ -560,7 +500,7 @@ fn file_permissions_and_symlinks_are_kept() {
     fs::create_dir_all(sandbox.home().join(".claude")).unwrap();
     std::os::unix::fs::symlink(&real, sandbox.user_settings()).unwrap();
 
-    let out = stdout_of(&mut sandbox.bedrock_hook(&["install"]));
+    let out = stdout_of(&mut sandbox.command(&["install"]));
     assert!(
         fs::symlink_metadata(sandbox.user_settings())
             .unwrap()
@@ -594,28 +534,25 @@ fn file_permissions_and_symlinks_are_kept() {
         "{out}"
     );
 
-    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    sandbox.command(&["uninstall"]).assert().success();
     assert_eq!(fs::read_to_string(&real).unwrap(), WITH_OTHER_HOOKS);
     assert_eq!(mode_of(&real), 0o640);
 }
 
 // ---- install.sh -------------------------------------------------------------------------
 
-fn install_sh(sandbox: &Sandbox, bin_dir: &Path) -> Command {
-    let mut cmd = Command::new(Path::new(REPO).join("install.sh"));
-    cmd.current_dir(sandbox.project())
-        .env("HOME", sandbox.home())
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env("BEDROCK_HOOK_BIN_DIR", bin_dir)
+fn install_sh(sandbox: &Home, bin_dir: &Path) -> Command {
+    let mut cmd = Command::from_std(sandbox.program(Path::new(REPO).join("install.sh")));
+    cmd.env("BEDROCK_HOOK_BIN_DIR", bin_dir)
         .env("BEDROCK_HOOK_PREBUILT", BIN);
     cmd
 }
 
 #[test]
 fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
-    let bin_dir = sandbox.root.path().join("bin");
+    let bin_dir = sandbox.root().join("bin");
     let out = stdout_of(&mut install_sh(&sandbox, &bin_dir));
     let installed = bin_dir.join("bedrock-hook");
     assert!(
@@ -646,29 +583,17 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
     assert!(again.contains("already set up; nothing changed"), "{again}");
     assert!(again.contains("the binary is up to date"), "{again}");
     assert_eq!(fs::read(sandbox.user_settings()).unwrap(), settings);
-    assert_eq!(
-        Sandbox::listing(&bin_dir),
-        ["bedrock-hook"],
-        "no temp file left"
-    );
+    assert_eq!(listing(&bin_dir), ["bedrock-hook"], "no temp file left");
 }
 
 /// With a quota already configured (here in settings.json `env`, where the README puts
 /// it), there is no step left to name.
 #[test]
 fn install_sh_names_the_quota_step_only_when_no_quota_is_configured() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(r#"{"env": {"BEDROCK_HOOK_TPD": "5M"}}"#);
-    let bin_dir = sandbox.root.path().join("bin");
-    let out = stdout_of(
-        install_sh(&sandbox, &bin_dir)
-            .env_remove("BEDROCK_HOOK_TPD")
-            .env_remove("BEDROCK_HOOK_TPM")
-            .env(
-                "BEDROCK_HOOK_CONFIG",
-                sandbox.root.path().join("absent.toml"),
-            ),
-    );
+    let bin_dir = sandbox.root().join("bin");
+    let out = stdout_of(&mut install_sh(&sandbox, &bin_dir));
     assert!(!out.contains("One step left"), "{out}");
     assert!(
         out.contains("install.sh: done. Your quotas are already configured"),
@@ -678,8 +603,8 @@ fn install_sh_names_the_quota_step_only_when_no_quota_is_configured() {
 
 #[test]
 fn install_sh_passes_arguments_through() {
-    let sandbox = Sandbox::new();
-    let bin_dir = sandbox.root.path().join("bin");
+    let sandbox = Home::new();
+    let bin_dir = sandbox.root().join("bin");
     let out = stdout_of(install_sh(&sandbox, &bin_dir).args(["--project", "--dry-run"]));
     let path = sandbox.project().join(".claude/settings.json");
     assert!(
@@ -700,8 +625,8 @@ fn install_sh_passes_arguments_through() {
 
 /// A PATH holding only the tools install.sh needs, so "no cargo" is tested whatever the
 /// machine has installed.
-fn path_without_cargo(sandbox: &Sandbox) -> PathBuf {
-    let dir = sandbox.root.path().join("tools");
+fn path_without_cargo(sandbox: &Home) -> PathBuf {
+    let dir = sandbox.root().join("tools");
     fs::create_dir_all(&dir).unwrap();
     for tool in [
         "bash", "env", "dirname", "cp", "mv", "mkdir", "chmod", "rm", "cat",
@@ -719,15 +644,12 @@ fn path_without_cargo(sandbox: &Sandbox) -> PathBuf {
 
 #[test]
 fn install_sh_without_cargo_says_what_to_do() {
-    let sandbox = Sandbox::new();
-    let bin_dir = sandbox.root.path().join("bin");
+    let sandbox = Home::new();
+    let bin_dir = sandbox.root().join("bin");
     let tools = path_without_cargo(&sandbox);
-    let assert = Command::new(tools.join("bash"))
+    let assert = Command::from_std(sandbox.program(tools.join("bash")))
         .arg(Path::new(REPO).join("install.sh"))
-        .current_dir(sandbox.project())
-        .env_clear()
         .env("PATH", &tools)
-        .env("HOME", sandbox.home())
         .env("BEDROCK_HOOK_BIN_DIR", &bin_dir)
         .assert()
         .failure();
@@ -780,24 +702,18 @@ fn plugin_hooks_cover_the_same_events_as_install() {
     assert_eq!(marketplace["plugins"][0]["source"], "./");
 }
 
-fn plugin_wrapper(sandbox: &Sandbox, bin_dir: &Path) -> Command {
-    let mut cmd = Command::new(Path::new(REPO).join("hooks/run-bedrock-hook"));
-    cmd.current_dir(sandbox.project())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", sandbox.home())
-        .env(
-            "CLAUDE_PLUGIN_ROOT",
-            sandbox.root.path().join("plugin-root"),
-        )
+fn plugin_wrapper(sandbox: &Home, bin_dir: &Path) -> Command {
+    let mut cmd =
+        Command::from_std(sandbox.program(Path::new(REPO).join("hooks/run-bedrock-hook")));
+    cmd.env("CLAUDE_PLUGIN_ROOT", sandbox.root().join("plugin-root"))
         .env("BEDROCK_HOOK_BIN_DIR", bin_dir);
     cmd
 }
 
 #[test]
 fn plugin_wrapper_runs_the_installed_binary() {
-    let sandbox = Sandbox::new();
-    let bin_dir = sandbox.root.path().join("bin");
+    let sandbox = Home::new();
+    let bin_dir = sandbox.root().join("bin");
     fs::create_dir_all(&bin_dir).unwrap();
     std::os::unix::fs::symlink(BIN, bin_dir.join("bedrock-hook")).unwrap();
     plugin_wrapper(&sandbox, &bin_dir)
@@ -807,13 +723,10 @@ fn plugin_wrapper_runs_the_installed_binary() {
         .stdout(format!("bedrock-hook {}\n", env!("CARGO_PKG_VERSION")));
 
     // A real hook event goes through to the binary's ledger.
-    let data = sandbox.root.path().join("data");
-    let event =
-        fs::read(Path::new(REPO).join("tests/fixtures/samples/hook-SessionStart.json")).unwrap();
+    let data = sandbox.data_dir();
+    let event = fs::read(support::samples().join("hook-SessionStart.json")).unwrap();
     plugin_wrapper(&sandbox, &bin_dir)
         .arg("hook")
-        .env("BEDROCK_HOOK_DATA_DIR", &data)
-        .env("BEDROCK_HOOK_CONFIG", sandbox.root.path().join("none.toml"))
         .write_stdin(event)
         .assert()
         .success();
@@ -825,8 +738,8 @@ fn plugin_wrapper_runs_the_installed_binary() {
 
 #[test]
 fn plugin_wrapper_without_a_binary_fails_open() {
-    let sandbox = Sandbox::new();
-    let empty = sandbox.root.path().join("empty");
+    let sandbox = Home::new();
+    let empty = sandbox.root().join("empty");
     fs::create_dir_all(&empty).unwrap();
     let assert = plugin_wrapper(&sandbox, &empty)
         .arg("hook")
@@ -844,10 +757,10 @@ fn plugin_wrapper_without_a_binary_fails_open() {
 /// same bytes back.
 #[test]
 fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let original = "{\n  \"hooks\": {\"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"old-notify\"}]}]},\n  \"feedbackSurveyRate\": 1e2,\n  \"big\": 12345678901234567890123,\n  \"env\": {\"AWS_REGION\": \"us-east-1\"},\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"paplay bell.oga\",\n            \"timeout\": 1e2\n          }\n        ]\n      }\n    ]\n  }\n}\n";
     sandbox.write_user_settings(original);
-    sandbox.bedrock_hook(&["install"]).assert().success();
+    sandbox.command(&["install"]).assert().success();
     let installed = fs::read_to_string(sandbox.user_settings()).unwrap();
     assert!(
         installed.starts_with(
@@ -858,7 +771,7 @@ fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
     // The user's own hook on an event we join keeps its number too.
     assert!(installed.contains("\"timeout\": 1e2\n"), "{installed}");
     assert_installed(&json_of(&sandbox.user_settings()), &our_binary());
-    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    sandbox.command(&["uninstall"]).assert().success();
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         original
@@ -868,10 +781,10 @@ fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
 /// A settings.json made read-only is the user's decision: refused, and said why.
 #[test]
 fn a_read_only_settings_file_is_refused() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
     fs::set_permissions(sandbox.user_settings(), fs::Permissions::from_mode(0o444)).unwrap();
-    let out = sandbox.bedrock_hook(&["install"]).output().unwrap();
+    let out = sandbox.command(&["install"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -886,10 +799,7 @@ fn a_read_only_settings_file_is_refused() {
         WITH_OTHER_HOOKS
     );
     assert_eq!(mode_of(&sandbox.user_settings()), 0o444);
-    assert_eq!(
-        Sandbox::listing(&sandbox.home().join(".claude")),
-        ["settings.json"]
-    );
+    assert_eq!(listing(&sandbox.home().join(".claude")), ["settings.json"]);
 }
 
 /// A hook command with variables in front (`BEDROCK_HOOK_MODE=block .../bedrock-hook
@@ -897,18 +807,18 @@ fn a_read_only_settings_file_is_refused() {
 /// it out.
 #[test]
 fn an_env_prefixed_hook_command_is_ours() {
-    let sandbox = Sandbox::new();
+    let sandbox = Home::new();
     let prefixed = format!("BEDROCK_HOOK_MODE=block {} hook", our_binary());
     let settings = serde_json::json!({
         "hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": prefixed}]}]}
     });
     sandbox.write_user_settings(&serde_json::to_string_pretty(&settings).unwrap());
-    sandbox.bedrock_hook(&["install"]).assert().success();
+    sandbox.command(&["install"]).assert().success();
     let installed = json_of(&sandbox.user_settings());
     let prompt = installed["hooks"]["UserPromptSubmit"].as_array().unwrap();
     assert_eq!(prompt.len(), 1, "{installed:#}");
     assert_eq!(prompt[0]["hooks"][0]["command"], prefixed.as_str());
-    sandbox.bedrock_hook(&["uninstall"]).assert().success();
+    sandbox.command(&["uninstall"]).assert().success();
     let after = json_of(&sandbox.user_settings());
     assert!(after.get("hooks").is_none(), "{after:#}");
 }

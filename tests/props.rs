@@ -2,13 +2,12 @@
 //! line input, transcript lines, and model ids. Whatever arrives, nothing panics; the hook
 //! exits 0 with nothing on stdout for garbage, and the status line prints exactly one line.
 
-#[path = "support/lines.rs"]
-mod lines;
+mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bedrock_hook::hook::HookInput;
@@ -17,8 +16,7 @@ use bedrock_hook::transcript::wire::{Entry, classify};
 use bedrock_hook::transcript::{Assembled, Assembler};
 use proptest::prelude::*;
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
+use support::{Home, lines};
 
 /// Keys the parsers look at, so generated objects hit the interesting paths.
 const KEYS: &[&str] = &[
@@ -299,26 +297,18 @@ fn describe(entry: &Entry) -> String {
 /// Run the binary on `stdin` with a private data dir holding `state` as its live state
 /// and `transcript` as a session transcript; killed after 20 s.
 fn run(args: &[&str], stdin: &[u8], state: &[u8], transcript: &[u8]) -> (Output, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let home = Home::new();
+    let data = home.data_dir();
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("state.json"), state).unwrap();
-    let path = dir.path().join("t.jsonl");
+    let path = home.path("t.jsonl");
     std::fs::write(&path, transcript).unwrap();
     // Inputs that name a transcript get this one.
     let stdin = String::from_utf8_lossy(stdin)
         .replace("TRANSCRIPT", &path.display().to_string())
         .into_bytes();
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("BEDROCK_HOOK_") {
-            command.env_remove(key);
-        }
-    }
-    let mut child = command
-        .env("BEDROCK_HOOK_DATA_DIR", &data)
-        .env("BEDROCK_HOOK_CONFIG", dir.path().join("none.toml"))
+    let mut child = home
+        .std_command(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -2,69 +2,30 @@
 //! listings in `fixtures/aws`, a config file with the user's own comments, and throttles
 //! recorded by the hook from the real StopFailure payload.
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use assert_cmd::Command;
+use support::Home;
 
 const NOW: &str = "2026-11-22T01:39:30Z";
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    fn new(config: &str) -> Dir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Dir { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn config(&self) -> String {
-        std::fs::read_to_string(self.path("config.toml")).unwrap()
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-        cmd.env_clear()
-            .env("HOME", self.path("home"))
-            .env("BEDROCK_HOOK_DATA_DIR", self.path("data"))
-            .env("BEDROCK_HOOK_CONFIG", self.path("config.toml"))
-            .env("BEDROCK_HOOK_NOW", NOW);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.command().args(args).output().unwrap();
-        let clean = |bytes: Vec<u8>| {
-            String::from_utf8(bytes)
-                .unwrap()
-                .replace(self.dir.path().to_str().unwrap(), "<tmp>")
-        };
-        (
-            out.status.code().unwrap(),
-            clean(out.stdout),
-            clean(out.stderr),
-        )
-    }
+/// A home with `config` as the config file, the clock at [`NOW`].
+fn with_config(config: &str) -> Home {
+    Home::with_config(config).at(NOW)
 }
 
 fn aws(name: &str) -> String {
-    fixtures().join("aws").join(name).display().to_string()
+    support::fixtures()
+        .join("aws")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 const USER_CONFIG: &str = "# team account, us-east-1\nmode = \"warn\"\ntpd = 10_000_000 # all models\n\n[burndown]\n\"claude-opus-5\" = 10\n";
 
 #[test]
 fn import_writes_claude_quotas_and_keeps_the_rest_of_the_file() {
-    let dir = Dir::new(USER_CONFIG);
+    let dir = with_config(USER_CONFIG);
     let defaults = aws("list-aws-default-service-quotas.json");
     let applied = aws("list-service-quotas.json");
     let (code, stdout, stderr) = dir.run(&["quota", "import", &defaults, &applied]);
@@ -162,7 +123,7 @@ claude-sonnet-4             288M      200k     200  0 (0% of TPD)          file
 
 #[test]
 fn import_other_endpoint_and_dry_run() {
-    let dir = Dir::new(USER_CONFIG);
+    let dir = with_config(USER_CONFIG);
     let applied = aws("list-service-quotas.json");
     let (code, stdout, _) = dir.run(&[
         "quota",
@@ -195,7 +156,7 @@ Dry run: nothing written.
 
 #[test]
 fn import_refuses_what_is_not_a_listing() {
-    let dir = Dir::new(USER_CONFIG);
+    let dir = with_config(USER_CONFIG);
     let bogus = dir.path("bogus.json");
     std::fs::write(&bogus, "[\"not\", \"quotas\"]").unwrap();
     let (code, _, stderr) = dir.run(&["quota", "import", bogus.to_str().unwrap()]);
@@ -206,7 +167,7 @@ fn import_refuses_what_is_not_a_listing() {
     );
     assert_eq!(dir.config(), USER_CONFIG);
     // A config file that is not TOML is not overwritten.
-    let broken = Dir::new("tpd = [\n");
+    let broken = with_config("tpd = [\n");
     let (code, _, stderr) = broken.run(&["quota", "import", &aws("list-service-quotas.json")]);
     assert_eq!(code, 1);
     assert!(stderr.contains("not valid TOML"), "{stderr}");
@@ -214,38 +175,17 @@ fn import_refuses_what_is_not_a_listing() {
 }
 
 /// Record a real throttle: the sample session's prompt, then the sample StopFailure.
-fn throttle(dir: &Dir) {
-    let samples = fixtures().join("samples");
-    let session = "f546e1ba-4370-400a-a093-10e9c9557bd0";
-    let project = dir.path("home/.claude/projects/-home-dev-proj");
-    let subagents = project.join(session).join("subagents");
-    std::fs::create_dir_all(&subagents).unwrap();
-    std::fs::copy(
-        samples.join("transcript-main.jsonl"),
-        project.join(format!("{session}.jsonl")),
-    )
-    .unwrap();
-    std::fs::copy(
-        samples.join("transcript-subagent-agent-aa784e05b3e2adbb4.jsonl"),
-        subagents.join("agent-aa784e05b3e2adbb4.jsonl"),
-    )
-    .unwrap();
-    let home = dir.path("home/.claude");
-    for sample in ["hook-UserPromptSubmit.json", "hook-StopFailure.json"] {
-        let payload = std::fs::read_to_string(samples.join(sample))
-            .unwrap()
-            .replace("/home/dev/.claude", home.to_str().unwrap());
-        dir.command()
-            .arg("hook")
-            .write_stdin(payload)
-            .assert()
-            .success();
+fn throttle(dir: &Home) {
+    support::lay_out_samples(&dir.claude_dir());
+    for event in ["UserPromptSubmit", "StopFailure"] {
+        let out = dir.hook(&dir.payload(event));
+        assert!(out.status.success(), "{out:?}");
     }
 }
 
 #[test]
 fn calibrate_adopts_what_the_throttle_says() {
-    let dir = Dir::new(USER_CONFIG);
+    let dir = with_config(USER_CONFIG);
     let (code, stdout, _) = dir.run(&["quota", "calibrate"]);
     assert_eq!(code, 0);
     assert_eq!(

@@ -1,65 +1,27 @@
 //! `bedrock-hook report` over the hand-made ledger in `tests/fixtures/ledgers/basic`
 //! (its README has the hand-computed figures), driving the built binary.
 
-use std::path::{Path, PathBuf};
+mod support;
 
 use assert_cmd::Command;
 use serde_json::Value;
+use support::Home;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-}
-
-fn fixture_ledger() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let ledger = data.join("ledger");
-    std::fs::create_dir_all(&ledger).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledgers/basic");
-    for entry in std::fs::read_dir(fixtures).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            std::fs::copy(&path, ledger.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    Env { _dir: dir, data }
-}
-
-fn report(env: &Env, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-    cmd.arg("report")
-        .args(args)
-        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
-        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
-        // No Claude Code settings of the machine's user: a test writes its own.
-        .env("HOME", env.data.join("home"))
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .current_dir(&env.data)
-        .env_remove("NO_COLOR")
-        .env_remove("COLUMNS")
-        .env_remove("BEDROCK_HOOK_DAY_BOUNDARY");
-    for key in ["BEDROCK_HOOK_TPD", "BEDROCK_HOOK_TPM", "BEDROCK_HOOK_RPM"] {
-        cmd.env_remove(key);
-    }
+fn report(env: &Home, args: &[&str]) -> Command {
+    let mut cmd = env.command(&["report"]);
+    cmd.args(args);
     cmd
 }
 
-fn json(env: &Env, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
+fn json(env: &Home, args: &[&str]) -> Value {
+    let mut all = vec!["report", "--json"];
     all.extend_from_slice(args);
-    let out = report(env, &all).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    env.json(&all)
 }
 
 #[test]
 fn totals_match_the_hand_computed_figures() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let doc = json(&env, &["--date", "2026-11-12"]);
     let totals = &doc["totals"];
     assert_eq!(
@@ -83,7 +45,7 @@ fn totals_match_the_hand_computed_figures() {
 
 #[test]
 fn json_schema_keys_are_stable() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let doc = json(&env, &["--date", "2026-11-12"]);
     assert_eq!(doc["schema"], 1);
     let keys = |v: &Value| -> Vec<String> {
@@ -155,7 +117,7 @@ fn json_schema_keys_are_stable() {
 
 #[test]
 fn per_model_sessions_peaks_and_advice() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let doc = json(&env, &["--date", "2026-11-12"]);
     let models = doc["models"].as_array().unwrap();
     let names: Vec<&str> = models
@@ -206,7 +168,7 @@ fn per_model_sessions_peaks_and_advice() {
 
 #[test]
 fn ranges_dates_sessions_and_boundaries() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let day_before = json(&env, &["--date", "2026-11-11"]);
     assert_eq!(day_before["totals"]["requests"], 1);
     let both = json(&env, &["--since", "2026-11-11", "--until", "2026-11-12"]);
@@ -233,24 +195,15 @@ fn ranges_dates_sessions_and_boundaries() {
     assert_eq!(tokyo["range"]["day_boundary"], "+09:00");
 }
 
-fn json_with(env: &Env, args: &[&str], boundary: &str) -> Value {
+fn json_with(env: &Home, args: &[&str], boundary: &str) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let out = report(env, &all)
-        .env("BEDROCK_HOOK_DAY_BOUNDARY", boundary)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::json_of(report(env, &all).env("BEDROCK_HOOK_DAY_BOUNDARY", boundary))
 }
 
 #[test]
 fn ambiguous_session_prefix_is_an_error() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     report(&env, &["--session", "s-"])
         .assert()
         .failure()
@@ -259,7 +212,7 @@ fn ambiguous_session_prefix_is_an_error() {
 
 #[test]
 fn a_session_that_matches_nothing_is_an_error() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     for args in [
         &["--session", "zzz"][..],
         &["--session", "zzz", "--json"],
@@ -280,20 +233,11 @@ fn a_session_that_matches_nothing_is_an_error() {
 
 #[test]
 fn dates_as_people_type_them() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let pinned = |args: &[&str], now: &str| -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = report(&env, &all)
-            .env("BEDROCK_HOOK_NOW", now)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        support::json_of(report(&env, &all).env("BEDROCK_HOOK_NOW", now))
     };
     // 2026-11-13 is a Friday: yesterday and Thursday are the 12th, -2d the 11th.
     let now = "2026-11-13T08:00:00Z";
@@ -317,7 +261,7 @@ fn dates_as_people_type_them() {
 
 #[test]
 fn csv_has_a_header_and_one_row_per_record() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let out = report(&env, &["--csv", "--date", "2026-11-12"])
         .output()
         .unwrap();
@@ -341,7 +285,7 @@ reserved_tokens,quota_tokens,outcome,query_source,throttle_limit"
 
 #[test]
 fn text_report_names_what_matters() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let out = report(&env, &["--date", "2026-11-12"])
         .env("BEDROCK_HOOK_TPD", "2.4M")
         .env("COLUMNS", "100")
@@ -376,7 +320,7 @@ fn text_report_names_what_matters() {
 fn one_request_is_singular() {
     // Only req-b1 (14:30) in range: one request in the busiest minute, one in flight,
     // one answered.
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let out = report(
         &env,
         &[
@@ -403,7 +347,7 @@ fn one_request_is_singular() {
 
 #[test]
 fn empty_day_says_so() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     report(&env, &["--date", "2020-01-01"])
         .assert()
         .success()
@@ -412,13 +356,13 @@ fn empty_day_says_so() {
 
 #[test]
 fn hostile_names_are_cleaned_and_layout_fits_the_width() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let hostile = format!(
         r#"{{"v":1,"kind":"request","id":"evil","ts":"2026-11-12T10:00:00Z","session":"s-evil\u001b[2J","model":"x\u001b]0;pwned\u0007\n","model_norm":"evil\u001b[31m-model-{}","burndown":5.0,"burndown_assumed":true,"input":1,"cache_write":0,"cache_read":0,"output":1,"max_tokens":4096,"max_tokens_source":"api-request","reserved":20481,"settled":6,"outcome":"ok","project":"/home/dev/\u202e{}"}}"#,
         "m".repeat(150),
         "p".repeat(150)
     );
-    let day = env.data.join("ledger/2026-11-12.jsonl");
+    let day = env.data_dir().join("ledger/2026-11-12.jsonl");
     let mut text = std::fs::read_to_string(&day).unwrap();
     text.push_str(&hostile);
     text.push('\n');
@@ -466,7 +410,7 @@ fn strip_sgr(text: &str) -> String {
 }
 
 /// Run the report with stdout on a pseudo-terminal, as a user would see it.
-fn report_on_a_terminal(env: &Env, no_color: Option<&str>) -> String {
+fn report_on_a_terminal(env: &Home, no_color: Option<&str>) -> String {
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
     let (mut master, mut slave) = (0, 0);
@@ -489,14 +433,8 @@ fn report_on_a_terminal(env: &Env, no_color: Option<&str>) -> String {
     assert_eq!(rc, 0, "openpty");
     let master = unsafe { OwnedFd::from_raw_fd(master) };
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
-    let bin = assert_cmd::cargo::cargo_bin("bedrock-hook");
-    let mut cmd = std::process::Command::new(bin);
-    cmd.args(["report", "--date", "2026-11-12"])
-        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
-        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
-        .env_remove("COLUMNS")
-        .env_remove("NO_COLOR")
-        .stdout(std::process::Stdio::from(slave));
+    let mut cmd = env.std_command(&["report", "--date", "2026-11-12"]);
+    cmd.stdout(std::process::Stdio::from(slave));
     if let Some(value) = no_color {
         cmd.env("NO_COLOR", value);
     }
@@ -519,7 +457,7 @@ fn report_on_a_terminal(env: &Env, no_color: Option<&str>) -> String {
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     let coloured = report_on_a_terminal(&env, None);
     assert!(coloured.contains("\x1b[1mTotals"), "{coloured}");
     // The terminal's 90 columns are used when COLUMNS is unset.
@@ -537,14 +475,8 @@ fn colour_on_a_terminal_unless_no_color() {
 /// what the hooks see: `report` sees them too and names that file, not "(account default)".
 #[test]
 fn quotas_in_claude_settings_env_are_seen_and_named() {
-    let env = fixture_ledger();
-    let claude = env.data.join("home/.claude");
-    std::fs::create_dir_all(&claude).unwrap();
-    std::fs::write(
-        claude.join("settings.json"),
-        r#"{"env": {"BEDROCK_HOOK_TPD": "5M", "BEDROCK_HOOK_TPM": 400000}}"#,
-    )
-    .unwrap();
+    let env = Home::with_ledger("basic");
+    env.write_user_settings(r#"{"env": {"BEDROCK_HOOK_TPD": "5M", "BEDROCK_HOOK_TPM": 400000}}"#);
     let out = report(&env, &["--date", "2026-11-12", "--color", "never"])
         .env("COLUMNS", "200")
         .output()
@@ -562,17 +494,7 @@ fn quotas_in_claude_settings_env_are_seen_and_named() {
     let doc = json(&env, &["--date", "2026-11-12"]);
     assert_eq!(doc["quotas"]["tpd"], 5_000_000, "{doc}");
     // `config` resolves the same way and says where.
-    let mut config = Command::cargo_bin("bedrock-hook").unwrap();
-    let out = config
-        .arg("config")
-        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
-        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
-        .env("HOME", env.data.join("home"))
-        .env_remove("CLAUDE_CONFIG_DIR")
-        .env_remove("BEDROCK_HOOK_TPD")
-        .current_dir(&env.data)
-        .output()
-        .unwrap();
+    let out = env.command(&["config"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.lines().any(|l| l.starts_with("tpd ")
@@ -588,7 +510,7 @@ fn quotas_in_claude_settings_env_are_seen_and_named() {
 /// time zone database is needed.
 #[test]
 fn a_local_day_starts_at_local_midnight_on_dst_switch_days() {
-    let env = fixture_ledger();
+    let env = Home::with_ledger("basic");
     for (tz, date, start, end) in [
         (
             "AEST-10AEDT,M10.1.0,M4.1.0/3",

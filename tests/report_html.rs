@@ -12,60 +12,32 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
+use support::Home;
 
-struct Env {
-    dir: tempfile::TempDir,
-    data: PathBuf,
+/// A home over the fixture ledger, the clock pinned the morning after its last day.
+fn fixture_ledger() -> Home {
+    Home::with_ledger("basic").at("2026-11-13T08:00:00Z")
 }
 
-fn fixture_ledger() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let ledger = data.join("ledger");
-    std::fs::create_dir_all(&ledger).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledgers/basic");
-    for entry in std::fs::read_dir(fixtures).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            std::fs::copy(&path, ledger.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    Env { dir, data }
-}
-
-fn report(env: &Env, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("bedrock-hook").unwrap();
-    cmd.arg("report")
-        .args(args)
-        .current_dir(env.dir.path())
-        .env("BEDROCK_HOOK_DATA_DIR", &env.data)
-        .env("BEDROCK_HOOK_CONFIG", env.data.join("absent.toml"))
-        .env("BEDROCK_HOOK_NOW", "2026-11-13T08:00:00Z")
+/// `report` with the quotas of the README's example.
+fn report(env: &Home, args: &[&str]) -> Command {
+    let mut cmd = env.command(&["report"]);
+    cmd.args(args)
         .env("BEDROCK_HOOK_TPD", "2.4M")
-        .env("BEDROCK_HOOK_TPM", "400k")
-        .env_remove("BEDROCK_HOOK_RPM")
-        .env_remove("BEDROCK_HOOK_DAY_BOUNDARY");
+        .env("BEDROCK_HOOK_TPM", "400k");
     cmd
 }
 
-fn html(env: &Env, args: &[&str]) -> String {
+fn html(env: &Home, args: &[&str]) -> String {
     let mut all = vec!["--html", "-"];
     all.extend_from_slice(args);
-    let out = report(env, &all).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::stdout_of(&mut report(env, &all))
 }
 
-fn json(env: &Env, args: &[&str]) -> Value {
+fn json(env: &Home, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let out = report(env, &all).output().unwrap();
-    assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::json_of(&mut report(env, &all))
 }
 
 /// The attributes of every element whose start tag begins with `open` (e.g.
@@ -104,9 +76,9 @@ fn number(attrs: &HashMap<String, String>, name: &str) -> u64 {
         .unwrap()
 }
 
-fn add_hostile_record(env: &Env) {
+fn add_hostile_record(env: &Home) {
     let hostile = r#"{"v":1,"kind":"request","id":"evil","ts":"2026-11-12T10:00:00Z","end_ts":"2026-11-12T10:00:02Z","session":"s-evil\"><script>alert(2)</script>","model":"x\"><img src=http://evil.example/x.png>","model_norm":"<script>alert(1)</script>\u001b[31m","burndown":5.0,"burndown_assumed":true,"input":1,"cache_write":0,"cache_read":0,"output":1,"max_tokens":4096,"max_tokens_source":"api-request","reserved":20481,"settled":6,"outcome":"ok","project":"/home/dev/</td><style>@import url(http://evil.example/x.css)</style>"}"#;
-    let day = env.data.join("ledger/2026-11-12.jsonl");
+    let day = env.data_dir().join("ledger/2026-11-12.jsonl");
     let mut text = std::fs::read_to_string(&day).unwrap();
     text.push_str(hostile);
     text.push('\n');
@@ -330,10 +302,10 @@ fn without_file_it_writes_a_dated_file_in_the_current_directory() {
         .assert()
         .success()
         .stdout("Wrote bedrock-hook-report-2026-11-12.html.\n");
-    let written = env.dir.path().join("bedrock-hook-report-2026-11-12.html");
+    let written = env.project().join("bedrock-hook-report-2026-11-12.html");
     let page = std::fs::read_to_string(&written).unwrap();
     assert_eq!(page, html(&env, &["--date", "2026-11-12"]));
-    let named = env.dir.path().join("mine.html");
+    let named = env.project().join("mine.html");
     report(
         &env,
         &["--date", "2026-11-12", "--html", named.to_str().unwrap()],
@@ -347,8 +319,8 @@ fn without_file_it_writes_a_dated_file_in_the_current_directory() {
         .assert()
         .success()
         .stdout("Wrote bedrock-hook-report-2026-11-13.html.\n");
-    let today = std::fs::read_to_string(env.dir.path().join("bedrock-hook-report-2026-11-13.html"))
-        .unwrap();
+    let today =
+        std::fs::read_to_string(env.project().join("bedrock-hook-report-2026-11-13.html")).unwrap();
     assert!(today.contains("Nothing recorded in this range."));
     report(&env, &["--html", "--json"]).assert().failure();
     report(&env, &["--html", "/nonexistent-dir/x.html"])
@@ -461,18 +433,18 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 fn chromium_renders_the_page_without_console_messages() {
     let browser = match chromium() {
         Ok(path) => path,
-        Err(why) => return support::client::skipped(&why),
+        Err(why) => return support::skipped(&why),
     };
     let env = fixture_ledger();
     add_hostile_record(&env);
-    let page_path = env.dir.path().join("report.html");
+    let page_path = env.root().join("report.html");
     let page = html(&env, &["--date", "2026-11-12"]);
     std::fs::write(&page_path, &page).unwrap();
 
-    let shot = env.dir.path().join("report.png");
+    let shot = env.root().join("report.png");
     let rendered = run_chromium(
         &browser,
-        env.dir.path(),
+        env.root(),
         &page_path,
         &format!("--screenshot={}", shot.display()),
     );
@@ -489,7 +461,7 @@ fn chromium_renders_the_page_without_console_messages() {
 
     // The DOM the browser built holds every chart group we wrote, and no element from
     // the hostile names.
-    let dom = run_chromium(&browser, env.dir.path(), &page_path, "--dump-dom");
+    let dom = run_chromium(&browser, env.root(), &page_path, "--dump-dom");
     assert_eq!(console_messages(&dom.stderr), Vec::<&str>::new());
     for open in ["<g class=\"bucket\"", "<g class=\"minute\"", "<svg "] {
         assert_eq!(
@@ -503,13 +475,13 @@ fn chromium_renders_the_page_without_console_messages() {
     assert!(!dom.stdout.contains("<img"));
 
     // The check itself: a page that tries to load something is caught.
-    let bad_path = env.dir.path().join("bad.html");
+    let bad_path = env.root().join("bad.html");
     std::fs::write(
         &bad_path,
         page.replace("<main>", "<main><img src=\"http://127.0.0.1:9/x.png\">"),
     )
     .unwrap();
-    let bad = run_chromium(&browser, env.dir.path(), &bad_path, "--dump-dom");
+    let bad = run_chromium(&browser, env.root(), &bad_path, "--dump-dom");
     assert!(
         !console_messages(&bad.stderr).is_empty(),
         "a blocked load goes unnoticed: {}",

@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::endpoint::Endpoint;
+use super::home::Home;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
+// e2e names the binary through here.
+#[allow(unused_imports)]
+pub use super::home::BIN;
 
 /// The client binary: `CLAUDE_BIN`. In CI its absence is a failure, not a skip.
 pub fn client_bin() -> Option<PathBuf> {
@@ -36,36 +39,26 @@ pub fn have_tmux() -> bool {
 
 pub use super::skip::skipped;
 
-pub struct Sandbox {
-    pub dir: tempfile::TempDir,
+/// The real client's machine: the harness's [`Home`] with `~/.claude` made, as the
+/// client finds it after its first run.
+pub struct Sandbox(Home);
+
+impl std::ops::Deref for Sandbox {
+    type Target = Home;
+    fn deref(&self) -> &Home {
+        &self.0
+    }
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        let sandbox = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(sandbox.home().join(".claude")).unwrap();
-        std::fs::create_dir_all(sandbox.project()).unwrap();
-        sandbox
+        let home = Home::new();
+        std::fs::create_dir_all(home.claude_dir()).unwrap();
+        Sandbox(home)
     }
+}
 
-    pub fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    pub fn project(&self) -> PathBuf {
-        self.dir.path().join("proj")
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    pub fn config_file(&self) -> PathBuf {
-        self.dir.path().join("config.toml")
-    }
-
+impl Home {
     /// The environment bedrock-hook sees (the client passes its env on to hooks).
     pub fn hook_env(&self) -> Vec<(String, String)> {
         vec![
@@ -83,17 +76,7 @@ impl Sandbox {
 
     /// Wire the hooks in with our own `install`.
     pub fn install_hooks(&self) {
-        let out = Command::new(BIN)
-            .arg("install")
-            .envs(self.hook_env())
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "install failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::home::stdout_of(&mut self.command(&["install"]));
     }
 
     pub fn settings(&self) -> Value {
@@ -141,11 +124,6 @@ impl Sandbox {
             command.env(key, value);
         }
         command.output().unwrap()
-    }
-
-    /// Every ledger line, parsed.
-    pub fn ledger(&self) -> Vec<Value> {
-        super::fixture::read_ledger(&self.data_dir())
     }
 
     pub fn requests(&self) -> Vec<Value> {

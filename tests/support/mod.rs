@@ -1,7 +1,20 @@
-//! Shared harness of the integration tests: the local Bedrock endpoint and the real client.
+//! The harness every integration test uses: a temp [`Home`] to run the built binary in
+//! (`home.rs`), the samples and fixture ledgers, transcript and payload builders
+//! (`lines.rs`), the skip rule for a missing real component (`skip.rs`), and the real
+//! client (`client.rs`) against a local Bedrock endpoint (`endpoint.rs`).
 #![allow(dead_code)]
 
 pub mod client;
 pub mod endpoint;
-pub mod fixture;
+pub mod home;
+pub mod lines;
 pub mod skip;
+
+// What a test binary does not use of these is no warning: each uses its own part.
+#[allow(unused_imports)]
+pub use home::{
+    AGENT, BIN, Home, SAMPLE_NOW, SESSION, fixtures, json_of, lay_out_samples, read_ledger,
+    read_ledger_lenient, samples, stdout_of,
+};
+#[allow(unused_imports)]
+pub use skip::skipped;
