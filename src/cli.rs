@@ -108,14 +108,14 @@ pub struct SettingsTarget {
 }
 
 impl SettingsTarget {
-    pub fn options(&self) -> crate::settings::Options<'_> {
-        use crate::settings::Scope;
+    pub fn options(&self) -> crate::install::Options<'_> {
+        use crate::install::Scope;
         let scope = match (&self.settings, self.project) {
             (Some(file), _) => Scope::File(file),
             (None, true) => Scope::Project,
             (None, false) => Scope::User,
         };
-        crate::settings::Options {
+        crate::install::Options {
             scope,
             dry_run: self.dry_run,
         }

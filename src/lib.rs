@@ -17,12 +17,12 @@ pub mod guard;
 pub mod hook;
 pub mod import;
 pub mod ingest;
+pub mod install;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
 pub mod quota_setup;
 pub mod report;
-pub mod settings;
 pub mod status;
 pub mod transcript;
 
@@ -103,11 +103,11 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             bin,
             statusline_only,
         } => {
-            settings::install(target.options(), bin.as_deref(), statusline_only)?;
+            install::install(target.options(), bin.as_deref(), statusline_only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Uninstall { target } => {
-            settings::uninstall(target.options())?;
+            install::uninstall(target.options())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { fix, project } => doctor::run(fix, project),

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use bedrock_hook::settings::merge::EVENTS;
-use bedrock_hook::settings::ours::is_hook_command;
+use bedrock_hook::install::merge::EVENTS;
+use bedrock_hook::install::ours::is_hook_command;
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -27,9 +27,9 @@ use crate::claude::ClientEnv;
 use crate::claude::settings::{Scope, Setup};
 use crate::config::Config;
 use crate::ledger::LiveState;
+use crate::ledger::history::{self, History};
 use crate::paths::Paths;
 use crate::quota::{self, ModelName};
-use crate::quota_setup::history::{self, History};
 use crate::report::term::clean;
 pub use finding::{Finding, Level};
 

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{config_path, history, note_overrides, report_changes};
+use super::{config_path, note_overrides, report_changes};
 use crate::config::edit::{self, QuotaValue};
 use crate::config::{Config, pretty_tokens};
+use crate::ledger::history;
 use crate::paths::Paths;
 use crate::quota::Limit;
 use crate::quota::evidence;

@@ -4,7 +4,6 @@
 
 pub mod aws;
 mod calibrate;
-pub mod history;
 pub mod import;
 mod show;
 
