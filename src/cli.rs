@@ -206,8 +206,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Transcript files or folders. Default: `projects/` under every entry of
-    /// CLAUDE_CONFIG_DIR (comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
+    /// Transcript files or folders. Default: `projects/` under CLAUDE_CONFIG_DIR (and each
+    /// entry of it if comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// No progress bar, even on a terminal.
