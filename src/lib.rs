@@ -24,6 +24,7 @@ pub mod quota;
 pub mod quota_setup;
 pub mod report;
 pub mod status;
+pub mod terminal;
 pub mod transcript;
 
 use std::ffi::OsString;
@@ -58,7 +59,12 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    match commands(cli) {
+    // A reader that closed the pipe early is not an error (`terminal::write_fmt`).
+    let done = commands(cli).and_then(|code| {
+        anyhow::Context::context(terminal::finish(), "writing to standard output")?;
+        Ok(code)
+    });
+    match done {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bedrock-hook: {e:#}");
@@ -90,8 +96,8 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Config => {
             let paths = paths::Paths::from_env()?;
             let config = config::Config::load(paths.config_file.as_deref());
-            print!("{}", config.describe());
-            println!("# data dir: {}", paths.data_dir.display());
+            terminal::out!("{}", config.describe());
+            terminal::outln!("# data dir: {}", paths.data_dir.display());
             Ok(if config.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -151,7 +157,7 @@ fn fail_open_on_panic(statusline: bool) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "internal error".to_string());
         if statusline {
-            println!("{}", status::render::fallback("internal error"));
+            terminal::outln!("{}", status::render::fallback("internal error"));
         }
         eprintln!("bedrock-hook: internal error: {}", hook::one_line(&reason));
         std::process::exit(0);

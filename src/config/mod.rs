@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::quota::burndown::prefix_matches;
 use crate::quota::{DayBoundary, Multiplier, ReservationRule};
 
-pub use value::{parse_tokens, pretty_tokens};
+pub use value::parse_tokens;
 
 /// What the guards do when the next request would not fit.
 /// Largest config file read: far above any real one.
@@ -544,7 +544,7 @@ impl Config {
         let mut out = String::new();
         // Problems first: they are what the reader came for.
         for problem in &self.problems {
-            let _ = writeln!(out, "# problem: {}", crate::report::term::clean(problem));
+            let _ = writeln!(out, "# problem: {}", crate::terminal::clean(problem));
         }
         let file = self.path.as_ref().map(|p| p.display().to_string());
         let exists = self.path.as_ref().is_some_and(|p| p.exists());
@@ -567,7 +567,7 @@ impl Config {
 
 /// `value`, escaped and cut short, in quotes: what a short problem shows of a bad value.
 fn quoted(value: &str) -> String {
-    format!("\"{}\"", crate::report::term::fit(value.trim(), 20))
+    format!("\"{}\"", crate::terminal::fit(value.trim(), 20))
 }
 
 /// The short form of a bad value: `tpd "abc" is not a number`.

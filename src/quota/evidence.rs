@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::limit::Limit;
-use crate::config::{Config, pretty_tokens};
+use crate::config::Config;
 use crate::ledger::{Kind, Record};
+use crate::terminal::pretty_tokens;
 
 /// One throttle, reduced to what calibration needs.
 #[derive(Debug, Clone, PartialEq)]

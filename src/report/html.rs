@@ -19,10 +19,11 @@ use serde::Deserialize;
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
-use super::term::{count, percent, thousands};
-use crate::config::{Quotas, pretty_tokens};
+use crate::config::Quotas;
 use crate::ledger::Record;
 use crate::quota::DayBoundary;
+use crate::terminal::pretty_tokens;
+use crate::terminal::{count, percent, thousands};
 
 /// What the page needs besides the report.
 pub struct Context<'a> {
