@@ -300,7 +300,7 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
         None => std::env::current_dir().context("no current directory")?,
     };
     let mut ctx = Ctx::gather(Box::new(|key| std::env::var(key).ok()), &project);
-    let color = crate::terminal::Style::for_stdout(crate::cli::ColorChoice::Auto).color;
+    let color = crate::terminal::Style::for_stdout(crate::terminal::ColorChoice::Auto).color;
     let (findings, plan) = check_all(&ctx);
     out!("{}", report(&ctx, &findings, color));
     let mut errors = findings.iter().any(|f| f.level == Level::Error);
