@@ -87,3 +87,35 @@ fn every_command_treats_a_closed_pipe_as_success() {
         );
     }
 }
+
+#[test]
+fn a_write_error_other_than_a_closed_pipe_is_one_line() {
+    let dir = sandbox();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let out = command(dir.path(), &["config"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "bedrock-hook: writing to standard output: No space left on device (os error 28)\n"
+    );
+    // The status line fails open: exit 0, one line on stderr.
+    let out = command(dir.path(), &["statusline"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "bedrock-hook: writing the status line: No space left on device (os error 28)\n"
+    );
+}

@@ -39,6 +39,10 @@ pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
         Some(theirs) => outln!("{theirs} │ {ours}"),
         None => outln!("{ours}"),
     }
+    // Claude Code closing the pipe is not trouble; any other write error is one line.
+    if let Err(e) = crate::terminal::finish() {
+        eprintln!("bedrock-hook: writing the status line: {e}");
+    }
     ExitCode::SUCCESS
 }
 
