@@ -32,15 +32,15 @@ fn with_closed_stdout(mut cmd: Command) -> Output {
 fn sandbox() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("home")).unwrap();
+    // A ledger with one request, so that `report` has a table to print.
     let ledger = dir.path().join("data/ledger");
     std::fs::create_dir_all(&ledger).unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledgers/basic");
-    for entry in std::fs::read_dir(fixtures).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "jsonl") {
-            std::fs::copy(&path, ledger.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let basic = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledgers/basic");
+    std::fs::copy(
+        basic.join("2026-11-12.jsonl"),
+        ledger.join("2026-11-12.jsonl"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("config.toml"), "tpd = \"2.4M\"\n").unwrap();
     dir
 }

@@ -134,7 +134,7 @@ impl SettingsFile {
     }
 }
 
-pub use super::paths::user_settings_path;
+use super::paths::user_settings_path;
 
 /// The settings files that apply to a project, lowest precedence first.
 pub fn files_for(
