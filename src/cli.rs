@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::quota_setup::Endpoint;
 
@@ -108,14 +108,14 @@ pub struct SettingsTarget {
 }
 
 impl SettingsTarget {
-    pub fn options(&self) -> crate::settings::Options<'_> {
-        use crate::settings::Scope;
+    pub fn options(&self) -> crate::install::Options<'_> {
+        use crate::install::Scope;
         let scope = match (&self.settings, self.project) {
             (Some(file), _) => Scope::File(file),
             (None, true) => Scope::Project,
             (None, false) => Scope::User,
         };
-        crate::settings::Options {
+        crate::install::Options {
             scope,
             dry_run: self.dry_run,
         }
@@ -197,17 +197,12 @@ pub struct ReportArgs {
     pub color: ColorChoice,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
+pub use crate::terminal::ColorChoice;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Transcript files or folders. Default: `projects/` under every entry of
-    /// CLAUDE_CONFIG_DIR (comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
+    /// Transcript files or folders. Default: `projects/` under CLAUDE_CONFIG_DIR (and each
+    /// entry of it if comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// No progress bar, even on a terminal.

@@ -18,13 +18,14 @@ pub mod guard;
 pub mod hook;
 pub mod import;
 pub mod ingest;
+pub mod install;
 pub mod ledger;
 pub mod paths;
 pub mod quota;
 pub mod quota_setup;
 pub mod report;
-pub mod settings;
 pub mod status;
+pub mod terminal;
 pub mod transcript;
 
 use std::ffi::OsString;
@@ -59,7 +60,12 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    match commands(cli) {
+    // A reader that closed the pipe early is not an error (`terminal::write_fmt`).
+    let done = commands(cli).and_then(|code| {
+        anyhow::Context::context(terminal::finish(), "writing to standard output")?;
+        Ok(code)
+    });
+    match done {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bedrock-hook: {e:#}");
@@ -91,8 +97,8 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Config => {
             let paths = paths::Paths::from_env()?;
             let config = config::Config::load(paths.config_file.as_deref());
-            print!("{}", config.describe());
-            println!("# data dir: {}", paths.data_dir.display());
+            terminal::out!("{}", config.describe());
+            terminal::outln!("# data dir: {}", paths.data_dir.display());
             Ok(if config.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -104,11 +110,11 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             bin,
             statusline_only,
         } => {
-            settings::install(target.options(), bin.as_deref(), statusline_only)?;
+            install::install(target.options(), bin.as_deref(), statusline_only)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Uninstall { target } => {
-            settings::uninstall(target.options())?;
+            install::uninstall(target.options())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { fix, project } => doctor::run(fix, project),
@@ -152,7 +158,7 @@ fn fail_open_on_panic(statusline: bool) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "internal error".to_string());
         if statusline {
-            println!("{}", status::render::fallback("internal error"));
+            terminal::outln!("{}", status::render::fallback("internal error"));
         }
         eprintln!("bedrock-hook: internal error: {}", hook::one_line(&reason));
         std::process::exit(0);

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use bedrock_hook::settings::merge::EVENTS;
-use bedrock_hook::settings::ours::is_hook_command;
+use bedrock_hook::install::merge::EVENTS;
+use bedrock_hook::install::ours::is_hook_command;
 use serde_json::Value;
 use support::{BIN, Home, stdout_of};
 
@@ -439,7 +439,9 @@ fn project_flag_edits_the_project_settings_only() {
 }
 
 #[test]
-fn claude_config_dir_takes_the_first_of_a_list() {
+fn claude_config_dir_is_one_folder_commas_and_all_as_the_client_reads_it() {
+    // Claude Code 2.1.328 does not split CLAUDE_CONFIG_DIR: with `/a,/b` it reads its
+    // settings from the folder `/a,/b` (docs/protocol.md §2), so that is where install writes.
     let sandbox = Home::new();
     let first = sandbox.root().join("cfg one");
     let second = sandbox.root().join("cfg-two");
@@ -449,8 +451,11 @@ fn claude_config_dir_takes_the_first_of_a_list() {
         .env("CLAUDE_CONFIG_DIR", &list)
         .assert()
         .success();
-    assert_installed(&json_of(&first.join("settings.json")), &our_binary());
-    assert!(!second.exists());
+    assert_installed(
+        &json_of(&Path::new(&list).join("settings.json")),
+        &our_binary(),
+    );
+    assert!(!first.exists());
     assert!(!sandbox.user_settings().exists());
 }
 

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::file::AccountFile;
 use super::verdict;
-use crate::config::pretty_tokens;
 use crate::ledger::{Kind, Record};
+use crate::terminal::pretty_tokens;
 
 /// A disagreement larger than this share (of the table's rate) is reported.
 const BURNDOWN_TOLERANCE: f64 = 0.10;
@@ -60,7 +60,7 @@ pub fn burndown_check(file: &AccountFile) -> Vec<String> {
         if b.account.output < MIN_OUTPUT {
             continue;
         }
-        let model = crate::report::term::clean(&b.model_norm);
+        let model = crate::terminal::clean(&b.model_norm);
         let used = b.burndown;
         if (implied - used).abs() <= used.max(1.0) * BURNDOWN_TOLERANCE {
             lines.push(format!(

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::Duration;
 
 use super::file::AccountFile;
-use crate::config::pretty_tokens;
+use crate::terminal::pretty_tokens;
 
 /// The section for the report of the TPD day starting at `day_start`; empty when the
 /// account data is of another day or has no use in it.
@@ -42,7 +42,7 @@ pub fn render(file: &AccountFile, day_start: chrono::DateTime<chrono::Utc>) -> S
     let region = file
         .region
         .as_deref()
-        .map(|r| format!(", {}", crate::report::term::clean(r)))
+        .map(|r| format!(", {}", crate::terminal::clean(r)))
         .unwrap_or_default();
     let until = file
         .watermark

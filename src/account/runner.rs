@@ -158,7 +158,7 @@ fn first_line(text: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or_default();
-    crate::report::term::fit(&crate::report::term::clean(line), 200)
+    crate::terminal::fit(&crate::terminal::clean(line), 200)
 }
 
 #[cfg(test)]

@@ -14,10 +14,12 @@ use super::file::{self, AccountFile, Bucket, LastError, Minute};
 use super::metrics::{self, Counts};
 use super::query;
 use super::runner::{AwsCli, AwsError};
-use crate::config::{Config, pretty_tokens};
+use crate::config::Config;
 use crate::ledger::{Kind, Ledger, LiveState, Record};
 use crate::paths::Paths;
 use crate::quota::{burndown, model_id};
+use crate::terminal::outln;
+use crate::terminal::pretty_tokens;
 
 /// Minutes CloudWatch may still be filling: the watermark stays this far behind now.
 pub const LAG_MINUTES: i64 = 1;
@@ -61,9 +63,9 @@ pub fn command(background: bool) -> Result<std::process::ExitCode> {
     let config = Config::load(paths.config_file.as_deref());
     let fetched = run(&paths, &config, crate::clock::now())?;
     if !background {
-        println!("{}", describe(&fetched));
+        outln!("{}", describe(&fetched));
         if !super::enabled(&config) {
-            println!("account mode is off: set team = \"cloudwatch\" in the config to use it");
+            outln!("account mode is off: set team = \"cloudwatch\" in the config to use it");
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
@@ -308,7 +310,7 @@ pub fn describe(file: &AccountFile) -> String {
         let _ = writeln!(
             out,
             "  {} ({}): account {} settled, this machine {}, others {} · {} requests, {} throttled",
-            crate::report::term::clean(&b.model),
+            crate::terminal::clean(&b.model),
             b.endpoint.as_str(),
             pretty_tokens(b.settled),
             pretty_tokens(b.own_settled),

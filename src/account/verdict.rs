@@ -5,8 +5,8 @@
 //! machine's own reservations held it. `quota calibrate` and the throttle message share
 //! this one reading.
 
-use crate::config::pretty_tokens;
 use crate::ledger::ThrottleInfo;
+use crate::terminal::pretty_tokens;
 
 /// Use above this share of the quota counts as "used it".
 const USED_PERCENT: u64 = 90;
@@ -88,7 +88,7 @@ impl Verdict {
                 request_id,
             } => {
                 let id = match request_id {
-                    Some(id) => format!(" (x-amzn-requestid {})", crate::report::term::clean(id)),
+                    Some(id) => format!(" (x-amzn-requestid {})", crate::terminal::clean(id)),
                     None => " (the x-amzn-requestid of a throttled call)".to_string(),
                 };
                 format!(

@@ -4,7 +4,8 @@
 //! `.claude/settings.local.json`. A later file's `env` entry wins over an earlier one's,
 //! and settings `env` wins over the environment Claude Code was started with.
 //!
-//! Read-only: `doctor --fix` is the one writer, in `doctor::fix`.
+//! Read-only: the one writer of settings.json is `crate::install::put` (`install`,
+//! `uninstall` and `doctor --fix`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -133,16 +134,7 @@ impl SettingsFile {
     }
 }
 
-/// The user settings file: `$CLAUDE_CONFIG_DIR/settings.json`, else
-/// `$HOME/.claude/settings.json`.
-pub fn user_settings_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    if let Some(dir) = lookup("CLAUDE_CONFIG_DIR").filter(|d| !d.trim().is_empty()) {
-        return Some(PathBuf::from(dir).join("settings.json"));
-    }
-    lookup("HOME")
-        .filter(|h| !h.trim().is_empty())
-        .map(|home| PathBuf::from(home).join(".claude").join("settings.json"))
-}
+use super::paths::user_settings_path;
 
 /// The settings files that apply to a project, lowest precedence first.
 pub fn files_for(

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use crate::quota::{Buckets, DayBoundary, ReservationRule};
 
-// Named here too for the callers that still say `config::Quotas` / `config::pretty_tokens`.
+// Named here too for the callers that still say `config::Quotas`.
 pub use crate::quota::Quotas;
-pub use crate::quota::tokens::{parse_tokens, pretty_tokens};
+pub use crate::quota::tokens::parse_tokens;
 pub use keys::{KEYS, Key};
 use raw::Raw;
 
@@ -317,7 +317,7 @@ impl Config {
         let mut out = String::new();
         // Problems first: they are what the reader came for.
         for problem in &self.problems {
-            let _ = writeln!(out, "# problem: {}", crate::report::term::clean(problem));
+            let _ = writeln!(out, "# problem: {}", crate::terminal::clean(problem));
         }
         let file = self.path.as_ref().map(|p| p.display().to_string());
         let exists = self.path.as_ref().is_some_and(|p| p.exists());
@@ -347,7 +347,7 @@ impl<'a> From<&'a Config> for Buckets<'a> {
 
 /// `value`, escaped and cut short, in quotes: what a short problem shows of a bad value.
 fn quoted(value: &str) -> String {
-    format!("\"{}\"", crate::report::term::fit(value.trim(), 20))
+    format!("\"{}\"", crate::terminal::fit(value.trim(), 20))
 }
 
 #[cfg(test)]

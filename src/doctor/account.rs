@@ -19,14 +19,13 @@ pub fn check(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {
     match cli.call(&["sts", "get-caller-identity"], "sts:GetCallerIdentity") {
         Ok(bytes) => {
             let who: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let field = |k: &str| {
-                crate::report::term::clean(who.get(k).and_then(Value::as_str).unwrap_or("?"))
-            };
+            let field =
+                |k: &str| crate::terminal::clean(who.get(k).and_then(Value::as_str).unwrap_or("?"));
             out.push(Finding::ok(
                 CHECK,
                 format!(
                     "AWS CLI `{}` signs in as {} (account {})",
-                    crate::report::term::clean(&cli.program),
+                    crate::terminal::clean(&cli.program),
                     field("Arn"),
                     field("Account")
                 ),
@@ -72,7 +71,7 @@ pub fn check(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {
                 .map(|e| {
                     format!(
                         "; the last sync failed: {}",
-                        crate::report::term::clean(&e.message)
+                        crate::terminal::clean(&e.message)
                     )
                 })
                 .unwrap_or_default();

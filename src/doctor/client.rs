@@ -1,8 +1,8 @@
 //! Is Claude Code talking to Bedrock, in which region, and with which models?
 
 use super::{Ctx, Finding, Plan};
-use crate::config::pretty_tokens;
 use crate::quota;
+use crate::terminal::pretty_tokens;
 
 /// A settings file Claude Code cannot read loses everything in it, hooks and `env` alike.
 pub fn settings_files(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::terminal::{self, Style};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Ok,
@@ -20,9 +22,9 @@ impl Level {
 
     fn color(&self) -> &'static str {
         match self {
-            Level::Ok => "\x1b[32m",
-            Level::Warn => "\x1b[33m",
-            Level::Error => "\x1b[31m",
+            Level::Ok => terminal::GREEN,
+            Level::Warn => terminal::YELLOW,
+            Level::Error => terminal::RED,
         }
     }
 }
@@ -75,13 +77,9 @@ impl Finding {
     /// `error reservation  claude-opus-5-5: ...` and an indented `fix:` line.
     pub fn render(&self, color: bool) -> String {
         let label = self.level.label();
-        let mut out = if color {
-            format!("{}{label:<5}\x1b[0m", self.level.color())
-        } else {
-            format!("{label:<5}")
-        };
+        let mut out = Style { color }.paint(self.level.color(), &format!("{label:<5}"));
         // Model ids, paths and commands come from transcripts and settings files: cleaned.
-        let clean = crate::report::term::clean;
+        let clean = terminal::clean;
         let _ = writeln!(out, " {:<12} {}", self.check, clean(&self.summary));
         if let Some(fix) = &self.fix {
             let _ = writeln!(out, "{:19}fix: {}", "", clean(fix));

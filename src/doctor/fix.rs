@@ -1,6 +1,6 @@
 //! `doctor --fix`: write recommended `env` values into the user's settings.json and
 //! nothing else. The change is shown first; the file is written by the same settings
-//! writer as `install` (`crate::settings::put`): its own layout kept, a timestamped backup
+//! writer as `install` (`crate::install::put`): its own layout kept, a timestamped backup
 //! beside it, replaced atomically (permissions kept, through a symlink) and only if it did
 //! not change since it was read. A file that is not valid JSON is refused untouched.
 
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::claude::settings::{Scope, Setup};
-use crate::settings;
+use crate::install;
 
 /// What `apply_env` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub fn apply_env_checked(
     checked: Option<Option<&Value>>,
     now: DateTime<Utc>,
 ) -> Result<Applied> {
-    let loaded = settings::read::load(path)?;
+    let loaded = install::read::load(path)?;
     if let Some(checked) = checked {
         let holds_json = loaded
             .original
@@ -115,8 +115,8 @@ pub fn apply_env_checked(
             changed,
         });
     }
-    let bytes = settings::render(&loaded, &document);
-    let backup = settings::put(path, &loaded, &bytes, false, now)
+    let bytes = install::render(&loaded, &document);
+    let backup = install::put(path, &loaded, &bytes, false, now)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(Applied { backup, changed })
 }

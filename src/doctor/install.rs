@@ -13,7 +13,7 @@ use crate::ledger::LedgerLock;
 /// `BEDROCK_HOOK_MODE=block ...`, removed).
 fn program(command: &str) -> &str {
     let command = command.trim_start();
-    let command = &command[crate::settings::ours::env_prefix(command).len()..];
+    let command = &command[crate::install::ours::env_prefix(command).len()..];
     if let Some(rest) = command.strip_prefix('"') {
         return rest.split('"').next().unwrap_or(rest);
     }

@@ -16,7 +16,6 @@ mod install;
 mod quotas;
 mod requests;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -27,10 +26,11 @@ use crate::claude::ClientEnv;
 use crate::claude::settings::{Scope, Setup};
 use crate::config::Config;
 use crate::ledger::LiveState;
+use crate::ledger::history::{self, History};
 use crate::paths::Paths;
 use crate::quota::{self, ModelName};
-use crate::quota_setup::history::{self, History};
-use crate::report::term::clean;
+use crate::terminal::clean;
+use crate::terminal::{out, outln};
 pub use finding::{Finding, Level};
 
 /// Days of ledger the doctor reads (throttles, largest outputs).
@@ -300,10 +300,9 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
         None => std::env::current_dir().context("no current directory")?,
     };
     let mut ctx = Ctx::gather(Box::new(|key| std::env::var(key).ok()), &project);
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = crate::terminal::Style::for_stdout(crate::terminal::ColorChoice::Auto).color;
     let (findings, plan) = check_all(&ctx);
-    print!("{}", report(&ctx, &findings, color));
+    out!("{}", report(&ctx, &findings, color));
     let mut errors = findings.iter().any(|f| f.level == Level::Error);
     let user_file = ctx
         .setup
@@ -313,31 +312,31 @@ pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
         .map(|f| f.path.clone());
     if plan.is_empty() {
         if apply {
-            println!("Nothing for --fix to change.");
+            outln!("Nothing for --fix to change.");
         }
     } else if let Some(path) = user_file {
         let sets: Vec<String> = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let shown = clean(&path.display().to_string());
         if !apply {
-            println!(
+            outln!(
                 "`bedrock-hook doctor --fix` would set in {shown} (env): {}",
                 clean(&sets.join(", "))
             );
         } else {
-            println!();
+            outln!();
             for line in fix::preview(&ctx.setup, &path, &plan.env).lines() {
-                println!("{}", clean(line));
+                outln!("{}", clean(line));
             }
             // What the findings were made from: if the file changed since, nothing is written.
             let checked = ctx.setup.user_file().map(|f| f.value.as_ref());
             let applied = fix::apply_env_checked(&path, &plan.env, checked, ctx.now)?;
             if let Some(backup) = &applied.backup {
-                println!("Backup: {}", clean(&backup.display().to_string()));
+                outln!("Backup: {}", clean(&backup.display().to_string()));
             }
-            println!("Wrote {shown}.");
+            outln!("Wrote {shown}.");
             ctx.reload_setup(&project);
             let (after, _) = check_all(&ctx);
-            println!("After the fix: {}", finding::tally(&after));
+            outln!("After the fix: {}", finding::tally(&after));
             errors = after.iter().any(|f| f.level == Level::Error);
         }
     } else if apply {

@@ -2,8 +2,8 @@
 //! about them?
 
 use super::{Ctx, Finding, Plan, THROTTLE_DAYS};
-use crate::config::pretty_tokens;
 use crate::quota::evidence;
+use crate::terminal::pretty_tokens;
 
 pub fn configured(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {
     let config = &ctx.config;

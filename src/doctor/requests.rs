@@ -6,12 +6,12 @@ use super::{Ctx, Finding, ModelInUse, Plan};
 use crate::budget::NextRequest;
 use crate::claude::ClientEnv;
 use crate::claude::env::{MAX_CONCURRENT_SUBAGENTS, MAX_OUTPUT_TOKENS, MAX_THINKING_TOKENS};
-use crate::config::pretty_tokens as tokens;
 use crate::guard::Severity;
 use crate::guard::message::breakdown;
 use crate::guard::session_start::severity;
 use crate::ledger::MaxTokensSource;
 use crate::quota::{self, ModelName, advice};
+use crate::terminal::pretty_tokens as tokens;
 
 /// The API's smallest thinking budget.
 pub const MIN_THINKING_TOKENS: u64 = 1024;

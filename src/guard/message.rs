@@ -9,9 +9,10 @@ use super::{
     WontFit,
 };
 use crate::budget::{Budget, NextRequest};
-use crate::config::{Config, pretty_tokens as tokens};
+use crate::config::Config;
 use crate::ledger::MaxTokensSource;
 use crate::quota::{Limit, Multiplier, advice};
+use crate::terminal::pretty_tokens as tokens;
 
 /// The message for a concern; `blocked` when block mode stops the request for it.
 pub fn text(concern: &Concern, blocked: bool, config: &Config, now: DateTime<Utc>) -> String {

@@ -96,7 +96,7 @@ pub fn config_problems(input: &HookInput, config: &Config, guarded: &mut Guarded
             config.problems.len() - CONFIG_PROBLEMS_SHOWN
         ));
     }
-    let text = crate::report::term::clean(&format!(
+    let text = crate::terminal::clean(&format!(
         "bedrock-hook: config error: {listed}. Until it is fixed bedrock-hook uses the default \
          instead and never blocks; `bedrock-hook config` shows every value and where it came \
          from."
@@ -146,7 +146,7 @@ pub fn status_segment(state: &LiveState, now: DateTime<Utc>) -> Option<String> {
         last.limit, last.estimate, last.fix
     );
     // From the data dir: never printed raw.
-    Some(crate::report::term::clean(&text))
+    Some(crate::terminal::clean(&text))
 }
 
 #[cfg(test)]

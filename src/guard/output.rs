@@ -47,7 +47,7 @@ impl Output {
     }
 
     /// Drop what must not reach a terminal from the text (line breaks between notices
-    /// are kept): see `report::term::clean`.
+    /// are kept): see `terminal::clean`.
     pub fn clean(&mut self) {
         let (Output::SystemMessage(t)
         | Output::BlockPrompt(t)
@@ -55,7 +55,7 @@ impl Output {
         | Output::StopLoop(t)) = self;
         *t = t
             .split('\n')
-            .map(crate::report::term::clean)
+            .map(crate::terminal::clean)
             .collect::<Vec<_>>()
             .join("\n");
     }

@@ -33,32 +33,13 @@ pub enum Found {
     Unreadable(PathBuf, io::Error),
 }
 
-/// The default places to look: `projects/` under every entry of a comma-separated
-/// `CLAUDE_CONFIG_DIR`, else under `~/.claude` and `$XDG_CONFIG_HOME/claude`.
+/// The default places to look: `projects/` under each of the client's folders that may
+/// hold transcripts ([`crate::claude::paths::transcript_dirs`]).
 pub fn default_roots(env: impl Fn(&str) -> Option<String>) -> Vec<PathBuf> {
-    let config_dirs: Vec<PathBuf> = env("CLAUDE_CONFIG_DIR")
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    let bases = if config_dirs.is_empty() {
-        let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        let xdg = env("XDG_CONFIG_HOME")
-            .filter(|x| !x.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".config")));
-        home.map(|h| h.join(".claude"))
-            .into_iter()
-            .chain(xdg.map(|x| x.join("claude")))
-            .collect()
-    } else {
-        config_dirs
-    };
-    bases.into_iter().map(|b| b.join("projects")).collect()
+    crate::claude::paths::transcript_dirs(&env)
+        .into_iter()
+        .map(|b| b.join("projects"))
+        .collect()
 }
 
 /// A path given on the command line: a folder holding `projects/` is walked from there.
@@ -261,7 +242,11 @@ mod tests {
         };
         assert_eq!(
             default_roots(env(&[("CLAUDE_CONFIG_DIR", "/a, /b,"), ("HOME", "/h")])),
-            [PathBuf::from("/a/projects"), PathBuf::from("/b/projects")]
+            [
+                PathBuf::from("/a, /b,/projects"),
+                PathBuf::from("/a/projects"),
+                PathBuf::from("/b/projects")
+            ]
         );
         assert_eq!(
             default_roots(env(&[("HOME", "/h")])),

@@ -31,7 +31,8 @@ use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
-use crate::report::term::{clean, count};
+use crate::terminal::{clean, count};
+use crate::terminal::{out, outln};
 use discover::Found;
 use progress::Progress;
 use summary::Report;
@@ -89,7 +90,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
             .iter()
             .map(|r| clean(&r.display().to_string()))
             .collect();
-        println!("No transcripts found in {}.", looked.join(", "));
+        outln!("No transcripts found in {}.", looked.join(", "));
         return Ok(ExitCode::SUCCESS);
     }
     let nothing_skipped = summary.unreadable == 0
@@ -97,7 +98,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         && summary.non_utf8_lines == 0
         && summary.truncated_files == 0;
     if summary.appended == 0 && nothing_skipped && summary.unchanged_files == summary.files {
-        println!(
+        outln!(
             "Up to date: nothing new in {} since {} last read.",
             count(summary.files, "transcript", "transcripts"),
             if summary.files == 1 {
@@ -107,13 +108,13 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
             }
         );
     } else if summary.appended == 0 && nothing_skipped {
-        println!(
+        outln!(
             "Up to date: {} read, {} found, all already in the ledger; nothing new.",
             count(summary.files, "transcript", "transcripts"),
             count(summary.records, "record", "records")
         );
     } else {
-        print!("{}", Report(&summary, started.elapsed()));
+        out!("{}", Report(&summary, started.elapsed()));
     }
     if !missing.is_empty() {
         eprintln!(

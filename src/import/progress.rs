@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::report::term;
-
 pub struct Progress {
     enabled: bool,
     total_files: u64,
@@ -17,14 +15,13 @@ pub struct Progress {
 impl Progress {
     /// A bar on stderr if it is a terminal and `quiet` is off; otherwise a no-op.
     pub fn new(quiet: bool) -> Progress {
-        // SAFETY: isatty only inspects the descriptor.
-        let tty = unsafe { libc::isatty(2) == 1 };
+        let tty = crate::terminal::stderr_is_terminal();
         Progress {
             enabled: tty && !quiet,
             total_files: 0,
             total_bytes: 0,
             last_draw: None,
-            width: term::width().min(100),
+            width: crate::terminal::width().min(100),
         }
     }
 
@@ -60,7 +57,7 @@ impl Progress {
             self.width,
         );
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r{line}\x1b[K");
+        let _ = write!(err, "\r{line}{}", crate::terminal::ERASE_LINE);
         let _ = err.flush();
     }
 
@@ -68,7 +65,7 @@ impl Progress {
     pub fn finish(&mut self) {
         if self.enabled && self.last_draw.is_some() {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[K");
+            let _ = write!(err, "\r{}", crate::terminal::ERASE_LINE);
             let _ = err.flush();
         }
     }
@@ -85,11 +82,11 @@ pub fn bar_line(
 ) -> String {
     let text = format!(
         "  {}/{} files  {}/{}  {} records",
-        term::thousands(files),
-        term::thousands(total_files),
+        crate::terminal::thousands(files),
+        crate::terminal::thousands(total_files),
         human_bytes(bytes),
         human_bytes(total_bytes),
-        term::thousands(records)
+        crate::terminal::thousands(records)
     );
     let bar_w = width.saturating_sub(text.len() + 2).clamp(10, 40);
     let done = if total_bytes > 0 {

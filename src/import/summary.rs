@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::progress::human_bytes;
-use crate::report::term::{count, thousands};
+use crate::terminal::{count, thousands};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,7 +93,7 @@ impl fmt::Display for Report<'_> {
             writeln!(f, "Skipped: {}.", skipped.join(", "))?;
         }
         if let Some(error) = &s.first_error {
-            writeln!(f, "First unreadable: {}", crate::report::term::clean(error))?;
+            writeln!(f, "First unreadable: {}", crate::terminal::clean(error))?;
         }
         Ok(())
     }

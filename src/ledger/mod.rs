@@ -2,6 +2,7 @@
 //! state summarising "now" for the hot paths.
 
 pub mod converge;
+pub mod history;
 pub mod live;
 pub mod notes;
 pub mod record;

@@ -41,7 +41,7 @@ pub fn basis(largest_output: u64) -> String {
     } else {
         format!(
             "largest output seen {} + {HEADROOM_PERCENT}% headroom",
-            super::tokens::pretty_tokens(largest_output)
+            crate::terminal::pretty_tokens(largest_output)
         )
     }
 }

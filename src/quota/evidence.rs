@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::limit::{Buckets, Limit};
-use super::tokens::pretty_tokens;
 use crate::ledger::{Kind, Record};
+use crate::terminal::pretty_tokens;
 
 /// One throttle, reduced to what calibration needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
-//! Token counts as people write and read them: `2M`, `400k`, `1_000_000`, `1.5m`. The
-//! config reads them and every message writes them.
+//! Token counts as people write them: `2M`, `400k`, `1_000_000`, `1.5m` (the short form
+//! they are shown in is `crate::terminal::pretty_tokens`).
 
 /// Parse a token count with an optional `k`/`m`/`g` suffix and `_`/`,` separators.
 pub fn parse_tokens(text: &str) -> Result<u64, String> {
@@ -29,32 +29,6 @@ pub fn parse_tokens(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Short human form: 950, 12.3k, 1.29M.
-pub fn pretty_tokens(n: u64) -> String {
-    match n {
-        0..=999 => n.to_string(),
-        1_000..=999_999 => trim_decimal(n as f64 / 1e3, "k"),
-        1_000_000..=999_999_999 => trim_decimal(n as f64 / 1e6, "M"),
-        _ => trim_decimal(n as f64 / 1e9, "G"),
-    }
-}
-
-fn trim_decimal(value: f64, unit: &str) -> String {
-    let text = if value >= 100.0 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    };
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    };
-    format!("{text}{unit}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,14 +45,5 @@ mod tests {
         assert!(parse_tokens("-5").is_err());
         assert!(parse_tokens("").is_err());
         assert!(parse_tokens("1e30").is_err());
-    }
-
-    #[test]
-    fn pretty_forms() {
-        assert_eq!(pretty_tokens(950), "950");
-        assert_eq!(pretty_tokens(12_345), "12.3k");
-        assert_eq!(pretty_tokens(1_292_306), "1.29M");
-        assert_eq!(pretty_tokens(400_000), "400k");
-        assert_eq!(pretty_tokens(2_000_000), "2M");
     }
 }

@@ -6,12 +6,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{config_path, history, note_overrides, report_changes};
+use super::{config_path, note_overrides, report_changes};
+use crate::config::Config;
 use crate::config::edit::{self, QuotaValue};
-use crate::config::{Config, pretty_tokens};
+use crate::ledger::history;
 use crate::paths::Paths;
 use crate::quota::Limit;
 use crate::quota::evidence;
+use crate::terminal::out;
+use crate::terminal::pretty_tokens;
 
 /// `quota calibrate`
 pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
@@ -34,7 +37,7 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
             "No throttles recorded in the last {days} days: nothing to calibrate."
         );
         out.push_str(&account);
-        print!("{out}");
+        out!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
     let _ = writeln!(out, "Throttles in the last {days} days:");
@@ -93,6 +96,6 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
             "\nThe configured quotas already agree: nothing to change."
         );
     }
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -179,7 +179,7 @@ pub fn read_and_plan_from_cli(cli: &AwsCli, endpoint: Endpoint) -> Result<(Impor
         listings.push(listing);
     }
     let region = crate::account::bucket::region_from(|k| std::env::var(k).ok())
-        .map(|r| format!(" in {}", crate::report::term::clean(&r)))
+        .map(|r| format!(" in {}", crate::terminal::clean(&r)))
         .unwrap_or_default();
     let plan = plan(&listings, endpoint);
     let read = format!("2 Service Quotas listings{region} (AWS CLI)");

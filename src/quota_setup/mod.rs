@@ -4,7 +4,6 @@
 
 pub mod aws;
 mod calibrate;
-pub mod history;
 pub mod import;
 mod show;
 
@@ -17,6 +16,7 @@ use anyhow::{Context, Result};
 use crate::config::edit::{self, QuotaChange};
 use crate::config::{Config, Source};
 use crate::paths::Paths;
+use crate::terminal::out;
 pub use aws::Endpoint;
 pub use calibrate::calibrate;
 pub use show::{describe, show};
@@ -90,7 +90,7 @@ pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<Ex
         let config = Config::load(Some(&path));
         note_overrides(&mut out, &config, &["models"]);
     }
-    print!("{out}");
+    out!("{out}");
     Ok(if values.is_empty() {
         ExitCode::FAILURE
     } else {

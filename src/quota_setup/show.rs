@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::config::{Config, Source, pretty_tokens};
+use crate::config::{Config, Source};
 use crate::ledger::LiveState;
 use crate::paths::Paths;
 use crate::quota::Limit;
+use crate::terminal::out;
+use crate::terminal::pretty_tokens;
 
 /// `quota show`
 pub fn show() -> Result<ExitCode> {
@@ -18,7 +20,7 @@ pub fn show() -> Result<ExitCode> {
     let config = Config::load(paths.config_file.as_deref());
     let now = crate::clock::now();
     let state = LiveState::read(&paths.state_file());
-    print!("{}", describe(&config, state.as_ref(), now));
+    out!("{}", describe(&config, state.as_ref(), now));
     Ok(if config.problems.is_empty() {
         ExitCode::SUCCESS
     } else {

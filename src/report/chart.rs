@@ -8,8 +8,8 @@
 //! ```
 
 use super::aggregate::{Bucket, Timeline};
-use super::term::{self, Style};
-use crate::config::pretty_tokens;
+use crate::terminal::pretty_tokens;
+use crate::terminal::{self, Style};
 
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 const FULL: char = '█';
@@ -30,7 +30,7 @@ pub fn render(
     };
     let last = timeline.buckets.iter().rposition(active).unwrap_or(first);
     let shown = &timeline.buckets[first..=last];
-    let labels: Vec<String> = shown.iter().map(|b| term::clean(&label(b))).collect();
+    let labels: Vec<String> = shown.iter().map(|b| terminal::clean(&label(b))).collect();
     let numbers: Vec<String> = shown
         .iter()
         .map(|b| {
@@ -51,7 +51,7 @@ pub fn render(
         .collect();
     let label_w = labels
         .iter()
-        .map(|l| term::display_width(l))
+        .map(|l| terminal::display_width(l))
         .max()
         .unwrap_or(0);
     let numbers_w = numbers.iter().map(String::len).max().unwrap_or(0);
@@ -72,13 +72,13 @@ pub fn render(
         let bar = bar(bucket, pace, scale, bar_w, style, over_pace);
         let line = format!(
             "  {} {} {}{}",
-            term::pad(&labels[i], label_w, false),
+            terminal::pad(&labels[i], label_w, false),
             bar,
-            term::pad(&numbers[i], numbers_w, true),
+            terminal::pad(&numbers[i], numbers_w, true),
             if notes[i].is_empty() {
                 String::new()
             } else {
-                format!("  {}", style.paint(term::RED, &notes[i]))
+                format!("  {}", style.paint(terminal::RED, &notes[i]))
             }
         );
         out.push_str(line.trim_end());
@@ -113,7 +113,11 @@ fn bar(
         settled.push(EIGHTHS[1]);
         used = 1;
     }
-    let color = if over_pace { term::RED } else { term::GREEN };
+    let color = if over_pace {
+        terminal::RED
+    } else {
+        terminal::GREEN
+    };
     let mut out = match pace_cell.filter(|cell| *cell < used) {
         // The pace falls inside the settled part: draw it over that cell, so a full bar
         // still shows where an even spend would be.
@@ -123,7 +127,7 @@ fn bar(
             format!(
                 "{}{}{}",
                 style.paint(color, &before),
-                style.paint(term::YELLOW, &PACE.to_string()),
+                style.paint(terminal::YELLOW, &PACE.to_string()),
                 style.paint(color, &after)
             )
         }
@@ -132,16 +136,16 @@ fn bar(
     let mut rest = String::new();
     for cell in used..width {
         if Some(cell) == pace_cell {
-            out.push_str(&style.paint(term::DIM, &rest));
+            out.push_str(&style.paint(terminal::DIM, &rest));
             rest.clear();
-            out.push_str(&style.paint(term::YELLOW, &PACE.to_string()));
+            out.push_str(&style.paint(terminal::YELLOW, &PACE.to_string()));
         } else if cell < reserved_cells {
             rest.push(RESERVED);
         } else {
             rest.push(' ');
         }
     }
-    out.push_str(&style.paint(term::DIM, &rest));
+    out.push_str(&style.paint(terminal::DIM, &rest));
     out
 }
 
@@ -208,7 +212,7 @@ mod tests {
         assert_eq!(half.chars().nth(21), Some(EIGHTHS[4]));
         assert!(half.chars().skip(22).all(|c| c == RESERVED), "{half:?}");
         for row in rows {
-            assert_eq!(term::display_width(row), 61, "{row:?}");
+            assert_eq!(terminal::display_width(row), 61, "{row:?}");
         }
     }
 
@@ -219,7 +223,7 @@ mod tests {
         assert!(out.contains(PACE), "{out}");
         assert!(out.trim_end().ends_with("2 throttles"), "{out}");
         let colored = render(&t, 60, &Style { color: true }, &label);
-        assert!(colored.contains(term::YELLOW));
+        assert!(colored.contains(terminal::YELLOW));
     }
 
     #[test]
@@ -233,14 +237,14 @@ mod tests {
         let first = out.lines().next().unwrap();
         assert!(first.contains(PACE), "{out}");
         assert_eq!(
-            out.lines().map(term::display_width).collect::<Vec<_>>(),
+            out.lines().map(terminal::display_width).collect::<Vec<_>>(),
             [60, 60],
             "{out}"
         );
         let colored = render(&t, 60, &Style { color: true }, &label);
         let first = colored.lines().next().unwrap();
         assert!(
-            first.contains(&format!("{}{PACE}", term::YELLOW)),
+            first.contains(&format!("{}{PACE}", terminal::YELLOW)),
             "{colored}"
         );
     }

@@ -73,10 +73,10 @@ fn outcome(outcome: Outcome) -> &'static str {
     }
 }
 
-/// A text field: cleaned like everything printed (`term::clean`: control characters and
+/// A text field: cleaned like everything printed (`terminal::clean`: control characters and
 /// bidirectional overrides dropped), quoted when it holds `,` or `"`.
 fn field(text: &str) -> String {
-    let clean = super::term::clean(text);
+    let clean = crate::terminal::clean(text);
     if clean.contains([',', '"']) {
         format!("\"{}\"", clean.replace('"', "\"\""))
     } else {

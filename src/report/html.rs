@@ -19,11 +19,10 @@ use serde::Deserialize;
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
-use super::term::{count, percent, thousands};
-use crate::config::pretty_tokens;
 use crate::ledger::Record;
-use crate::quota::DayBoundary;
-use crate::quota::Quotas;
+use crate::quota::{DayBoundary, Quotas};
+use crate::terminal::pretty_tokens;
+use crate::terminal::{count, percent, thousands};
 
 /// What the page needs besides the report.
 pub struct Context<'a> {

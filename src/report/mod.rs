@@ -11,10 +11,8 @@ pub mod json;
 pub mod range;
 pub mod svg;
 pub mod table;
-pub mod term;
 pub mod text;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -23,11 +21,12 @@ use chrono::{DateTime, Duration, Utc};
 pub use aggregate::{Params, Report, Totals, aggregate};
 pub use range::Selection;
 
-use crate::cli::{ColorChoice, ReportArgs};
+use crate::cli::ReportArgs;
 use crate::config::Config;
 use crate::ledger::{Ledger, Record};
 use crate::paths::Paths;
 use crate::quota::DayBoundary;
+use crate::terminal;
 
 pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     let paths = Paths::from_env()?;
@@ -84,14 +83,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
             text.push('\n');
             text
         } else {
-            let style = match args.color {
-                ColorChoice::Always => term::Style { color: true },
-                ColorChoice::Never => term::Style { color: false },
-                ColorChoice::Auto => term::Style::auto(
-                    term::stdout_is_terminal(),
-                    std::env::var_os("NO_COLOR").as_deref(),
-                ),
-            };
+            let style = terminal::Style::for_stdout(args.color);
             let ctx = text::Context {
                 selection: &selection,
                 boundary: config.day_boundary,
@@ -99,7 +91,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 quota_source: quota_source(&config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
-                width: term::width(),
+                width: terminal::width(),
                 style,
             };
             let mut out = text::render(&report, &ctx);
@@ -111,16 +103,9 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
             out
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(output.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        // `report | head` closing the pipe early is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(e).context("writing the report"),
-    }
+    // `report | head` closing the pipe early is not an error.
+    terminal::write_all(&output).context("writing the report")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Timeline span and bucket width for a selection: per hour up to two days, else per

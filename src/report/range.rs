@@ -176,7 +176,7 @@ pub fn load(ledger: &Ledger, selection: &Selection) -> Result<(Vec<Record>, usiz
 
 /// What a command-line value looks like in a message: no control characters.
 fn shown(text: &str) -> String {
-    crate::report::term::fit(text, 60)
+    crate::terminal::fit(text, 60)
 }
 
 const DAY_WORDS: &str =

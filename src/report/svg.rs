@@ -9,13 +9,13 @@
 
 use std::fmt::Write as _;
 
-use crate::config::pretty_tokens;
+use crate::terminal::pretty_tokens;
 
 /// Escape `text` for HTML text and quoted attribute values, after dropping the control
 /// and direction-changing characters the terminal report also drops.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in super::term::clean(text).chars() {
+    for c in crate::terminal::clean(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

@@ -3,7 +3,7 @@
 //! then the one flexible column (a model id, a project path) is shortened in the middle.
 //! Every cell is cleaned of control characters.
 
-use super::term::{self, Style};
+use crate::terminal::{self, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -61,7 +61,7 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
     const INDENT: &str = "  ";
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|row| row.iter().map(|c| term::clean(c)).collect())
+        .map(|row| row.iter().map(|c| terminal::clean(c)).collect())
         .collect();
     let natural: Vec<usize> = columns
         .iter()
@@ -70,7 +70,7 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
             cells
                 .iter()
                 .filter_map(|r| r.get(i))
-                .map(|c| term::display_width(c))
+                .map(|c| terminal::display_width(c))
                 .chain([col.title.len()])
                 .max()
                 .unwrap_or(0)
@@ -112,12 +112,12 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
         let mut parts = Vec::with_capacity(columns.len());
         for (i, col) in columns.iter().enumerate() {
             let cell = cells.get(i).map(String::as_str).unwrap_or("");
-            let fitted = term::fit(cell, widths[i]);
+            let fitted = terminal::fit(cell, widths[i]);
             let last = i + 1 == columns.len();
             if last && col.align == Align::Left {
                 parts.push(fitted);
             } else {
-                parts.push(term::pad(&fitted, widths[i], col.align == Align::Right));
+                parts.push(terminal::pad(&fitted, widths[i], col.align == Align::Right));
             }
         }
         out.push_str(INDENT);
@@ -127,7 +127,7 @@ pub fn render(columns: &[Column], rows: &[Vec<String>], width: usize, style: &St
     let header: Vec<String> = columns.iter().map(|c| c.title.to_string()).collect();
     let mut header_line = String::new();
     line(header, &mut header_line);
-    out.push_str(&style.paint(term::DIM, header_line.trim_end_matches('\n')));
+    out.push_str(&style.paint(terminal::DIM, header_line.trim_end_matches('\n')));
     out.push('\n');
     for row in cells {
         line(row, &mut out);
@@ -164,7 +164,7 @@ mod tests {
         let rows = vec![vec![long, "1".to_string()]];
         let out = render(&cols, &rows, 40, &plain());
         for line in out.lines() {
-            assert!(term::display_width(line) <= 40, "{line:?}");
+            assert!(terminal::display_width(line) <= 40, "{line:?}");
         }
         assert!(out.contains('…'));
     }

@@ -10,10 +10,9 @@ use super::aggregate::{Bucket, Report, Spread, Totals};
 use super::chart;
 use super::range::Selection;
 use super::table::{self, Column};
-use super::term::{self, Style, count, percent, thousands, wrap};
-use crate::config::pretty_tokens;
-use crate::quota::DayBoundary;
-use crate::quota::Quotas;
+use crate::quota::{DayBoundary, Quotas};
+use crate::terminal::pretty_tokens;
+use crate::terminal::{self, Style, count, percent, thousands, wrap};
 
 /// What the text needs besides the report.
 pub struct Context<'a> {
@@ -51,8 +50,8 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
 }
 
 fn section(out: &mut String, ctx: &Context<'_>, title: &str) {
-    let title = term::fit(title, ctx.width);
-    let _ = writeln!(out, "\n{}", ctx.style.paint(term::BOLD, &title));
+    let title = terminal::fit(title, ctx.width);
+    let _ = writeln!(out, "\n{}", ctx.style.paint(terminal::BOLD, &title));
 }
 
 fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
@@ -74,7 +73,7 @@ fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
 fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let mut title = format!(
         "Bedrock quota report · {}",
-        term::clean(&ctx.selection.label)
+        terminal::clean(&ctx.selection.label)
     );
     if !ctx.selection.whole_history && ctx.selection.label.len() == 10 {
         let _ = write!(
@@ -85,10 +84,10 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         );
     }
     if let Some(session) = &ctx.selection.session {
-        let _ = write!(title, " · session {}", term::clean(session));
+        let _ = write!(title, " · session {}", terminal::clean(session));
     }
-    let title = term::fit(&title, ctx.width);
-    let _ = writeln!(out, "{}", ctx.style.paint(term::BOLD, &title));
+    let title = terminal::fit(&title, ctx.width);
+    let _ = writeln!(out, "{}", ctx.style.paint(terminal::BOLD, &title));
     let mut quotas = Vec::new();
     if let Some(tpd) = ctx.quotas.tpd {
         quotas.push(format!("TPD {}", pretty_tokens(tpd)));
@@ -105,16 +104,16 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         format!(
             "Quotas: {} ({})",
             quotas.join(" · "),
-            term::clean(&ctx.quota_source)
+            terminal::clean(&ctx.quota_source)
         )
     };
-    out.push_str(&wrap(&ctx.style.paint(term::DIM, &line), ctx.width, ""));
+    out.push_str(&wrap(&ctx.style.paint(terminal::DIM, &line), ctx.width, ""));
     if ctx.skipped_lines > 0 {
         let _ = writeln!(
             out,
             "{}",
             ctx.style.paint(
-                term::YELLOW,
+                terminal::YELLOW,
                 &format!(
                     "{} skipped",
                     count(
@@ -179,16 +178,16 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let value_w = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     let note_w = ctx.width.saturating_sub(2 + 12 + 1 + value_w + 2);
     for (name, value, note) in rows {
-        let note = term::fit(&note, note_w);
+        let note = terminal::fit(&note, note_w);
         let value = if name == "throttles" && t.throttles > 0 {
             ctx.style
-                .paint(term::RED, &term::pad(&value, value_w, true))
+                .paint(terminal::RED, &terminal::pad(&value, value_w, true))
         } else {
-            term::pad(&value, value_w, true)
+            terminal::pad(&value, value_w, true)
         };
         let line = format!(
             "  {name:<12} {value}  {}",
-            ctx.style.paint(term::DIM, &note)
+            ctx.style.paint(terminal::DIM, &note)
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -320,7 +319,11 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             pretty_tokens(m.quota_tokens),
             count(m.requests, "request", "requests")
         );
-        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+        let _ = writeln!(
+            out,
+            "  {}",
+            terminal::fit(&line, ctx.width.saturating_sub(2))
+        );
     }
     if let Some(f) = &p.in_flight {
         let line = format!(
@@ -329,7 +332,11 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             clock(ctx, f.at, "%H:%M:%S"),
             pretty_tokens(f.reserved_tokens)
         );
-        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+        let _ = writeln!(
+            out,
+            "  {}",
+            terminal::fit(&line, ctx.width.saturating_sub(2))
+        );
     }
     if let Some(f) = &p.reserved_in_flight
         && Some(f) != p.in_flight.as_ref()
@@ -340,7 +347,11 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             clock(ctx, f.at, "%H:%M:%S"),
             count(f.requests, "request", "requests")
         );
-        let _ = writeln!(out, "  {}", term::fit(&line, ctx.width.saturating_sub(2)));
+        let _ = writeln!(
+            out,
+            "  {}",
+            terminal::fit(&line, ctx.width.saturating_sub(2))
+        );
     }
 }
 
@@ -504,7 +515,7 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     for note in notes {
         out.push_str(&wrap(
-            &ctx.style.paint(term::YELLOW, &note),
+            &ctx.style.paint(terminal::YELLOW, &note),
             ctx.width,
             "  ",
         ));
@@ -514,7 +525,7 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     };
     let mut advice = format!(
         "max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
-        ctx.style.paint(term::BOLD, &thousands(suggested)),
+        ctx.style.paint(terminal::BOLD, &thousands(suggested)),
         thousands(o.output_tokens.max),
         o.headroom_percent,
         if suggested == ctx.floor && ctx.floor > 0 {
@@ -534,10 +545,10 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
             pretty_tokens(o.counterfactual_reserved_tokens),
             pretty_tokens(reserved),
             ctx.style
-                .paint(term::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
+                .paint(terminal::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
             percent(o.reserved_savings_tokens, reserved),
             ctx.style.paint(
-                term::CYAN,
+                terminal::CYAN,
                 &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
             )
         );

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::ingest::{Origin, STATUSLINE_READ, Writer};
 use crate::ledger::{Ledger, LiveState};
 use crate::paths::Paths;
-use render::Style;
+use crate::terminal::{Style, outln};
 use wire::StatusInput;
 
 /// Status line input is a few KiB; anything past this is not ours to read.
@@ -36,8 +36,12 @@ pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
         c.finish(Duration::from_millis(timeout))
     });
     match theirs {
-        Some(theirs) => println!("{theirs} │ {ours}"),
-        None => println!("{ours}"),
+        Some(theirs) => outln!("{theirs} │ {ours}"),
+        None => outln!("{ours}"),
+    }
+    // Claude Code closing the pipe is not trouble; any other write error is one line.
+    if let Err(e) = crate::terminal::finish() {
+        eprintln!("bedrock-hook: writing the status line: {e}");
     }
     ExitCode::SUCCESS
 }
@@ -72,8 +76,12 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
         input.model_id(),
     );
     let account = crate::account::share::for_budget(&paths.data_dir, &config, &mut budget, now);
-    let mut line =
-        render::render_with_account(&budget, &config, &Style::from_env(), account.as_ref());
+    let mut line = render::render_with_account(
+        &budget,
+        &config,
+        &Style::for_status_line(),
+        account.as_ref(),
+    );
     if let Some(throttle) = crate::guard::notice::status_segment(&state, now) {
         line.push_str(" · ");
         line.push_str(&throttle);

@@ -1,39 +1,13 @@
 //! Formats the one status line: `quota 41% reserved · tpm 12% · 1 in flight · next 1.29M fits`.
 //! Colour by threshold (green, yellow at `warn_percent`, red at `alert_percent`); plain
-//! when `NO_COLOR` is set.
+//! when `NO_COLOR` is set (`terminal::Style::for_status_line`).
 
 use std::fmt::Write as _;
 
 use crate::account::AccountView;
 use crate::budget::{Budget, Fit};
-use crate::config::{Config, pretty_tokens};
-
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const RED: &str = "\x1b[31m";
-const DIM: &str = "\x1b[2m";
-const RESET: &str = "\x1b[0m";
-
-pub struct Style {
-    pub color: bool,
-}
-
-impl Style {
-    /// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
-    pub fn from_env() -> Style {
-        Style {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-
-    fn paint(&self, out: &mut String, color: &str, text: &str) {
-        if self.color {
-            let _ = write!(out, "{color}{text}{RESET}");
-        } else {
-            out.push_str(text);
-        }
-    }
-}
+use crate::config::Config;
+use crate::terminal::{DIM, GREEN, RED, Style, YELLOW, pretty_tokens};
 
 fn level_color(percent: f64, config: &Config) -> &'static str {
     if percent >= config.alert_percent as f64 {
@@ -62,7 +36,7 @@ pub fn render_with_account(
     match budget.day_percent() {
         Some(percent) => {
             let text = format!("quota {}% reserved", percent.round() as u64);
-            style.paint(&mut out, level_color(percent, config), &text);
+            style.paint_into(&mut out, level_color(percent, config), &text);
         }
         None => {
             let text = format!("quota {} today", pretty_tokens(budget.day_used()));
@@ -76,7 +50,7 @@ pub fn render_with_account(
     match budget.minute_percent() {
         Some(percent) => {
             out.push_str(sep);
-            style.paint(
+            style.paint_into(
                 &mut out,
                 level_color(percent, config),
                 &format!("tpm {}%", percent.round() as u64),
@@ -93,17 +67,17 @@ pub fn render_with_account(
     let next = pretty_tokens(budget.next.reservation);
     out.push_str(sep);
     match budget.fit() {
-        Fit::Fits => style.paint(&mut out, GREEN, &format!("next {next} fits")),
-        Fit::OverDay => style.paint(&mut out, RED, &format!("next {next} over TPD")),
-        Fit::OverMinute => style.paint(&mut out, RED, &format!("next {next} over TPM")),
-        Fit::OverRequests => style.paint(&mut out, RED, &format!("next {next} over RPM")),
+        Fit::Fits => style.paint_into(&mut out, GREEN, &format!("next {next} fits")),
+        Fit::OverDay => style.paint_into(&mut out, RED, &format!("next {next} over TPD")),
+        Fit::OverMinute => style.paint_into(&mut out, RED, &format!("next {next} over TPM")),
+        Fit::OverRequests => style.paint_into(&mut out, RED, &format!("next {next} over RPM")),
         Fit::Unknown => {
             let _ = write!(out, "next {next}");
         }
     }
     if budget.throttles_today > 0 {
         out.push_str(sep);
-        style.paint(
+        style.paint_into(
             &mut out,
             RED,
             &format!("{} throttled", budget.throttles_today),
@@ -113,14 +87,14 @@ pub fn render_with_account(
     // ask for, set but unreadable), else the missing quota.
     if let Some(problem) = config.problem_summary() {
         out.push_str(sep);
-        style.paint(
+        style.paint_into(
             &mut out,
             RED,
             &format!("config error: {problem} · bedrock-hook config"),
         );
     } else if budget.quotas.tpd.is_none() {
         out.push_str(sep);
-        style.paint(&mut out, DIM, "set BEDROCK_HOOK_TPD");
+        style.paint_into(&mut out, DIM, "set BEDROCK_HOOK_TPD");
     }
     out
 }

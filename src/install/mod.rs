@@ -22,6 +22,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
+use crate::terminal::{out, outln};
 use format::Layout;
 use merge::{MergeError, Report, StatusChange};
 pub use target::Scope;
@@ -43,7 +44,7 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
             "{} does not exist: build or copy the binary there first (or pass --bin)",
             bin.display()
         );
-        println!("note: {} does not exist yet", bin.display());
+        outln!("note: {} does not exist yet", bin.display());
     }
     let path = target::settings_file(options.scope)?;
     let mut plugin = None;
@@ -57,15 +58,15 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
     if let Some(report) = &edit.report {
         print_report(report);
         if !status_line_only {
-            println!("  hooks run: {}", ours::hook_command(&bin_text));
+            outln!("  hooks run: {}", ours::hook_command(&bin_text));
         }
         edit.print_footer();
         if !options.dry_run {
-            println!("Claude Code picks this up from its next session.");
+            outln!("Claude Code picks this up from its next session.");
         }
     }
     if let Some(plugin) = plugin {
-        println!(
+        outln!(
             "note: the {plugin} plugin is enabled too, so every event would be handled twice; \
              keep one: `claude plugin uninstall {plugin}` or `bedrock-hook uninstall`"
         );
@@ -77,7 +78,7 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
 pub fn uninstall(options: Options<'_>) -> Result<()> {
     let path = target::settings_file(options.scope)?;
     if !path.exists() {
-        println!(
+        outln!(
             "bedrock-hook uninstall: no {}; nothing to remove",
             path.display()
         );
@@ -94,7 +95,7 @@ pub fn uninstall(options: Options<'_>) -> Result<()> {
                 |_| "its data dir".into(),
                 |p| p.data_dir.display().to_string(),
             );
-            println!(
+            outln!(
                 "Left in place: {binary} and the ledger in {data}; delete them by hand if you want them gone."
             );
         }
@@ -113,9 +114,9 @@ struct Edit {
 impl Edit {
     fn print_footer(&self) {
         if let Some(backup) = &self.backup {
-            println!("  backup of the previous file: {}", backup.display());
+            outln!("  backup of the previous file: {}", backup.display());
             if let Some(real) = linked_to(&self.path) {
-                println!(
+                outln!(
                     "  (settings.json links to {}: that file was edited, and the backup is kept \
                      beside the link, outside the folder the link points into)",
                     real.display()
@@ -123,7 +124,7 @@ impl Edit {
             }
         }
         if self.dry_run {
-            println!("dry run: nothing was written to {}", self.path.display());
+            outln!("dry run: nothing was written to {}", self.path.display());
         }
     }
 }
@@ -152,12 +153,12 @@ fn edit(
         } else {
             "has no bedrock-hook entries"
         };
-        println!(
+        outln!(
             "bedrock-hook {verb}: {} {what}; nothing changed",
             path.display()
         );
         if let StatusChange::LeftAlone(reason) = &report.status {
-            println!("  status line: {reason}");
+            outln!("  status line: {reason}");
         }
         return Ok(edit);
     }
@@ -165,12 +166,12 @@ fn edit(
         refuse_read_only(path, &loaded)?;
     }
     let bytes = render(&loaded, &document);
-    println!("bedrock-hook {verb}: {}", path.display());
+    outln!("bedrock-hook {verb}: {}", path.display());
     if options.dry_run {
         let old = String::from_utf8_lossy(loaded.original.as_deref().unwrap_or_default());
         let new = String::from_utf8_lossy(&bytes);
         let name = path.display().to_string();
-        print!(
+        out!(
             "{}",
             diff::unified(&old, &new, &name, &format!("{name} (after {verb})"))
         );
@@ -263,26 +264,26 @@ pub fn put(
 fn print_report(report: &Report) {
     let list = |events: &[String]| events.join(", ");
     if !report.added.is_empty() {
-        println!("  hooks added: {}", list(&report.added));
+        outln!("  hooks added: {}", list(&report.added));
     }
     if !report.updated.is_empty() {
-        println!(
+        outln!(
             "  hooks pointed at the new binary: {}",
             list(&report.updated)
         );
     }
     if !report.removed.is_empty() {
-        println!("  hooks removed: {}", list(&report.removed));
+        outln!("  hooks removed: {}", list(&report.removed));
     }
     match &report.status {
         StatusChange::Unchanged => {}
-        StatusChange::Added => println!("  status line: set (there was none)"),
+        StatusChange::Added => outln!("  status line: set (there was none)"),
         StatusChange::Wrapped(theirs) => {
-            println!("  status line: yours is kept and shown first: {theirs}")
+            outln!("  status line: yours is kept and shown first: {theirs}")
         }
-        StatusChange::Updated => println!("  status line: pointed at the new binary"),
-        StatusChange::Restored(theirs) => println!("  status line: yours restored: {theirs}"),
-        StatusChange::Removed => println!("  status line: removed (there was none before)"),
-        StatusChange::LeftAlone(reason) => println!("  status line: {reason}"),
+        StatusChange::Updated => outln!("  status line: pointed at the new binary"),
+        StatusChange::Restored(theirs) => outln!("  status line: yours restored: {theirs}"),
+        StatusChange::Removed => outln!("  status line: removed (there was none before)"),
+        StatusChange::LeftAlone(reason) => outln!("  status line: {reason}"),
     }
 }

@@ -1,6 +1,7 @@
-//! Which settings.json to edit and which binary to point it at. User settings live in
-//! `$CLAUDE_CONFIG_DIR` (first entry if it is a comma-separated list) or `~/.claude`;
-//! `--project` means `./.claude/settings.json`; `--settings FILE` is any file.
+//! Which settings.json to edit and which binary to point it at. User settings are the ones
+//! the client reads (`crate::claude::paths::user_settings_path`: `$CLAUDE_CONFIG_DIR`, the
+//! whole value, or `~/.claude`); `--project` means `./.claude/settings.json`; `--settings
+//! FILE` is any file.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -20,24 +21,12 @@ pub enum Scope<'a> {
 /// The settings file for `scope`, as an absolute path.
 pub fn settings_file(scope: Scope<'_>) -> Result<PathBuf> {
     let path = match scope {
-        Scope::User => user_config_dir()?.join("settings.json"),
+        Scope::User => crate::claude::paths::user_settings_path(&crate::claude::paths::process_env)
+            .context("neither CLAUDE_CONFIG_DIR nor HOME is set: pass --settings FILE")?,
         Scope::Project => PathBuf::from(".claude/settings.json"),
         Scope::File(file) => file.to_path_buf(),
     };
     std::path::absolute(&path).with_context(|| format!("resolving {}", path.display()))
-}
-
-fn user_config_dir() -> Result<PathBuf> {
-    if let Some(dirs) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|v| !v.is_empty()) {
-        let dirs = dirs.to_string_lossy().into_owned();
-        if let Some(first) = dirs.split(',').map(str::trim).find(|d| !d.is_empty()) {
-            return Ok(PathBuf::from(first));
-        }
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .context("neither CLAUDE_CONFIG_DIR nor HOME is set: pass --settings FILE")?;
-    Ok(PathBuf::from(home).join(".claude"))
 }
 
 /// The binary the hooks will run: `--bin PATH` made absolute (symlinks kept, so a stable

@@ -1,10 +1,27 @@
-//! What the text report needs from the terminal: whether to colour (`--color`, a TTY,
-//! `NO_COLOR`), how wide it is, how wide a string prints, and strings made safe to print
-//! (model ids and paths come from files anyone can write: no control characters).
+//! Everything bedrock-hook writes for a person to read goes through here: the colours and
+//! the one [`Style`] that paints with them, the one colour rule (`--color`, a terminal,
+//! `NO_COLOR`), the terminal's width, the one sanitiser [`clean`] for text that comes from
+//! files anyone can write (model ids, paths, messages: no control characters), token and
+//! count formatting, and the one standard output ([`outln!`], [`write_all`]) that takes a
+//! reader closing the pipe early (`bedrock-hook config | head -1`) as success.
+//!
+//! The status line uses it on its hot path: nothing here allocates or makes a system call
+//! beyond what painting and printing the line need.
 
 use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use unicode_width::UnicodeWidthChar;
+
+/// `--color`: auto (a terminal and no `NO_COLOR`), always or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 pub const BOLD: &str = "\x1b[1m";
 pub const DIM: &str = "\x1b[2m";
@@ -12,7 +29,9 @@ pub const GREEN: &str = "\x1b[32m";
 pub const YELLOW: &str = "\x1b[33m";
 pub const RED: &str = "\x1b[31m";
 pub const CYAN: &str = "\x1b[36m";
-const RESET: &str = "\x1b[0m";
+pub const RESET: &str = "\x1b[0m";
+/// Clears from the cursor to the end of the line (the progress bar redraws over itself).
+pub const ERASE_LINE: &str = "\x1b[K";
 
 /// How text is painted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +40,30 @@ pub struct Style {
 }
 
 impl Style {
-    /// `auto`: colour on a terminal unless `NO_COLOR` is set to anything non-empty.
-    pub fn auto(stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+    /// `auto`: colour on a terminal unless `NO_COLOR` is set to anything non-empty
+    /// (no-color.org). The one colour rule; the others below apply it.
+    pub fn auto(on_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
         Style {
-            color: stdout_is_terminal && no_color.is_none_or(|v| v.is_empty()),
+            color: on_terminal && no_color.is_none_or(|v| v.is_empty()),
         }
+    }
+
+    /// For a command's standard output: `--color always|never`, else [`Style::auto`].
+    pub fn for_stdout(choice: ColorChoice) -> Style {
+        match choice {
+            ColorChoice::Always => Style { color: true },
+            ColorChoice::Never => Style { color: false },
+            ColorChoice::Auto => Style::auto(
+                stdout_is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ),
+        }
+    }
+
+    /// For the status line: Claude Code reads it through a pipe and shows its colours, so
+    /// it counts as a terminal; `NO_COLOR` still turns colour off.
+    pub fn for_status_line() -> Style {
+        Style::auto(true, std::env::var_os("NO_COLOR").as_deref())
     }
 
     pub fn paint(&self, color: &str, text: &str) -> String {
@@ -35,13 +73,99 @@ impl Style {
             text.to_string()
         }
     }
+
+    /// [`Style::paint`] appended to `out` (no string of its own).
+    pub fn paint_into(&self, out: &mut String, color: &str, text: &str) {
+        if self.color {
+            let _ = write!(out, "{color}{text}{RESET}");
+        } else {
+            out.push_str(text);
+        }
+    }
 }
 
 /// Whether standard output is a terminal.
 pub fn stdout_is_terminal() -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(1) == 1 }
+    std::io::stdout().is_terminal()
 }
+
+/// Whether standard error is a terminal (where the progress bar goes).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Set once a reader closed standard output: what is left to print is dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first write error other than a closed pipe, reported by [`finish`].
+static STDOUT_ERROR: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+/// Write to standard output (the body of [`out!`] and [`outln!`]). A closed pipe is not an
+/// error: it and everything after it is dropped quietly. Any other failure is kept for
+/// [`finish`].
+pub fn write_fmt(args: std::fmt::Arguments<'_>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        note(e);
+    }
+}
+
+fn note(e: std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    } else if let Ok(mut first) = STDOUT_ERROR.lock() {
+        first.get_or_insert(e);
+    }
+}
+
+/// Write `text` to standard output and flush it; a closed pipe is success.
+pub fn write_all(text: &str) -> std::io::Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Flush standard output at the end of a command: the first write error other than a
+/// closed pipe, if there was one.
+pub fn finish() -> std::io::Result<()> {
+    if !STDOUT_CLOSED.load(Ordering::Relaxed)
+        && let Err(e) = std::io::stdout().lock().flush()
+    {
+        note(e);
+    }
+    match STDOUT_ERROR.lock().ok().and_then(|mut e| e.take()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `print!` through [`write_fmt`]: a closed pipe is not a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::terminal::write_fmt(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`write_fmt`]: a closed pipe is not a panic.
+macro_rules! outln {
+    () => {
+        $crate::terminal::write_fmt(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::terminal::write_fmt(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
 
 /// Columns to lay out for: `COLUMNS`, else the terminal's width, else 100; kept within
 /// 40..=240.
@@ -189,6 +313,32 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// Short human form of a token count: 950, 12.3k, 1.29M.
+pub fn pretty_tokens(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => trim_decimal(n as f64 / 1e3, "k"),
+        1_000_000..=999_999_999 => trim_decimal(n as f64 / 1e6, "M"),
+        _ => trim_decimal(n as f64 / 1e9, "G"),
+    }
+}
+
+fn trim_decimal(value: f64, unit: &str) -> String {
+    let text = if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{unit}")
+}
+
 /// 1234567 -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -275,6 +425,15 @@ mod tests {
         assert_eq!(wrap(&painted, 12, "  ").lines().count(), 1);
         assert_eq!(count(1, "file", "files"), "1 file");
         assert_eq!(count(1200, "file", "files"), "1,200 files");
+    }
+
+    #[test]
+    fn pretty_forms() {
+        assert_eq!(pretty_tokens(950), "950");
+        assert_eq!(pretty_tokens(12_345), "12.3k");
+        assert_eq!(pretty_tokens(1_292_306), "1.29M");
+        assert_eq!(pretty_tokens(400_000), "400k");
+        assert_eq!(pretty_tokens(2_000_000), "2M");
     }
 
     #[test]
