@@ -103,9 +103,13 @@ pub fn check(
         .prompt_id
         .clone()
         .unwrap_or_else(|| now.timestamp_millis().to_string());
-    let id = match agent {
-        Some(agent) => format!("{session}/{agent}:{turn}"),
-        None => format!("{session}:{turn}"),
+    // Named by the refused call when it is known, as the transcript's record of the same
+    // throttle is (`ingest` records it when this hook did not run): it counts once.
+    let id = match (agent, &info.request_id) {
+        (Some(agent), Some(request)) => format!("{session}/{agent}:429:{request}"),
+        (None, Some(request)) => format!("{session}:429:{request}"),
+        (Some(agent), None) => format!("{session}/{agent}:{turn}"),
+        (None, None) => format!("{session}:{turn}"),
     };
     let charged = ChargedModel {
         model: next.model.clone(),

@@ -99,6 +99,9 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         .iter()
         .map(|p| format!("config: {p}"))
         .collect();
+    if input.error.as_deref() == Some(crate::guard::throttle::RATE_LIMIT_ERROR) {
+        writer.leave_final_throttles_to_the_hook();
+    }
     match record_transcripts(&mut writer, &input) {
         // Within a turn the request just sent names the model in use; at a prompt the
         // status line knows better (the user may have switched since the last turn).

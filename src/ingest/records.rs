@@ -20,6 +20,9 @@ pub struct RecordMaker<'a> {
     now: DateTime<Utc>,
     /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
     env_max_tokens: Option<u64>,
+    /// A `StopFailure` hook records the throttle the client gave up on itself, with what
+    /// it estimated at that moment: the transcript's record of it is left out.
+    pub gave_up_recorded_by_hook: bool,
 }
 
 /// An assembled item with its record made.
@@ -43,6 +46,7 @@ impl<'a> RecordMaker<'a> {
             config,
             now,
             env_max_tokens: crate::claude::ClientEnv::from_process().max_output_tokens(),
+            gave_up_recorded_by_hook: false,
         }
     }
 
@@ -66,28 +70,31 @@ impl<'a> RecordMaker<'a> {
         assembled
             .into_iter()
             .zip(fallbacks)
-            .map(|(item, fallback)| match item {
-                Assembled::Answered { sent, response } => Item::Answered(Entry::new(self.request(
-                    sent.as_ref(),
-                    &response,
-                    origin,
-                    fallback,
-                ))),
-                Assembled::Unanswered(sent) => {
-                    Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
-                }
-                Assembled::Throttled(attempt) => {
-                    Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
-                }
-                Assembled::CostState {
-                    session,
-                    by_model,
-                    compactions,
-                } => Item::CostState {
-                    session,
-                    by_model,
-                    compactions,
-                },
+            .filter_map(|(item, fallback)| {
+                Some(match item {
+                    Assembled::Answered { sent, response } => Item::Answered(Entry::new(
+                        self.request(sent.as_ref(), &response, origin, fallback),
+                    )),
+                    Assembled::Unanswered(sent) => {
+                        Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
+                    }
+                    Assembled::Throttled(attempt) => {
+                        Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
+                    }
+                    Assembled::GaveUp(_) if self.gave_up_recorded_by_hook => return None,
+                    Assembled::GaveUp(attempt) => {
+                        Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
+                    }
+                    Assembled::CostState {
+                        session,
+                        by_model,
+                        compactions,
+                    } => Item::CostState {
+                        session,
+                        by_model,
+                        compactions,
+                    },
+                })
             })
             .collect()
     }
@@ -277,7 +284,9 @@ fn own_ts(item: &Assembled) -> Option<DateTime<Utc>> {
             .as_ref()
             .and_then(|s| parsed(&s.ts))
             .or_else(|| parsed(&response.ts)),
-        Assembled::Unanswered(sent) | Assembled::Throttled(sent) => parsed(&sent.ts),
+        Assembled::Unanswered(sent) | Assembled::Throttled(sent) | Assembled::GaveUp(sent) => {
+            parsed(&sent.ts)
+        }
         Assembled::CostState { .. } => None,
     }
 }

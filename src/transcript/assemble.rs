@@ -113,6 +113,10 @@ pub enum Assembled {
     /// A 429 the client received and retried (`api_error`): named by the error entry,
     /// with the model and max_tokens of the attempt it refused.
     Throttled(SentRequest),
+    /// The client gave up on a request after a 429 (its own error message, no `api_error`
+    /// entry for this last attempt): named by the refused call's `x-amzn-requestid`, which
+    /// the `StopFailure` hook names its record by too, so the two count once.
+    GaveUp(SentRequest),
     /// The session's cumulative per-model totals (side requests included), and the
     /// compactions since the last totals (their usage is in these).
     CostState {
@@ -283,6 +287,29 @@ impl Assembler {
         let model = message.as_ref().and_then(|m| m.model.clone());
         if line.is_api_error_message == Some(true) || model.as_deref() == Some("<synthetic>") {
             // The client gave up: its own error text stands in for a response.
+            if line.api_error_status == Some(429) {
+                let attempt = self.pending.last();
+                let (model, max_tokens) = match attempt {
+                    Some(sent) => (sent.model.clone(), sent.max_tokens),
+                    None => self.last_sent.clone().unwrap_or_default(),
+                };
+                let id = line
+                    .request_id
+                    .clone()
+                    .filter(|id| !id.is_empty())
+                    .or_else(|| line.timestamp.clone());
+                if let Some(id) = id {
+                    out.push(Assembled::GaveUp(SentRequest {
+                        id,
+                        ts: line.timestamp.clone(),
+                        model,
+                        max_tokens,
+                        query_source: attempt.and_then(|s| s.query_source.clone()),
+                        session: line.session_id.clone(),
+                        agent: line.agent_id.clone(),
+                    }));
+                }
+            }
             out.extend(self.pending.drain(..).map(Assembled::Unanswered));
             self.last_key = None;
             return;
@@ -431,6 +458,7 @@ mod tests {
             .map(|a| match a {
                 Assembled::Unanswered(s) => format!("x:{}", s.id),
                 Assembled::Throttled(s) => format!("429:{}", s.id),
+                Assembled::GaveUp(s) => format!("gave-up:{}", s.id),
                 Assembled::Answered { sent, .. } => format!("ok:{}", sent.as_ref().unwrap().id),
                 Assembled::CostState { .. } => "cost".into(),
             })
@@ -454,6 +482,20 @@ mod tests {
         let out = run(&[&api("r1", T0), error], None);
         assert_eq!(out.len(), 1);
         assert!(matches!(&out[0], Assembled::Unanswered(s) if s.id == "r1"));
+    }
+
+    #[test]
+    fn giving_up_on_a_429_is_a_throttle_named_by_its_request_id() {
+        // The last attempt leaves no `api_error` entry: only the client's own message says
+        // it was throttled (2.1.328).
+        let error = r#"{"type":"assistant","timestamp":"2026-11-22T01:00:02.000Z","isApiErrorMessage":true,"apiErrorStatus":429,"error":"rate_limit","requestId":"amzn-9","sessionId":"s","message":{"id":"x","model":"<synthetic>","usage":{"input_tokens":0,"output_tokens":0}}}"#;
+        let out = run(&[&api("r1", T0), error], None);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            matches!(&out[0], Assembled::GaveUp(s) if s.id == "amzn-9" && s.max_tokens.is_some()),
+            "{out:?}"
+        );
+        assert!(matches!(&out[1], Assembled::Unanswered(s) if s.id == "r1"));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct AssistantLine {
     pub agent_id: Option<String>,
     #[serde(rename = "isApiErrorMessage")]
     pub is_api_error_message: Option<bool>,
+    /// On the client's own error message: the HTTP status it gave up on (429: throttled).
+    #[serde(rename = "apiErrorStatus")]
+    pub api_error_status: Option<u64>,
     pub cwd: Option<String>,
     pub message: Option<AssistantMessage>,
 }
@@ -223,6 +226,7 @@ pub fn classify(line: &[u8]) -> Entry {
             b"sessionId" => &mut fields.session_id,
             b"agentId" => &mut fields.agent_id,
             b"isApiErrorMessage" => &mut fields.is_api_error_message,
+            b"apiErrorStatus" => &mut fields.api_error_status,
             b"cwd" => &mut fields.cwd,
             _ => return Some(Field::Next(end)),
         };
@@ -357,6 +361,7 @@ struct AssistantFields<'a> {
     session_id: Option<&'a [u8]>,
     agent_id: Option<&'a [u8]>,
     is_api_error_message: Option<&'a [u8]>,
+    api_error_status: Option<&'a [u8]>,
     cwd: Option<&'a [u8]>,
 }
 
@@ -381,6 +386,9 @@ impl AssistantFields<'_> {
                 Some(b"false") => Some(false),
                 _ => None,
             },
+            api_error_status: self
+                .api_error_status
+                .and_then(|raw| std::str::from_utf8(raw).ok()?.parse().ok()),
             cwd: string_if_any(self.cwd)?,
             message,
         })
