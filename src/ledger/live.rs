@@ -29,6 +29,10 @@ const STATE_MAX_BYTES: u64 = 32 << 20;
 const STREAM_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// How far ahead of now a recorded time may be before the clock counts as stepped back.
 const CLOCK_SLACK_MS: i64 = 60_000;
+/// Upper bound on `streams`: the least recently used give way. The status line parses the
+/// whole state on every render, and a day of subagents left one entry each (68 after an
+/// ordinary day's ledger, three quarters of the file).
+const STREAMS_MAX: usize = 24;
 /// Upper bound on `session_models`: the oldest give way.
 const SESSION_MODELS_MAX: usize = 256;
 
@@ -308,6 +312,12 @@ impl LiveState {
         self.inflight.retain(|_, f| f.since_ms > now_ms - stale_ms);
         self.streams
             .retain(|_, s| s.at_ms > now_ms - STREAM_KEEP_MS);
+        if self.streams.len() > STREAMS_MAX {
+            let mut ages: Vec<i64> = self.streams.values().map(|s| s.at_ms).collect();
+            ages.sort_unstable_by(|a, b| b.cmp(a));
+            let newest_kept = ages[STREAMS_MAX - 1];
+            self.streams.retain(|_, s| s.at_ms >= newest_kept);
+        }
         self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
         self.session_models
             .retain(|_, (at, _)| *at > now_ms - STREAM_KEEP_MS);
@@ -497,6 +507,26 @@ mod tests {
             (128000, "claude-opus-5-5")
         );
         assert_eq!(state.today["claude-haiku-4-5"].requests, 1, "still counted");
+    }
+
+    #[test]
+    fn streams_are_bounded_and_the_most_recent_stay() {
+        let now: DateTime<Utc> = "2026-11-22T12:00:00Z".parse().unwrap();
+        let mut state = LiveState {
+            day: Some(now.date_naive()),
+            ..LiveState::default()
+        };
+        for n in 0..40 {
+            let mut r = record(&format!("r{n}"), "2026-11-22T11:00:00Z", 1);
+            r.ts += chrono::Duration::seconds(n);
+            r.session = format!("s{n}");
+            state.add_record(&r, DayBoundary::Utc, now);
+        }
+        assert_eq!(state.streams.len(), 40);
+        assert!(state.expire(now, 600));
+        assert_eq!(state.streams.len(), STREAMS_MAX);
+        assert!(state.streams.contains_key("s39"));
+        assert!(!state.streams.contains_key("s0"));
     }
 
     #[test]
