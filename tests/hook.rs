@@ -355,3 +355,29 @@ fn config_command_names_sources_and_problems() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+/// What the process loads before `main` is paid on every hook and status line: one more
+/// shared library (libm, pulled in by one `f64::log10`) cost about a tenth of their time
+/// over the spawn floor. The binary needs libc, the unwinder's libgcc_s and the loader.
+#[test]
+fn the_binary_loads_no_shared_library_beyond_libc() {
+    let out = std::process::Command::new("readelf")
+        .args(["-d", support::BIN])
+        .output()
+        .expect("readelf (binutils, beside the linker cargo uses)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(!needed.is_empty(), "{text}");
+    for library in &needed {
+        assert!(
+            ["libc.so", "libgcc_s.so", "ld-linux"]
+                .iter()
+                .any(|ours| library.starts_with(ours)),
+            "{library} in {needed:?}"
+        );
+    }
+}
