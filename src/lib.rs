@@ -11,6 +11,7 @@ pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod detach;
 pub mod doctor;
 pub mod event;
 pub mod files;

@@ -2,10 +2,6 @@
 //! `team_interval_secs`, as it starts the catch-up reader. Only a tiny marker file is read
 //! and written here; the network is the child's business, and nothing waits for it.
 
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use chrono::{DateTime, Utc};
 
 use super::file;
@@ -35,29 +31,6 @@ fn due(paths: &Paths, config: &Config, now: DateTime<Utc>) -> bool {
 fn start(paths: &Paths, now: DateTime<Utc>) -> Result<(), String> {
     file::mark_started(&paths.data_dir, now)
         .map_err(|e| format!("account mode: cannot write the sync marker: {e}"))?;
-    let mut command = Command::new(own_binary().map_err(|e| format!("account mode: {e}"))?);
-    command
-        .args(["team", "sync", "--background"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    command
-        .spawn()
-        .map(drop)
+    crate::detach::start_own(["team", "sync", "--background"])
         .map_err(|e| format!("account mode: starting the CloudWatch sync: {e}"))
-}
-
-/// The path Claude Code ran us by when absolute, else the running executable (as the
-/// catch-up reader does).
-fn own_binary() -> std::io::Result<PathBuf> {
-    match std::env::args_os().next().map(PathBuf::from) {
-        Some(path) if path.is_absolute() && path.is_file() => Ok(path),
-        _ => std::env::current_exe(),
-    }
 }

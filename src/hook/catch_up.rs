@@ -6,9 +6,7 @@
 //! wait for it.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -52,23 +50,9 @@ pub struct CatchUpArgs {
     pub turn_end: String,
 }
 
-/// Start the detached catch-up for this event. Its stdio is closed so Claude Code never
-/// waits on it, and it runs in its own session so the client cannot kill it with the hook.
+/// Start the detached catch-up for this event (see `detach`).
 pub fn spawn(input: &HookInput, turn_end: DateTime<Utc>) -> Result<()> {
-    let mut command = Command::new(own_binary()?);
-    command.args(arguments(input, turn_end));
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    command.spawn().context("starting the catch-up reader")?;
-    Ok(())
+    crate::detach::start_own(arguments(input, turn_end)).context("starting the catch-up reader")
 }
 
 /// The catch-up's command line. Every value goes as `--flag=value`: a session id, an
@@ -104,17 +88,6 @@ fn arguments(input: &HookInput, turn_end: DateTime<Utc>) -> Vec<OsString> {
         args.push(flag("cwd", cwd.as_ref()));
     }
     args
-}
-
-/// The binary to start: the path Claude Code ran us by when it is absolute (the settings
-/// name it that way), so a binary replaced by a reinstall since this hook started is the
-/// one that runs; else the running executable.
-fn own_binary() -> Result<PathBuf> {
-    let invoked = std::env::args_os().next().map(PathBuf::from);
-    match invoked {
-        Some(path) if path.is_absolute() && path.is_file() => Ok(path),
-        _ => std::env::current_exe().context("locating our own binary"),
-    }
 }
 
 /// The catch-up process itself.

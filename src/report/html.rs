@@ -1157,29 +1157,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         "Throttles",
         "With what bedrock-hook estimated at the time.",
     );
-    let share = |used: Option<u64>, quota: Option<u64>| match (used, quota) {
-        (Some(u), Some(q)) => percent(u, q),
-        _ => "-".to_string(),
-    };
-    let opt = |n: Option<u64>| n.map(pretty_tokens).unwrap_or_else(|| "-".to_string());
-    let rows: Vec<Vec<String>> = report
-        .throttles
-        .iter()
-        .map(|t| {
-            vec![
-                clock(ctx, t.ts, "%H:%M:%S"),
-                t.model.clone(),
-                t.limit.clone(),
-                opt(t.day_used),
-                share(t.day_used, t.tpd),
-                opt(t.minute_used),
-                share(t.minute_used, t.tpm),
-                t.minute_requests
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".to_string()),
-            ]
-        })
-        .collect();
+    let rows = super::text::throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
     table(
         out,
         &[

@@ -374,29 +374,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("of TPM").optional(),
         Column::number("req/min").optional(),
     ];
-    let share = |used: Option<u64>, quota: Option<u64>| match (used, quota) {
-        (Some(u), Some(q)) => percent(u, q),
-        _ => "-".to_string(),
-    };
-    let opt = |n: Option<u64>| n.map(pretty_tokens).unwrap_or_else(|| "-".to_string());
-    let rows: Vec<Vec<String>> = report
-        .throttles
-        .iter()
-        .map(|t| {
-            vec![
-                clock(ctx, t.ts, "%H:%M:%S"),
-                t.model.clone(),
-                t.limit.clone(),
-                opt(t.day_used),
-                share(t.day_used, t.tpd),
-                opt(t.minute_used),
-                share(t.minute_used, t.tpm),
-                t.minute_requests
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "-".to_string()),
-            ]
-        })
-        .collect();
+    let rows = throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
 }
 
@@ -555,4 +533,35 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     out.push('\n');
     out.push_str(&wrap(&advice, ctx.width, "  "));
+}
+
+/// The throttle table's cells (time, model, limit, what was estimated against each quota),
+/// shared by the terminal and the HTML report.
+pub(super) fn throttle_rows(
+    report: &Report,
+    time: impl Fn(DateTime<Utc>) -> String,
+) -> Vec<Vec<String>> {
+    let share = |used: Option<u64>, quota: Option<u64>| match (used, quota) {
+        (Some(u), Some(q)) => percent(u, q),
+        _ => "-".to_string(),
+    };
+    let opt = |n: Option<u64>| n.map(pretty_tokens).unwrap_or_else(|| "-".to_string());
+    report
+        .throttles
+        .iter()
+        .map(|t| {
+            vec![
+                time(t.ts),
+                t.model.clone(),
+                t.limit.clone(),
+                opt(t.day_used),
+                share(t.day_used, t.tpd),
+                opt(t.minute_used),
+                share(t.minute_used, t.tpm),
+                t.minute_requests
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect()
 }
