@@ -29,6 +29,8 @@ pub struct NextRequest {
 pub enum Fit {
     Fits,
     OverDay,
+    /// Over the account-wide cap on all models together.
+    OverAllModels,
     OverMinute,
     OverRequests,
     /// No quota configured to compare with.
@@ -49,6 +51,29 @@ pub struct Budget {
     pub throttles_today: u64,
     pub next: NextRequest,
     pub day_resets_at: DateTime<Utc>,
+    /// The account-wide cap on all models together (`tpd_all_models`), and what today
+    /// holds against it: every bucket's settled use and every request in flight.
+    pub all_models: AllModels,
+}
+
+/// Today's use of every model together, against the "Cross-Model Max Tokens Per Day".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AllModels {
+    pub tpd: Option<u64>,
+    pub day_settled: u64,
+    pub inflight_reserved: u64,
+    /// With fresh account data (`day_settled` is then the account's): this machine's own.
+    pub own_day_used: Option<u64>,
+}
+
+impl AllModels {
+    pub fn day_used(&self) -> u64 {
+        self.day_settled + self.inflight_reserved
+    }
+
+    pub fn day_left(&self) -> Option<u64> {
+        self.tpd.map(|tpd| tpd.saturating_sub(self.day_used()))
+    }
 }
 
 impl Budget {
@@ -85,14 +110,31 @@ impl Budget {
             .map(|tpm| tpm.saturating_sub(self.minute_used()))
     }
 
+    /// Whether the cross-model cap has less left today than this bucket's own TPD: then
+    /// it is the day limit that binds.
+    pub fn all_models_binds(&self) -> bool {
+        match (self.all_models.day_left(), self.day_left()) {
+            (Some(all), Some(own)) => all < own,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
     /// Whether the next request's reservation fits what is left.
     pub fn fit(&self) -> Fit {
         let need = self.next.reservation;
-        if self.quotas.tpd.is_none() && self.quotas.tpm.is_none() && self.quotas.rpm.is_none() {
+        if self.quotas.tpd.is_none()
+            && self.quotas.tpm.is_none()
+            && self.quotas.rpm.is_none()
+            && self.all_models.tpd.is_none()
+        {
             return Fit::Unknown;
         }
         if self.day_left().is_some_and(|left| need > left) {
             return Fit::OverDay;
+        }
+        if self.all_models.day_left().is_some_and(|left| need > left) {
+            return Fit::OverAllModels;
         }
         if self.minute_left().is_some_and(|left| need > left) {
             return Fit::OverMinute;
@@ -138,10 +180,14 @@ pub fn compute_with(
     let in_bucket = |model: &str| config.bucket_for(model) == bucket;
     let now_ms = now.timestamp_millis();
     let stale_ms = (config.inflight_stale_secs as i64).saturating_mul(1000);
-    let live_inflight: Vec<_> = state
+    let all_inflight: Vec<_> = state
         .inflight
         .values()
-        .filter(|f| f.since_ms > now_ms - stale_ms && in_bucket(&f.model))
+        .filter(|f| f.since_ms > now_ms - stale_ms)
+        .collect();
+    let live_inflight: Vec<_> = all_inflight
+        .iter()
+        .filter(|f| in_bucket(&f.model))
         .collect();
     let today_matches = state.day == Some(config.day_boundary.day_of(now));
     let day_settled = if today_matches {
@@ -171,6 +217,16 @@ pub fn compute_with(
         throttles_today: if today_matches { state.throttles } else { 0 },
         day_resets_at: config.day_boundary.next_reset(now),
         next,
+        all_models: AllModels {
+            tpd: config.tpd_all_models,
+            day_settled: if today_matches {
+                state.today.values().map(|t| t.settled).sum()
+            } else {
+                0
+            },
+            inflight_reserved: all_inflight.iter().map(|f| f.reservation).sum(),
+            own_day_used: None,
+        },
     }
 }
 

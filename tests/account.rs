@@ -629,6 +629,19 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     let config = std::fs::read_to_string(f.config_file()).unwrap();
     assert!(config.contains("[models."), "{config}");
     assert!(config.starts_with("team = \"cloudwatch\""), "{config}");
+    // The account-wide cap across all models is written as the top-level key.
+    assert!(
+        r.stdout.contains(
+            "All models together: 500000000 tokens per day (Cross-Model Max Tokens Per Day, \
+             `tpd_all_models`)."
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        config.contains("\ntpd_all_models = 500000000\n"),
+        "{config}"
+    );
     let calls = std::fs::read_to_string(f.root().join("aws-calls.log")).unwrap();
     assert_eq!(
         calls,

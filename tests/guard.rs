@@ -126,6 +126,38 @@ fn prompt_preflight_warns_or_blocks_over_the_day() {
 }
 
 #[test]
+fn prompt_preflight_warns_over_the_cross_model_cap() {
+    // The model's own bucket has room (100M); the account-wide cap on all models together
+    // (1.3M, from the environment) does not: 75,111 used, 1,224,889 left.
+    let world = sample_world(
+        "mode = \"warn\"\ntpm = 3_000_000\n\n[models.claude-opus-5-5]\ntpd = \"100M\"\n",
+    );
+    let stdout = world
+        .command(&["hook"])
+        .env("BEDROCK_HOOK_NOW", NOW)
+        .env("BEDROCK_HOOK_TPD_ALL_MODELS", "1.3M")
+        .write_stdin(world.payload("UserPromptSubmit"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = format!(
+        "bedrock-hook: this prompt's first request will not fit the cross-model TPD and \
+         Bedrock will throttle it (429). It reserves 1.29M (claude-opus-5-5: 13.1k input + 128k \
+         max_tokens x 10 burndown). Left: 99.9M of 100M TPD, 2.92M of 3M TPM, 1.22M of 1.3M \
+         cross-model TPD; nothing in flight. The cross-model TPD resets at 00:00 UTC (in 22h \
+         20m). {FIX_54K}: a request would then reserve 54k and fit."
+    );
+    assert_eq!(String::from_utf8(stdout).unwrap(), system_message(&text));
+    // Without the cap the same prompt fits: silence.
+    let roomy = sample_world(
+        "mode = \"warn\"\ntpm = 3_000_000\n\n[models.claude-opus-5-5]\ntpd = \"100M\"\n",
+    );
+    assert_eq!(roomy.event("UserPromptSubmit"), "");
+}
+
+#[test]
 fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
     // The subagent's first request and the spawning loop's next: 2 x 1,293,068 = 2,586,136,
     // more than a 2.5M TPM even when empty.

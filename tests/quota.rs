@@ -43,6 +43,8 @@ claude-opus-4-1             288000000       200000       50
 claude-opus-5-5              50000000      2000000      100
 claude-sonnet-4             288000000       200000      200
 
+All models together: 500000000 tokens per day (Cross-Model Max Tokens Per Day, `tpd_all_models`).
+
 Quotas of 0, not written (the account cannot use these until AWS raises them):
   Model invocation max tokens per day for Anthropic Claude Haiku 4.5 (L-1D3E59A4)
 
@@ -50,7 +52,6 @@ Not recognised, not written:
   Cross-region model inference tokens per minute for Anthropic Claude Sonnet 4 V1 1M Context Length (L-4A7B1E3C): `Anthropic Claude Sonnet 4 V1 1M Context Length` is a long-context variant: bedrock-hook counts it under the base model
   Model invocation max tokens per day for Anthropic Claude Instant (L-8E2F1B7D): model `Anthropic Claude Instant` not recognised
   Bedrock Mantle input tokens per minute for Anthropic Claude Opus 5.5 (L-0E5C9A21): a bedrock-mantle endpoint quota (separate input/output tokens, no burndown): not modelled
-  Cross-Model Max Tokens Per Day (L-5D2B4F66): an account-wide cap across all models: not modelled; set `tpd` by hand if it is the one that binds
 
 Note: claude-3-5-sonnet tpm: \"Cross-region model inference tokens per minute for Anthropic Claude 3.5 Sonnet V2\" and \"Cross-region model inference tokens per minute for Anthropic Claude 3.5 Sonnet\" share one bucket; kept V2's 800000
 
@@ -66,13 +67,19 @@ Changes to <tmp>/config.toml:
   [models.claude-sonnet-4] tpd: (unset) -> 288000000
   [models.claude-sonnet-4] tpm: (unset) -> 200000
   [models.claude-sonnet-4] rpm: (unset) -> 200
+  tpd_all_models: (unset) -> 500000000
 Wrote <tmp>/config.toml.
 "
+    );
+    // The cross-model cap is a top-level key, after the user's own.
+    let top = USER_CONFIG.replace(
+        "# all models\n",
+        "# all models\ntpd_all_models = 500000000\n",
     );
     assert_eq!(
         dir.config(),
         format!(
-            "{USER_CONFIG}
+            "{top}
 [models.claude-3-5-sonnet]
 tpm = 800000
 
@@ -146,6 +153,7 @@ fn import_other_endpoint_and_dry_run() {
   [models.claude-opus-5-5] tpd: (unset) -> 50000000
   [models.claude-opus-5-5] tpm: (unset) -> 4000000
   [models.claude-sonnet-4] tpd: (unset) -> 288000000
+  tpd_all_models: (unset) -> 500000000
 Dry run: nothing written.
 "
         ),

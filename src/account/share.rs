@@ -19,7 +19,14 @@ pub const FRESH_SECS: i64 = 300;
 pub enum AccountView {
     /// Fresh numbers: the bucket's account-wide settled use up to the watermark and the
     /// part of it that was this machine's.
-    Fresh { account: u64, own_to_watermark: u64 },
+    /// `all_account` and `all_own_to_watermark` are the same over every model in the
+    /// region (every endpoint type), for the cross-model cap (`tpd_all_models`).
+    Fresh {
+        account: u64,
+        own_to_watermark: u64,
+        all_account: u64,
+        all_own_to_watermark: u64,
+    },
     /// Numbers too old to use (or of another day), `age_secs` old; `failing` when the
     /// last sync failed.
     Stale { age_secs: i64, failing: bool },
@@ -58,12 +65,18 @@ impl AccountView {
         let mut account = 0;
         let mut own_same_endpoint = 0;
         let mut own_to_watermark = 0;
+        let (mut all_account, mut all_own_to_watermark) = (0, 0);
         for b in &file.buckets {
             let same_region = match (region, b.region.as_deref()) {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             };
-            if !same_region || config.bucket_for(&b.model_norm) != quota_bucket {
+            if !same_region {
+                continue;
+            }
+            all_account += b.settled;
+            all_own_to_watermark += b.own_settled;
+            if config.bucket_for(&b.model_norm) != quota_bucket {
                 continue;
             }
             // The local totals do not tell endpoint types apart: subtract this machine's
@@ -79,6 +92,8 @@ impl AccountView {
         AccountView::Fresh {
             account: account.max(own_same_endpoint),
             own_to_watermark,
+            all_account: all_account.max(all_own_to_watermark),
+            all_own_to_watermark,
         }
     }
 
@@ -88,6 +103,8 @@ impl AccountView {
         let AccountView::Fresh {
             account,
             own_to_watermark,
+            all_account,
+            all_own_to_watermark,
         } = *self
         else {
             return None;
@@ -95,6 +112,10 @@ impl AccountView {
         let own_day_used = budget.day_used();
         let own_after = budget.day_settled.saturating_sub(own_to_watermark);
         budget.day_settled = account + own_after;
+        let all = &mut budget.all_models;
+        all.own_day_used = Some(all.day_used());
+        let all_own_after = all.day_settled.saturating_sub(all_own_to_watermark);
+        all.day_settled = all_account + all_own_after;
         Some(own_day_used)
     }
 }
@@ -143,6 +164,7 @@ pub fn at_throttle(
     let AccountView::Fresh {
         account: settled,
         own_to_watermark,
+        ..
     } = view
     else {
         return None;
@@ -204,6 +226,7 @@ mod tests {
                 reservation: 320_000,
             },
             day_resets_at: "2026-12-03T00:00:00Z".parse().unwrap(),
+            all_models: Default::default(),
         }
     }
 
@@ -241,7 +264,9 @@ mod tests {
             view,
             AccountView::Fresh {
                 account: 4_000_000,
-                own_to_watermark: 600_000
+                own_to_watermark: 600_000,
+                all_account: 4_000_000,
+                all_own_to_watermark: 600_000,
             }
         );
         let own = view.apply(&mut b);
@@ -254,7 +279,9 @@ mod tests {
             other,
             AccountView::Fresh {
                 account: 0,
-                own_to_watermark: 0
+                own_to_watermark: 0,
+                all_account: 0,
+                all_own_to_watermark: 0,
             }
         );
     }

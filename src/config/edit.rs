@@ -11,6 +11,19 @@ use toml_edit::{DocumentMut, Item, Table, value};
 use crate::files;
 use crate::quota::Limit;
 
+/// The `bucket` of a [`QuotaValue`] that is the top-level `tpd_all_models` (the
+/// account-wide cap on all models together) rather than a bucket's own quota.
+pub const ALL_MODELS: &str = "*";
+
+/// The key a value is written under in its table.
+fn key_of(bucket: &str, limit: Limit) -> &'static str {
+    if bucket == ALL_MODELS {
+        "tpd_all_models"
+    } else {
+        limit.key()
+    }
+}
+
 /// One quota to set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaValue {
@@ -32,8 +45,8 @@ pub struct QuotaChange {
 impl QuotaChange {
     /// `tpd` or `[models.claude-sonnet-4] tpm`.
     pub fn key(&self) -> String {
-        if self.bucket.is_empty() {
-            self.limit.key().to_string()
+        if self.bucket.is_empty() || self.bucket == ALL_MODELS {
+            key_of(&self.bucket, self.limit).to_string()
         } else {
             format!("[models.{}] {}", self.bucket, self.limit.key())
         }
@@ -52,12 +65,12 @@ pub fn set_quotas(text: &str, values: &[QuotaValue]) -> Result<(String, Vec<Quot
     let mut doc: DocumentMut = text.parse().context("the config file is not valid TOML")?;
     let mut changes = Vec::new();
     for v in values {
-        let table = if v.bucket.is_empty() {
+        let table = if v.bucket.is_empty() || v.bucket == ALL_MODELS {
             doc.as_table_mut()
         } else {
             model_table(&mut doc, &v.bucket)?
         };
-        let key = v.limit.key();
+        let key = key_of(&v.bucket, v.limit);
         let old = table.get(key).and_then(Item::as_integer);
         if old == Some(v.value as i64) {
             continue;

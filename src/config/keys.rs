@@ -119,6 +119,15 @@ pub static KEYS: &[Key] = &[
         show: |c| show_quota(c.quotas.rpm),
     },
     Key {
+        name: "tpd_all_models",
+        env: "BEDROCK_HOOK_TPD_ALL_MODELS",
+        doc: "the account-wide Cross-Model Max Tokens Per Day: one cap on all models together",
+        example: "\"500M\"",
+        refused: Refused::Number,
+        parse: |c, raw| set(&mut c.tpd_all_models, as_quota(raw)),
+        show: |c| show_quota(c.tpd_all_models),
+    },
+    Key {
         name: "day_boundary",
         env: "BEDROCK_HOOK_DAY_BOUNDARY",
         doc: "when the tokens-per-day day starts: utc, local, or an offset like +09:00",

@@ -78,6 +78,9 @@ pub struct Config {
     pub mode: Mode,
     /// Quotas for every model without an entry of its own in `models`.
     pub quotas: Quotas,
+    /// The account-wide "Cross-Model Max Tokens Per Day": one cap on every model's
+    /// tokens together, on top of each bucket's own TPD.
+    pub tpd_all_models: Option<u64>,
     pub day_boundary: DayBoundary,
     pub reservation: ReservationRule,
     /// In-flight entries older than this are assumed lost.
@@ -120,6 +123,7 @@ impl Default for Config {
         Config {
             mode: Mode::Warn,
             quotas: Quotas::default(),
+            tpd_all_models: None,
             day_boundary: DayBoundary::Utc,
             reservation: ReservationRule::default(),
             inflight_stale_secs: 600,

@@ -20,6 +20,20 @@ pub struct Shortfall {
     pub used: u64,
     pub left: u64,
     pub frees: Frees,
+    /// The day window short is the account-wide cap on all models together
+    /// (`tpd_all_models`), not the bucket's own TPD.
+    pub all_models: bool,
+}
+
+impl Shortfall {
+    /// How messages name the window: `TPD`, `cross-model TPD`, `TPM`, `RPM`.
+    pub fn name(&self) -> &'static str {
+        if self.all_models {
+            "cross-model TPD"
+        } else {
+            self.limit.short()
+        }
+    }
 }
 
 /// When a short window can take the request.
@@ -42,7 +56,9 @@ pub struct MaxTokensFix {
 }
 
 /// The first window (TPD, then TPM, then RPM) that cannot take `need` quota tokens in
-/// `requests` new requests on top of what `budget` holds.
+/// `requests` new requests on top of what `budget` holds. The day is the bucket's own TPD
+/// and the account-wide cap on all models together; when both are short, the one with
+/// less left is named.
 pub fn shortfall(
     budget: &Budget,
     state: &LiveState,
@@ -51,24 +67,29 @@ pub fn shortfall(
     requests: u64,
     now: DateTime<Utc>,
 ) -> Option<Shortfall> {
-    if let Some(tpd) = budget.quotas.tpd {
-        let used = budget.day_used();
+    let day = |tpd: Option<u64>, used: u64, all_models: bool| {
+        let tpd = tpd?;
         let left = tpd.saturating_sub(used);
-        if need > left {
-            let frees = if need > tpd {
+        (need > left).then_some(Shortfall {
+            limit: Limit::TokensPerDay,
+            need,
+            quota: tpd,
+            used,
+            left,
+            frees: if need > tpd {
                 Frees::Never
             } else {
                 Frees::At(budget.day_resets_at)
-            };
-            return Some(Shortfall {
-                limit: Limit::TokensPerDay,
-                need,
-                quota: tpd,
-                used,
-                left,
-                frees,
-            });
-        }
+            },
+            all_models,
+        })
+    };
+    let own = day(budget.quotas.tpd, budget.day_used(), false);
+    let all = day(budget.all_models.tpd, budget.all_models.day_used(), true);
+    match (own, all) {
+        (Some(own), Some(all)) => return Some(if all.left < own.left { all } else { own }),
+        (Some(short), None) | (None, Some(short)) => return Some(short),
+        (None, None) => {}
     }
     if let Some(tpm) = budget.quotas.tpm {
         let used = budget.minute_used();
@@ -81,6 +102,7 @@ pub fn shortfall(
                 used,
                 left,
                 frees: minute_frees(budget, state, config, need, tpm, now),
+                all_models: false,
             });
         }
     }
@@ -94,6 +116,7 @@ pub fn shortfall(
                 used,
                 left: rpm.saturating_sub(used),
                 frees: requests_free(budget, state, config, requests, rpm, now),
+                all_models: false,
             });
         }
     }
@@ -298,6 +321,69 @@ pub(crate) mod tests {
             shortfall(&budget(&s, &roomy), &s, &roomy, 1_292_000, 1, now()),
             None
         );
+    }
+
+    #[test]
+    fn the_cross_model_cap_counts_every_model_and_every_request_in_flight() {
+        // 400k Opus today plus 900k Sonnet in its own bucket; 100k Sonnet in flight.
+        let mut s = state();
+        s.today
+            .entry("claude-sonnet-4-5".into())
+            .or_default()
+            .settled = 900_000;
+        s.inflight.insert(
+            "t/a".into(),
+            InFlight {
+                since_ms: now().timestamp_millis() - 1_000,
+                model: "claude-sonnet-4-5".into(),
+                reservation: 100_000,
+            },
+        );
+        let mut c = config(Some(10_000_000), None, None);
+        c.models.insert(
+            "claude-sonnet-4-5".into(),
+            Quotas {
+                tpd: Some(5_000_000),
+                ..Quotas::default()
+            },
+        );
+        c.tpd_all_models = Some(2_500_000);
+        let b = budget(&s, &c);
+        assert_eq!(b.day_used(), 400_000);
+        assert_eq!(b.all_models.day_used(), 1_400_000);
+        assert!(b.all_models_binds());
+        assert_eq!(b.fit(), crate::budget::Fit::OverAllModels);
+        let short = shortfall(&b, &s, &c, b.next.reservation, 1, now()).unwrap();
+        assert!(short.all_models);
+        assert_eq!(short.name(), "cross-model TPD");
+        assert_eq!(short.limit, Limit::TokensPerDay);
+        assert_eq!(
+            (short.quota, short.used, short.left),
+            (2_500_000, 1_400_000, 1_100_000)
+        );
+        assert_eq!(
+            short.frees,
+            Frees::At("2026-11-23T00:00:00Z".parse().unwrap())
+        );
+        // Room across models: silence, and the bucket's own TPD is what the line shows.
+        c.tpd_all_models = Some(2_700_000);
+        let b = budget(&s, &c);
+        assert_eq!(shortfall(&b, &s, &c, b.next.reservation, 1, now()), None);
+        // Both short: the one with less left is named.
+        c.quotas.tpd = Some(1_500_000);
+        c.tpd_all_models = Some(2_000_000);
+        let b = budget(&s, &c);
+        let short = shortfall(&b, &s, &c, b.next.reservation, 1, now()).unwrap();
+        assert!(
+            short.all_models,
+            "600k left across models, 1.1M in the bucket"
+        );
+        c.tpd_all_models = Some(2_600_000);
+        let b = budget(&s, &c);
+        assert!(!b.all_models_binds());
+        let short = shortfall(&b, &s, &c, b.next.reservation, 1, now()).unwrap();
+        assert!(!short.all_models);
+        assert_eq!(short.quota, 1_500_000);
     }
 
     #[test]

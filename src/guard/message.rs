@@ -59,7 +59,7 @@ pub fn throttled_short(t: &Throttled) -> (String, String, String) {
 
 fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> String {
     let s = &w.shortfall;
-    let short = s.limit.short();
+    let short = s.name();
     let next = &w.budget.next;
     let head = match (w.point, blocked) {
         (Point::Prompt, false) => "bedrock-hook: this prompt's first request will not fit",
@@ -99,9 +99,10 @@ fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> 
                 "ask AWS for a higher {short} (Service Quotas) and run `bedrock-hook quota import`"
             )
         }
-        (Limit::TokensPerDay, _, _) => "wait for the reset, or ask AWS for a higher TPD (Service \
-             Quotas) and run `bedrock-hook quota import`"
-            .to_string(),
+        (Limit::TokensPerDay, _, _) => format!(
+            "wait for the reset, or ask AWS for a higher {short} (Service Quotas) and run \
+             `bedrock-hook quota import`"
+        ),
         (_, Point::Spawn, _) => "let running subagents finish before starting more, or lower \
              CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS"
             .to_string(),
@@ -395,6 +396,14 @@ pub fn numbers(budget: &Budget) -> String {
         window(budget.quotas.tpd, budget.day_left(), "TPD"),
         window(budget.quotas.tpm, budget.minute_left(), "TPM")
     );
+    if let Some(tpd) = budget.all_models.tpd {
+        let left = budget.all_models.day_left().unwrap_or_default();
+        out.push_str(&format!(
+            ", {} of {} cross-model TPD",
+            tokens(left),
+            tokens(tpd)
+        ));
+    }
     if let Some(rpm) = budget.quotas.rpm {
         let used = budget.minute_requests + budget.inflight as u64;
         out.push_str(&format!(", {} of {rpm} RPM", rpm.saturating_sub(used)));
@@ -415,7 +424,7 @@ pub fn numbers(budget: &Budget) -> String {
 
 /// When the short window frees up; `together` when the need is two requests at once.
 fn when(s: &Shortfall, budget: &Budget, together: bool, now: DateTime<Utc>) -> String {
-    let short = s.limit.short();
+    let short = s.name();
     let subject = if together {
         "together they reserve"
     } else {
@@ -432,7 +441,7 @@ fn when(s: &Shortfall, budget: &Budget, together: bool, now: DateTime<Utc>) -> S
             tokens(s.quota)
         ),
         (Limit::TokensPerDay, Frees::At(at)) => {
-            format!("The TPD resets at {}.", clock(at, now, false))
+            format!("The {short} resets at {}.", clock(at, now, false))
         }
         (_, Frees::At(at)) => format!(
             "The {short} window frees up enough at {}.",

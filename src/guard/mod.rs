@@ -111,6 +111,7 @@ impl Concern {
     /// The rate-limit key: the same reason is not repeated within `warn_repeat_secs`.
     pub fn reason(&self) -> String {
         match self {
+            Concern::WontFit(w) if w.shortfall.all_models => "over:tpd_all_models".to_string(),
             Concern::WontFit(w) => format!("over:{}", w.shortfall.limit.as_str()),
             Concern::Oversized(o) => match o.severity {
                 Severity::EveryRequest(limit) => format!("oversized:{}", limit.as_str()),

@@ -90,6 +90,28 @@ mod tests {
     }
 
     #[test]
+    fn over_the_cross_model_cap() {
+        let mut c = config(Some(100_000_000), None, None);
+        c.tpd_all_models = Some(1_500_000);
+        let Some(Concern::WontFit(w)) =
+            check(&prompt(), &state(), &c, now(), &ClientEnv::default())
+        else {
+            panic!("expected a concern");
+        };
+        assert!(w.shortfall.all_models);
+        let text = message::text(&Concern::WontFit(w), false, &c, now());
+        for part in [
+            "bedrock-hook: this prompt's first request will not fit the cross-model TPD and \
+             Bedrock will throttle it (429).",
+            "Left: 99.6M of 100M TPD, TPM not set, 1.1M of 1.5M cross-model TPD; nothing in \
+             flight.",
+            "The cross-model TPD resets at 00:00 UTC",
+        ] {
+            assert!(text.contains(part), "{part} not in {text}");
+        }
+    }
+
+    #[test]
     fn over_the_minute_because_of_requests_in_flight() {
         let c = config(None, Some(2_000_000), None);
         let s = with_inflight(state(), "s/a", 1_000_000);

@@ -9,7 +9,8 @@
 //! "On-demand InvokeModel tokens per minute for Anthropic Claude 3.5 Sonnet V2",
 //! "Global cross-Region ...", "Model invocation max tokens per day for ...". The model
 //! part maps to bedrock-hook's canonical names (`claude-sonnet-4`, `claude-3-5-sonnet`).
-//! What mentions Claude but cannot be mapped is reported, never guessed.
+//! What mentions Claude but cannot be mapped is reported, never guessed. The one quota
+//! across all models, "Cross-Model Max Tokens Per Day", becomes `tpd_all_models`.
 
 use serde::Deserialize;
 
@@ -97,6 +98,9 @@ pub enum Meaning {
         /// The `V1`/`V2` suffix (1 when absent): `V2` is the newer model of the name.
         version: u32,
     },
+    /// The account-wide "Cross-Model Max Tokens Per Day": one cap on every model's tokens
+    /// together (`tpd_all_models`).
+    AllModelsPerDay,
     /// About Claude rates, but not something bedrock-hook can map: the reason.
     Unrecognised(String),
     /// Not a Claude rate quota (other models, batch jobs, custom models, ...).
@@ -106,6 +110,9 @@ pub enum Meaning {
 /// Classify a quota by its name.
 pub fn meaning(name: &str) -> Meaning {
     let lower = name.to_ascii_lowercase();
+    if lower.starts_with("cross-model") && lower.contains("tokens per day") {
+        return Meaning::AllModelsPerDay;
+    }
     if lower.starts_with("cross-model") {
         return Meaning::Unrecognised(
             "an account-wide cap across all models: not modelled; set `tpd` by hand if it is \
@@ -311,8 +318,12 @@ mod tests {
         ] {
             assert_eq!(meaning(name), Meaning::Other, "{name}");
         }
+        assert_eq!(
+            meaning("Cross-Model Max Tokens Per Day"),
+            Meaning::AllModelsPerDay
+        );
         for name in [
-            "Cross-Model Max Tokens Per Day",
+            "Cross-Model Max Tokens Per Minute",
             "Bedrock Mantle input tokens per minute for Anthropic Claude Opus 5.5",
             "Model invocation max tokens per day for Anthropic Claude Instant",
             "Provisioned model inference tokens per minute for Anthropic Claude Sonnet 4 V1",

@@ -37,6 +37,8 @@ impl Chosen {
 pub struct ImportPlan {
     pub entries: usize,
     pub chosen: BTreeMap<(String, Limit), Chosen>,
+    /// The account-wide "Cross-Model Max Tokens Per Day", written as `tpd_all_models`.
+    pub all_models: Option<Chosen>,
     pub unrecognised: Vec<(AwsQuota, String)>,
     /// Quotas of 0 (or without a value): nothing to write.
     pub zero: Vec<AwsQuota>,
@@ -49,6 +51,11 @@ pub struct ImportPlan {
 
 impl ImportPlan {
     pub fn values(&self) -> Vec<QuotaValue> {
+        let all = self.all_models.iter().map(|c| QuotaValue {
+            bucket: crate::config::edit::ALL_MODELS.to_string(),
+            limit: Limit::TokensPerDay,
+            value: c.value,
+        });
         self.chosen
             .values()
             .map(|c| QuotaValue {
@@ -56,6 +63,7 @@ impl ImportPlan {
                 limit: c.limit,
                 value: c.value,
             })
+            .chain(all)
             .collect()
     }
 }
@@ -67,6 +75,7 @@ pub fn plan(listings: &[Vec<AwsQuota>], endpoint: Endpoint) -> ImportPlan {
         for quota in listing {
             plan.entries += 1;
             let (model, limit, version) = match aws::meaning(&quota.name) {
+                Meaning::AllModelsPerDay => (String::new(), Limit::TokensPerDay, 1),
                 Meaning::Other => {
                     plan.other += 1;
                     continue;
@@ -102,6 +111,17 @@ pub fn plan(listings: &[Vec<AwsQuota>], endpoint: Endpoint) -> ImportPlan {
                 version,
                 file,
             };
+            if model.is_empty() {
+                // The account-wide cap: applied beats default, a later file an earlier one.
+                if plan
+                    .all_models
+                    .as_ref()
+                    .is_none_or(|current| current.rank() < candidate.rank())
+                {
+                    plan.all_models = Some(candidate);
+                }
+                continue;
+            }
             match plan.chosen.get(&(model.clone(), limit)) {
                 Some(current) if current.rank() >= candidate.rank() => {
                     note_versions(&mut plan.notes, current, &candidate);
@@ -228,6 +248,13 @@ fn describe(plan: &ImportPlan, read: &str, endpoint: Endpoint) -> String {
                 cell(row[2])
             );
         }
+    }
+    if let Some(all) = &plan.all_models {
+        let _ = writeln!(
+            out,
+            "\nAll models together: {} tokens per day ({}, `tpd_all_models`).",
+            all.value, all.quota.name
+        );
     }
     if !plan.zero.is_empty() {
         let _ = writeln!(

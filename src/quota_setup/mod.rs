@@ -88,7 +88,7 @@ pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<Ex
         let changes = edit::write_quotas(&path, &values, dry_run)?;
         report_changes(&mut out, &path, &changes, dry_run);
         let config = Config::load(Some(&path));
-        note_overrides(&mut out, &config, &["models"]);
+        note_overrides(&mut out, &config, &["models", "tpd_all_models"]);
     }
     out!("{out}");
     Ok(if values.is_empty() {

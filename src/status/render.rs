@@ -33,9 +33,16 @@ pub fn render_with_account(
     account: Option<&(AccountView, Option<u64>)>,
 ) -> String {
     let mut out = String::new();
-    match budget.day_percent() {
+    // The cross-model cap stands in for the bucket's TPD when it has less left.
+    let across = budget.all_models_binds();
+    let day_percent = match budget.all_models.tpd {
+        Some(tpd) if across => Some(budget.all_models.day_used() as f64 * 100.0 / tpd as f64),
+        _ => budget.day_percent(),
+    };
+    match day_percent {
         Some(percent) => {
-            let text = format!("quota {}% reserved", percent.round() as u64);
+            let across = if across { " across models" } else { "" };
+            let text = format!("quota {}% reserved{across}", percent.round() as u64);
             style.paint_into(&mut out, level_color(percent, config), &text);
         }
         None => {
@@ -69,6 +76,9 @@ pub fn render_with_account(
     match budget.fit() {
         Fit::Fits => style.paint_into(&mut out, GREEN, &format!("next {next} fits")),
         Fit::OverDay => style.paint_into(&mut out, RED, &format!("next {next} over TPD")),
+        Fit::OverAllModels => {
+            style.paint_into(&mut out, RED, &format!("next {next} over cross-model TPD"))
+        }
         Fit::OverMinute => style.paint_into(&mut out, RED, &format!("next {next} over TPM")),
         Fit::OverRequests => style.paint_into(&mut out, RED, &format!("next {next} over RPM")),
         Fit::Unknown => {
@@ -92,7 +102,7 @@ pub fn render_with_account(
             RED,
             &format!("config error: {problem} · bedrock-hook config"),
         );
-    } else if budget.quotas.tpd.is_none() {
+    } else if budget.quotas.tpd.is_none() && budget.all_models.tpd.is_none() {
         out.push_str(sep);
         style.paint_into(&mut out, DIM, "set BEDROCK_HOOK_TPD");
     }
@@ -102,8 +112,14 @@ pub fn render_with_account(
 /// ` (you 12%)` with fresh account data, ` (account data 12m old)` without.
 fn account_note(budget: &Budget, view: &AccountView, own: Option<u64>) -> String {
     let failing = |failing: bool| if failing { ", sync failing" } else { "" };
+    let (own, tpd) = match (budget.all_models.tpd, budget.all_models.own_day_used) {
+        (Some(tpd), Some(all_own)) if own.is_some() && budget.all_models_binds() => {
+            (Some(all_own), Some(tpd))
+        }
+        _ => (own, budget.quotas.tpd),
+    };
     match (view, own) {
-        (AccountView::Fresh { .. }, Some(own)) => match budget.quotas.tpd {
+        (AccountView::Fresh { .. }, Some(own)) => match tpd {
             Some(tpd) => format!(
                 " (you {}%)",
                 (own as f64 * 100.0 / tpd as f64).round() as u64
@@ -172,6 +188,7 @@ mod tests {
                 reservation: 1_292_306,
             },
             day_resets_at: "2026-11-23T00:00:00Z".parse().unwrap(),
+            all_models: Default::default(),
         }
     }
 
@@ -215,12 +232,44 @@ mod tests {
     }
 
     #[test]
+    fn the_cross_model_cap_shows_when_it_is_the_tighter_day_limit() {
+        let config = Config::default();
+        let mut b = budget(Some(10_000_000), None);
+        b.all_models = crate::budget::AllModels {
+            tpd: Some(2_000_000),
+            day_settled: 1_500_000,
+            inflight_reserved: 10_000,
+            own_day_used: None,
+        };
+        let line = render(&b, &config, &Style { color: false });
+        assert_eq!(
+            line,
+            "quota 76% reserved across models · 30k/min · 1 in flight · next 1.29M over \
+             cross-model TPD"
+        );
+        // With more left across models than in the bucket, the bucket's TPD is shown.
+        b.all_models.tpd = Some(100_000_000);
+        let line = render(&b, &config, &Style { color: false });
+        assert!(line.starts_with("quota 4% reserved · "), "{line}");
+        // The cross-model cap alone is a day quota: no hint to set one.
+        let mut b = budget(None, None);
+        b.all_models.tpd = Some(100_000_000);
+        let line = render(&b, &config, &Style { color: false });
+        assert_eq!(
+            line,
+            "quota 0% reserved across models · 30k/min · 1 in flight · next 1.29M fits"
+        );
+    }
+
+    #[test]
     fn account_share_and_stale_account_data() {
         let config = Config::default();
         let mut b = budget(Some(10_000_000), None);
         let fresh = AccountView::Fresh {
             account: 3_000_000,
             own_to_watermark: 100_000,
+            all_account: 3_000_000,
+            all_own_to_watermark: 100_000,
         };
         let own = fresh.apply(&mut b);
         let line = render_with_account(&b, &config, &Style { color: false }, Some(&(fresh, own)));
