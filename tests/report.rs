@@ -283,6 +283,28 @@ reserved_tokens,quota_tokens,outcome,query_source,throttle_limit"
     );
 }
 
+/// The account-wide cap on all models together is named with the quotas, and the day's
+/// totals (every model's) are measured against it when it is the lower day limit.
+#[test]
+fn text_report_shows_the_cross_model_cap_when_it_is_lower() {
+    let env = Home::with_ledger("basic");
+    let out = report(&env, &["--date", "2026-11-12", "--color", "never"])
+        .env("BEDROCK_HOOK_TPD", "2.4M")
+        .env("BEDROCK_HOOK_TPD_ALL_MODELS", "1M")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "Quotas: TPD 2.4M · cross-model TPD 1M (env BEDROCK_HOOK_TPD, \
+         BEDROCK_HOOK_TPD_ALL_MODELS)",
+        "settled      12.1k  1% of cross-model TPD 1M",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+}
+
 #[test]
 fn text_report_names_what_matters() {
     let env = Home::with_ledger("basic");

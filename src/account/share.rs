@@ -287,6 +287,40 @@ mod tests {
     }
 
     #[test]
+    fn the_cross_model_cap_counts_every_model_of_the_account_once() {
+        let now: DateTime<Utc> = "2026-12-02T11:00:00Z".parse().unwrap();
+        let config = Config {
+            tpd_all_models: Some(20_000_000),
+            ..Config::default()
+        };
+        let mut f = file(now);
+        // A teammate's Sonnet: another bucket, another endpoint type, same region.
+        let mut sonnet = f.buckets[0].clone();
+        sonnet.endpoint = EndpointType::Global;
+        sonnet.model = "global.anthropic.claude-sonnet-4-5".into();
+        sonnet.model_norm = "claude-sonnet-4-5".into();
+        sonnet.settled = 3_000_000;
+        sonnet.own_settled = 0;
+        f.buckets.push(sonnet);
+        let mut b = budget();
+        // This machine: 1M settled today over all models (600k of it before the
+        // watermark), 200k in flight.
+        b.all_models = crate::budget::AllModels {
+            tpd: Some(20_000_000),
+            day_settled: 1_000_000,
+            inflight_reserved: 200_000,
+            own_day_used: None,
+        };
+        let view = AccountView::of(Some(&f), &config, &b, Some("us-east-1"), now);
+        view.apply(&mut b);
+        // Opus 4M + Sonnet 3M account-wide + 400k own after the watermark + 200k in flight.
+        assert_eq!(b.all_models.day_used(), 7_600_000);
+        assert_eq!(b.all_models.own_day_used, Some(1_200_000));
+        // The bucket's own day is Opus only.
+        assert_eq!(b.day_used(), 4_600_000);
+    }
+
+    #[test]
     fn the_account_never_counts_less_than_this_machine() {
         let now: DateTime<Utc> = "2026-12-02T11:00:00Z".parse().unwrap();
         let mut f = file(now);

@@ -88,6 +88,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 selection: &selection,
                 boundary: config.day_boundary,
                 quotas: config.quotas,
+                tpd_all_models: config.tpd_all_models,
                 quota_source: quota_source(&config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
@@ -155,6 +156,7 @@ fn quota_source(config: &Config) -> String {
         ("tpd", config.quotas.tpd.is_some()),
         ("tpm", config.quotas.tpm.is_some()),
         ("rpm", config.quotas.rpm.is_some()),
+        ("tpd_all_models", config.tpd_all_models.is_some()),
     ];
     // (where, the variables set there): variables set in one file are named together.
     let mut sources: Vec<(String, Vec<&str>)> = Vec::new();

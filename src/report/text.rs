@@ -19,6 +19,8 @@ pub struct Context<'a> {
     pub selection: &'a Selection,
     pub boundary: DayBoundary,
     pub quotas: Quotas,
+    /// The account-wide cap on all models together (`tpd_all_models`).
+    pub tpd_all_models: Option<u64>,
     /// Where the quotas were set (`BEDROCK_HOOK_TPD in ~/.claude/settings.json env`).
     pub quota_source: String,
     /// The reservation floor, for the advice's wording.
@@ -98,6 +100,9 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     if let Some(rpm) = ctx.quotas.rpm {
         quotas.push(format!("RPM {rpm}"));
     }
+    if let Some(all) = ctx.tpd_all_models {
+        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
+    }
     let line = if quotas.is_empty() {
         "No quota configured: set `tpd` and `tpm` to see the pace and the share used.".to_string()
     } else {
@@ -139,10 +144,17 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
     if report.side.records > 0 {
         requests_note.push(count(report.side.records, "side record", "side records"));
     }
-    let settled_note = match ctx.quotas.tpd {
+    // The totals are every model's together: against the cross-model cap when it is the
+    // lower day limit.
+    let (day_quota, day_name) = match (ctx.quotas.tpd, ctx.tpd_all_models) {
+        (Some(tpd), Some(all)) if all < tpd => (Some(all), "cross-model TPD"),
+        (None, Some(all)) => (Some(all), "cross-model TPD"),
+        (tpd, _) => (tpd, "TPD"),
+    };
+    let settled_note = match day_quota {
         Some(tpd) if ctx.selection.label.len() == 10 => {
             format!(
-                "{} of TPD {}",
+                "{} of {day_name} {}",
                 percent(t.quota_tokens, tpd),
                 pretty_tokens(tpd)
             )
