@@ -150,6 +150,16 @@ fn prompt_preflight_warns_over_the_cross_model_cap() {
          20m). {FIX_54K}: a request would then reserve 54k and fit."
     );
     assert_eq!(String::from_utf8(stdout).unwrap(), system_message(&text));
+    // The status line shows the cap where it shows the TPD: it is the tighter one.
+    let input = std::fs::read_to_string(support::samples().join("statusline-input.json")).unwrap();
+    let out = world.statusline(&input, &[("BEDROCK_HOOK_TPD_ALL_MODELS", "1.3M")]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    // Warned, not blocked: the prompt's request is in flight, 75,111 + 1,293,068 of 1.3M.
+    assert_eq!(
+        line,
+        "quota 105% reserved across models · tpm 46% · 1 in flight · next 1.29M over \
+         cross-model TPD\n"
+    );
     // Without the cap the same prompt fits: silence.
     let roomy = sample_world(
         "mode = \"warn\"\ntpm = 3_000_000\n\n[models.claude-opus-5-5]\ntpd = \"100M\"\n",

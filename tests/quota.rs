@@ -123,6 +123,7 @@ claude-haiku-4-5            10M*        4M       -  0 (0% of TPD)          file
 claude-opus-4-1             288M      200k      50  0 (0% of TPD)          file
 claude-opus-5-5              50M        2M     100  0 (0% of TPD)          file
 claude-sonnet-4             288M      200k     200  0 (0% of TPD)          file
+(all models together)       500M         -       -  0 (0% of TPD)          file
 * not set for the model: the default bucket's value applies
 "
     );

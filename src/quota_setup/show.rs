@@ -1,5 +1,6 @@
 //! `bedrock-hook quota show`: the configured quotas per bucket, where each came from,
-//! and what today used of them (from the live state, no ledger scan).
+//! and what today used of them (from the live state, no ledger scan), with the cap on all
+//! models together (`tpd_all_models`) when one is set.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -117,13 +118,33 @@ pub fn describe(
             "{name:<22} {tpd:>9} {tpm:>9} {rpm:>7}  {used_text:<22} {set_by}"
         );
     }
+    if let Some(tpd) = config.tpd_all_models {
+        let all: u64 = used.values().sum();
+        let used_text = format!(
+            "{} ({:.0}% of TPD)",
+            pretty_tokens(all),
+            all as f64 * 100.0 / tpd as f64
+        );
+        let set_by = source_label(config.source_of("tpd_all_models"));
+        let _ = writeln!(
+            out,
+            "{:<22} {:>9} {:>9} {:>7}  {used_text:<22} {set_by}",
+            "(all models together)",
+            pretty_tokens(tpd),
+            "-",
+            "-"
+        );
+    }
     if inherited_any {
         let _ = writeln!(
             out,
             "* not set for the model: the default bucket's value applies"
         );
     }
-    if config.quotas == Default::default() && config.models.is_empty() {
+    if config.quotas == Default::default()
+        && config.models.is_empty()
+        && config.tpd_all_models.is_none()
+    {
         let _ = writeln!(
             out,
             "No quota configured: run `bedrock-hook quota import FILE` with the output of `aws \
