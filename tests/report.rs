@@ -303,6 +303,16 @@ fn text_report_shows_the_cross_model_cap_when_it_is_lower() {
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }
+    let out = report(&env, &["--date", "2026-11-12", "--html", "-"])
+        .env("BEDROCK_HOOK_TPD", "2.4M")
+        .env("BEDROCK_HOOK_TPD_ALL_MODELS", "1M")
+        .output()
+        .unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        page.contains("Quotas: TPD 2.4M · cross-model TPD 1M"),
+        "no cross-model TPD in the page's quotas"
+    );
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub struct Context<'a> {
     pub selection: &'a Selection,
     pub boundary: DayBoundary,
     pub quotas: Quotas,
+    /// The account-wide cap on all models together (`tpd_all_models`).
+    pub tpd_all_models: Option<u64>,
     /// The reservation floor, for the advice's wording.
     pub floor: u64,
     pub skipped_lines: usize,
@@ -248,6 +250,9 @@ fn header(out: &mut String, title: &str, ctx: &Context<'_>) {
     }
     if let Some(rpm) = ctx.quotas.rpm {
         quotas.push(format!("RPM {rpm}"));
+    }
+    if let Some(all) = ctx.tpd_all_models {
+        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
     }
     if quotas.is_empty() {
         meta.push(
@@ -1671,6 +1676,7 @@ mod tests {
                 tpm: Some(400_000),
                 rpm: None,
             },
+            tpd_all_models: None,
             floor: 4096,
             skipped_lines: 0,
             generated: "2026-11-22T18:00:00Z".parse().unwrap(),

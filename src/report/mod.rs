@@ -64,6 +64,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 selection: &selection,
                 boundary: config.day_boundary,
                 quotas: config.quotas,
+                tpd_all_models: config.tpd_all_models,
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 generated: now,
