@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::client::{BIN, Sandbox, client_bin, expected_from};
+use support::client::{Sandbox, client_bin, expected_from};
 use support::endpoint::{Endpoint, Reply, Usage, default_script};
 
 struct Run {
@@ -641,23 +641,7 @@ fn statusline(sandbox: &Sandbox, session: &str) -> String {
         "session_id": session,
         "model": {"id": "us.anthropic.claude-opus-5-5"},
     });
-    let mut child = std::process::Command::new(BIN)
-        .arg("statusline")
-        .envs(sandbox.hook_env())
-        .env("BEDROCK_HOOK_TPM", "10M")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = sandbox.statusline(&input.to_string(), &[("BEDROCK_HOOK_TPM", "10M")]);
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
