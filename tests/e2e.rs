@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::client::{BIN, Sandbox, client_bin, expected_from};
+use support::client::{Sandbox, client_bin, expected_from};
 use support::endpoint::{Endpoint, Reply, Usage, default_script};
 
 struct Run {
@@ -645,7 +645,7 @@ fn statusline(sandbox: &Sandbox, session: &str) -> String {
         "model": {"id": "us.anthropic.claude-opus-5-5"},
     });
     let mut child = sandbox
-        .client_side(BIN)
+        .client_side(support::BIN)
         .arg("statusline")
         .env("BEDROCK_HOOK_TPM", "10M")
         .env("NO_COLOR", "1")
