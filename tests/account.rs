@@ -750,12 +750,13 @@ fn real_client_session_with_teammates_in_cloudwatch() {
     let Some(moto) = Moto::start() else { return };
     // A teammate's 3M at the start of today's (UTC) TPD day; a sync needs the day to be
     // more than the watermark lag old.
-    let now = chrono::Utc::now();
+    // The client and its hooks keep the real clock (see `Home::client_side`).
+    let now = support::client::real_now();
     let day_start = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
     if now - day_start < chrono::Duration::minutes(3) {
         std::thread::sleep(Duration::from_secs(180));
     }
-    let day_start = chrono::Utc::now()
+    let day_start = support::client::real_now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap()
@@ -814,10 +815,9 @@ fn real_client_session_with_teammates_in_cloudwatch() {
         .map(|r| r["settled"].as_u64().unwrap())
         .sum();
     assert!(own > 0);
-    let mut command = Command::new(support::client::BIN);
+    let mut command = sandbox.client_side(support::client::BIN);
     command
         .arg("statusline")
-        .envs(sandbox.hook_env())
         .envs(moto.env())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::client::{BIN, Sandbox, client_bin, expected_from};
+use support::client::{Sandbox, client_bin, expected_from};
 use support::endpoint::{Endpoint, Reply, Usage, default_script};
 
 struct Run {
@@ -593,7 +593,10 @@ fn compaction_is_in_flight_while_it_runs_then_one_request() {
     assert_eq!(record["settled"], 2100 + 150 + 23 * 10, "{record}");
     // Its own time: when the endpoint got it, not the previous request's.
     let ts = chrono::DateTime::parse_from_rfc3339(record["ts"].as_str().unwrap()).unwrap();
-    let got = sent[0].timestamp_ms() as i64;
+    // The endpoint runs in this process, on the moved clock under `.ci/clock-ahead`; the
+    // client and its hooks on the real one (see `Home::client_side`).
+    let moved = (chrono::Utc::now() - support::client::real_now()).num_milliseconds();
+    let got = sent[0].timestamp_ms() as i64 - moved;
     assert!(
         (ts.timestamp_millis() - got).abs() < 2_000,
         "recorded at {ts}, sent at {got} ms"
@@ -641,9 +644,9 @@ fn statusline(sandbox: &Sandbox, session: &str) -> String {
         "session_id": session,
         "model": {"id": "us.anthropic.claude-opus-5-5"},
     });
-    let mut child = std::process::Command::new(BIN)
+    let mut child = sandbox
+        .client_side(support::BIN)
         .arg("statusline")
-        .envs(sandbox.hook_env())
         .env("BEDROCK_HOOK_TPM", "10M")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::piped())

@@ -5,10 +5,7 @@
 //! Sizes: `BEDROCK_HOOK_STRESS_PROCS` x `BEDROCK_HOOK_STRESS_EVENTS` hook processes in the
 //! concurrency test (default 16 x 100; `64` x `500` is the full size, see BENCHMARKS.md).
 
-#[path = "support/lines.rs"]
-mod lines;
-#[path = "support/skip.rs"]
-mod skip;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -20,10 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lines::{Request, append_lines, hook_input, open_append, statusline_input};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_bedrock-hook");
+use support::lines::{Request, append_lines, hook_input, open_append, statusline_input};
+use support::{BIN, Home, assert_quiet_success, day_files, files_under, run_bounded};
 
 /// A small deterministic random source for choosing events and kill points.
 struct Rng(u64);
@@ -47,93 +43,6 @@ fn env_size(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The binary with a private data dir, no config file, and nothing from the caller's env
-/// that changes what it records.
-fn command(data_dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("BEDROCK_HOOK_") {
-            command.env_remove(&key);
-        }
-    }
-    command
-        .env("BEDROCK_HOOK_DATA_DIR", data_dir)
-        .env(
-            "BEDROCK_HOOK_CONFIG",
-            data_dir.with_extension("no-config.toml"),
-        )
-        .env("NO_COLOR", "1")
-        .env_remove("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-        .env_remove("ANTHROPIC_MODEL")
-        .env_remove("CLAUDE_CODE_SUBAGENT_MODEL");
-    command
-}
-
-/// Run with `stdin`, killing it if it outlives `limit`. `None` if it had to be killed.
-fn run_bounded(mut command: Command, stdin: &[u8], limit: Duration) -> Option<Output> {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let began = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            let _ = feeder.join();
-            return Some(child.wait_with_output().unwrap());
-        }
-        if began.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn hook(data_dir: &Path, input: &str) -> Output {
-    run_bounded(
-        command(data_dir, &["hook"]),
-        input.as_bytes(),
-        Duration::from_secs(60),
-    )
-    .expect("hook did not finish within 60 s")
-}
-
-fn assert_quiet_success(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what}: {:?}", out.status);
-    assert!(
-        out.stdout.is_empty(),
-        "{what} printed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{what} complained: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The ledger day files, oldest first.
-fn day_files(data_dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(data_dir.join("ledger")) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    files
 }
 
 /// Day files whose last line is unfinished (a writer died inside it).
@@ -265,9 +174,9 @@ fn concurrent_hooks_over_growing_transcripts_record_each_request_once() {
     let procs = env_size("BEDROCK_HOOK_STRESS_PROCS", 16);
     let events = env_size("BEDROCK_HOOK_STRESS_EVENTS", 100);
     let began = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let projects = dir.path().join("claude/projects/-home-dev-proj");
+    let home = Arc::new(Home::new());
+    let data = home.root().join("data");
+    let projects = home.root().join("claude/projects/-home-dev-proj");
     let streams = Arc::new(streams(&projects, 8));
     for stream in streams.iter() {
         open_append(&stream.path);
@@ -321,6 +230,7 @@ fn concurrent_hooks_over_growing_transcripts_record_each_request_once() {
     let mut senders = Vec::new();
     for p in 0..procs {
         let (streams, data, busy) = (streams.clone(), data.clone(), busy.clone());
+        let home = home.clone();
         let hook_micros = hook_micros.clone();
         senders.push(std::thread::spawn(move || {
             let mut rng = Rng(1_000 + p as u64);
@@ -341,7 +251,7 @@ fn concurrent_hooks_over_growing_transcripts_record_each_request_once() {
                 };
                 let input = hook_input(event, &stream.session, &stream.main, agent);
                 let timer = Instant::now();
-                let out = hook(&data, &input);
+                let out = home.hook_at(&data, &input);
                 hook_micros.fetch_add(timer.elapsed().as_micros() as u64, Ordering::Relaxed);
                 assert!(out.status.success(), "{:?}", out.status);
                 assert!(
@@ -377,7 +287,7 @@ fn concurrent_hooks_over_growing_transcripts_record_each_request_once() {
             &stream.main,
             stream.agent.as_deref(),
         );
-        assert_quiet_success(&hook(&data, &input), "final hook");
+        assert_quiet_success(&home.hook_at(&data, &input), "final hook");
     }
 
     let (records, garbage) = ledger_lines(&data);
@@ -429,9 +339,9 @@ fn ledger_bytes(data_dir: &Path) -> u64 {
 #[test]
 fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
     let began = Instant::now();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let projects = dir.path().join("claude/projects/-home-dev-proj");
+    let home = Home::new();
+    let data = home.root().join("data");
+    let projects = home.root().join("claude/projects/-home-dev-proj");
     // Transcripts of many requests spanning two UTC days: the first read of each appends
     // hundreds of KB to two day files in two writes, so kills can land inside them.
     let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
@@ -464,10 +374,10 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
     }
 
     // How long one whole read takes here, to spread the kills over it.
-    let probe = dir.path().join("probe");
+    let probe = home.root().join("probe");
     let timer = Instant::now();
     let (session, path) = &paths[0];
-    hook(&probe, &hook_input("PostToolUse", session, path, None));
+    home.hook_at(&probe, &hook_input("PostToolUse", session, path, None));
     let whole = timer.elapsed().as_micros() as u64;
 
     // A third of the hooks get SIGKILL at a random instant of their run, a third a few
@@ -478,7 +388,7 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
     let mut left_torn = 0;
     for (t, (session, path)) in paths.iter().enumerate() {
         let input = hook_input("PostToolUse", session, path, None);
-        let mut command = command(&data, &["hook"]);
+        let mut command = home.command_at(&data, &["hook"]);
         if t % 3 == 2 {
             let largest = day_files(&data)
                 .iter()
@@ -537,7 +447,7 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
     // The next runs work and catch up with everything the killed ones did not finish.
     for (session, path) in &paths {
         let input = hook_input("PostToolUse", session, path, None);
-        assert_quiet_success(&hook(&data, &input), "hook after the kills");
+        assert_quiet_success(&home.hook_at(&data, &input), "hook after the kills");
     }
     let (records, garbage) = ledger_lines(&data);
     assert!(
@@ -575,7 +485,7 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
     std::fs::remove_file(data.join("state.json")).unwrap();
     for (session, path) in &paths {
         let input = hook_input("PostToolUse", session, path, None);
-        assert_quiet_success(&hook(&data, &input), "hook re-reading everything");
+        assert_quiet_success(&home.hook_at(&data, &input), "hook re-reading everything");
     }
     let (again, garbage_again) = ledger_lines(&data);
     assert_eq!(garbage_again.len(), garbage.len());
@@ -614,11 +524,11 @@ fn capped(mut command: Command) -> Command {
 
 /// Runs the hook and the status line on `transcript`; both must finish in `limit`, exit 0,
 /// and say at most one line on stderr. Returns the hook's stderr.
-fn hot_paths_fail_open(data: &Path, transcript: &Path, limit: Duration) -> String {
+fn hot_paths_fail_open(home: &Home, data: &Path, transcript: &Path, limit: Duration) -> String {
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
     let began = Instant::now();
     let out = run_bounded(
-        capped(command(data, &["hook"])),
+        capped(home.command_at(data, &["hook"])),
         hook_input("PostToolUse", session, transcript, None).as_bytes(),
         limit,
     )
@@ -629,7 +539,7 @@ fn hot_paths_fail_open(data: &Path, transcript: &Path, limit: Duration) -> Strin
     assert!(stderr.lines().count() <= 1, "{stderr}");
     assert!(began.elapsed() < limit);
     let line = run_bounded(
-        capped(command(data, &["statusline"])),
+        capped(home.command_at(data, &["statusline"])),
         statusline_input(session, transcript).as_bytes(),
         limit,
     )
@@ -646,21 +556,31 @@ fn hot_paths_fail_open(data: &Path, transcript: &Path, limit: Duration) -> Strin
 
 #[test]
 fn transcript_symlinked_to_dev_zero_is_refused_quickly() {
-    let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("zero.jsonl");
+    let home = Home::new();
+    let link = home.root().join("zero.jsonl");
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-    let stderr = hot_paths_fail_open(&dir.path().join("data"), &link, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(
+        &home,
+        &home.root().join("data"),
+        &link,
+        Duration::from_secs(10),
+    );
     assert!(stderr.contains("not a regular file"), "{stderr}");
 }
 
 #[test]
 fn transcript_that_is_a_fifo_does_not_block() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("fifo.jsonl");
+    let home = Home::new();
+    let fifo = home.root().join("fifo.jsonl");
     let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     // Nobody writes to it: a blocking open or read would hang forever.
-    let stderr = hot_paths_fail_open(&dir.path().join("data"), &fifo, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(
+        &home,
+        &home.root().join("data"),
+        &fifo,
+        Duration::from_secs(10),
+    );
     assert!(stderr.contains("not a regular file"), "{stderr}");
     // And with a writer that never stops.
     let mut writer = Command::new("sh")
@@ -668,7 +588,12 @@ fn transcript_that_is_a_fifo_does_not_block() {
         .arg(format!("yes '{{}}' > '{}'", fifo.display()))
         .spawn()
         .unwrap();
-    let stderr = hot_paths_fail_open(&dir.path().join("data"), &fifo, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(
+        &home,
+        &home.root().join("data"),
+        &fifo,
+        Duration::from_secs(10),
+    );
     let _ = writer.kill();
     let _ = writer.wait();
     assert!(stderr.contains("not a regular file"), "{stderr}");
@@ -678,8 +603,8 @@ fn transcript_that_is_a_fifo_does_not_block() {
 /// line neither block on it nor read it without end, and count on as if it were missing.
 #[test]
 fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
-    let dir = tempfile::tempdir().unwrap();
-    let projects = dir.path().join("claude/projects/-p");
+    let home = Home::new();
+    let projects = home.root().join("claude/projects/-p");
     let transcript = projects.join("s.jsonl");
     open_append(&transcript);
     for (name, plant) in [
@@ -694,20 +619,20 @@ fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
             std::os::unix::fs::symlink("/dev/zero", p).unwrap()
         }),
     ] {
-        let data = dir.path().join(format!("data-{name}"));
+        let data = home.root().join(format!("data-{name}"));
         std::fs::create_dir_all(&data).unwrap();
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
         plant(&data.join("state.json"));
         // The status line first: it must not find a state it can wait on.
         let line = run_bounded(
-            capped(command(&data, &["statusline"])),
+            capped(home.command_at(&data, &["statusline"])),
             statusline_input("s", &transcript).as_bytes(),
             Duration::from_secs(3),
         )
         .unwrap_or_else(|| panic!("status line on a {name} state file hung"));
         assert!(line.status.success(), "{name}: {:?}", line.status);
         assert_eq!(String::from_utf8_lossy(&line.stdout).lines().count(), 1);
-        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(3));
         assert!(stderr.is_empty(), "{name}: {stderr}");
     }
 }
@@ -717,30 +642,30 @@ fn state_file_that_is_a_fifo_or_dev_zero_does_not_block() {
 /// problem is named.
 #[test]
 fn config_or_settings_that_is_a_fifo_or_dev_zero_does_not_block() {
-    let dir = tempfile::tempdir().unwrap();
-    let transcript = dir.path().join("claude/projects/-p/s.jsonl");
+    let home = Home::new();
+    let transcript = home.root().join("claude/projects/-p/s.jsonl");
     open_append(&transcript);
     let fifo = |p: &Path| {
         let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     };
     for name in ["fifo", "zero"] {
-        let data = dir.path().join(format!("data-{name}"));
+        let data = home.root().join(format!("data-{name}"));
         let config = data.with_extension("no-config.toml");
         match name {
             "fifo" => fifo(&config),
             _ => std::os::unix::fs::symlink("/dev/zero", &config).unwrap(),
         }
-        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(3));
+        let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(3));
         assert!(stderr.contains("config"), "{name}: {stderr}");
     }
     // settings.json, read by the hook at SessionStart.
-    let claude = dir.path().join("claude-home");
+    let claude = home.root().join("claude-home");
     std::fs::create_dir_all(&claude).unwrap();
     fifo(&claude.join("settings.json"));
-    let mut hook = capped(command(&dir.path().join("data-settings"), &["hook"]));
+    let mut hook = capped(home.command_at(&home.root().join("data-settings"), &["hook"]));
     hook.env("CLAUDE_CONFIG_DIR", &claude)
-        .env("HOME", dir.path());
+        .env("HOME", home.root());
     let out = run_bounded(
         hook,
         hook_input("SessionStart", "s", &transcript, None).as_bytes(),
@@ -769,22 +694,22 @@ fn one_request(path: &Path, session: &str, id: &str) {
 /// hook fails open and the files they point at stay as they were.
 #[test]
 fn links_planted_at_ledger_files_are_not_written_through() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let home = Home::new();
+    let data = home.root().join("data");
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = dir
-        .path()
+    let transcript = home
+        .root()
         .join(format!("claude/projects/-p/{session}.jsonl"));
     one_request(&transcript, session, "req_planted");
     let ledger = data.join("ledger");
     std::fs::create_dir_all(&ledger).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
     let day = chrono::Utc::now().date_naive();
-    let victim = dir.path().join("victim");
+    let victim = home.root().join("victim");
     std::fs::write(&victim, b"precious").unwrap();
     for name in [format!("{day}.jsonl"), format!("{day}.idx")] {
         std::os::unix::fs::symlink(&victim, ledger.join(&name)).unwrap();
-        let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
+        let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{name}");
         std::fs::remove_file(ledger.join(&name)).unwrap();
@@ -797,21 +722,21 @@ fn links_planted_at_ledger_files_are_not_written_through() {
 /// many levels of symbolic links` or `reading <transcript>: No space left on device`.
 #[test]
 fn a_ledger_write_error_names_the_ledger_not_the_transcript() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let home = Home::new();
+    let data = home.root().join("data");
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = dir
-        .path()
+    let transcript = home
+        .root()
         .join(format!("claude/projects/-p/{session}.jsonl"));
     one_request(&transcript, session, "req_blamed");
     let ledger = data.join("ledger");
     std::fs::create_dir_all(&ledger).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
     let day = chrono::Utc::now().date_naive();
-    let victim = dir.path().join("victim");
+    let victim = home.root().join("victim");
     std::fs::write(&victim, b"precious").unwrap();
     std::os::unix::fs::symlink(&victim, ledger.join(format!("{day}.jsonl"))).unwrap();
-    let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         !stderr.contains(&*transcript.to_string_lossy()),
@@ -824,16 +749,16 @@ fn a_ledger_write_error_names_the_ledger_not_the_transcript() {
 /// nothing, the status line says so, and doctor reports it with the fix.
 #[test]
 fn data_dir_writable_by_others_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    let home = Home::new();
+    let data = home.root().join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
     let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = dir
-        .path()
+    let transcript = home
+        .root()
         .join(format!("claude/projects/-p/{session}.jsonl"));
     one_request(&transcript, session, "req_refused");
-    let stderr = hot_paths_fail_open(&data, &transcript, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
     assert!(
         stderr.contains("0777") && stderr.contains("chmod 700"),
         "{stderr}"
@@ -843,7 +768,7 @@ fn data_dir_writable_by_others_is_refused() {
         "wrote in it"
     );
     let line = run_bounded(
-        command(&data, &["statusline"]),
+        home.command_at(&data, &["statusline"]),
         statusline_input(session, &transcript).as_bytes(),
         Duration::from_secs(10),
     )
@@ -853,8 +778,8 @@ fn data_dir_writable_by_others_is_refused() {
         "{}",
         String::from_utf8_lossy(&line.stdout)
     );
-    let mut doctor = command(&data, &["doctor"]);
-    doctor.env("HOME", dir.path()).current_dir(dir.path());
+    let mut doctor = home.command_at(&data, &["doctor"]);
+    doctor.env("HOME", home.root()).current_dir(home.root());
     let out = run_bounded(doctor, b"", Duration::from_secs(30)).unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let found = text.lines().any(|l| {
@@ -871,10 +796,10 @@ fn data_dir_writable_by_others_is_refused() {
 /// memory stays capped, and the request after it is recorded once the line is skipped.
 #[test]
 fn two_gigabyte_line_is_skipped_in_bounded_steps() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let path = dir
-        .path()
+    let home = Home::new();
+    let data = home.root().join("data");
+    let path = home
+        .root()
         .join("claude/projects/-p/b0b0b0b0-0000-4000-a000-000000000000.jsonl");
     let mut file = open_append(&path);
     file.write_all(b"{\"type\":\"user\",\"message\":{\"content\":\"")
@@ -898,7 +823,7 @@ fn two_gigabyte_line_is_skipped_in_bounded_steps() {
     let mut runs = 0;
     while runs < 10 {
         runs += 1;
-        let stderr = hot_paths_fail_open(&data, &path, Duration::from_secs(30));
+        let stderr = hot_paths_fail_open(&home, &data, &path, Duration::from_secs(30));
         assert!(stderr.is_empty(), "{stderr}");
         let (records, _) = ledger_lines(&data);
         if !records.is_empty() {
@@ -938,10 +863,10 @@ fn shell_quote(path: &Path) -> String {
 /// the hook and the status line exit 0 in time with one line on stderr at most.
 #[test]
 fn ledger_on_a_full_or_read_only_file_system_fails_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let mount = dir.path().join("mnt");
+    let home = Home::new();
+    let mount = home.root().join("mnt");
     std::fs::create_dir(&mount).unwrap();
-    let projects = dir.path().join("claude/projects/-p");
+    let projects = home.root().join("claude/projects/-p");
     let session = "f0110000-0000-4000-a000-000000000000";
     let transcript = projects.join(format!("{session}.jsonl"));
     let mut file = open_append(&transcript);
@@ -959,13 +884,13 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
         };
         file.write_all(&request.bytes()).unwrap();
     }
-    let hook_json = dir.path().join("hook.json");
+    let hook_json = home.root().join("hook.json");
     std::fs::write(
         &hook_json,
         hook_input("PostToolUse", session, &transcript, None),
     )
     .unwrap();
-    let status_json = dir.path().join("status.json");
+    let status_json = home.root().join("status.json");
     std::fs::write(&status_json, statusline_input(session, &transcript)).unwrap();
     let data = mount.join("data");
     let run_both = format!(
@@ -976,7 +901,7 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
         bin = shell_quote(Path::new(BIN)),
         hook = shell_quote(&hook_json),
         status = shell_quote(&status_json),
-        out = shell_quote(dir.path()),
+        out = shell_quote(home.root()),
     );
     let cases = [
         (
@@ -1004,7 +929,7 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
             return;
         };
         assert!(out.status.success(), "{name}: {out:?}");
-        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+        let read = |f: &str| std::fs::read_to_string(home.root().join(f)).unwrap();
         assert_eq!(read("hook.rc").trim(), "0", "{name}: hook exit");
         assert_eq!(read("hook.out"), "", "{name}: hook stdout");
         let err = read("hook.err");
@@ -1020,13 +945,18 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
 /// A data dir that cannot be created (a path through a regular file): same promise.
 #[test]
 fn data_dir_that_cannot_be_created_fails_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("file");
+    let home = Home::new();
+    let blocker = home.root().join("file");
     std::fs::write(&blocker, b"").unwrap();
-    let projects = dir.path().join("claude/projects/-p");
+    let projects = home.root().join("claude/projects/-p");
     let transcript = projects.join("s.jsonl");
     open_append(&transcript);
-    let stderr = hot_paths_fail_open(&blocker.join("data"), &transcript, Duration::from_secs(10));
+    let stderr = hot_paths_fail_open(
+        &home,
+        &blocker.join("data"),
+        &transcript,
+        Duration::from_secs(10),
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("ledger"), "{stderr}");
 }
@@ -1038,9 +968,9 @@ fn data_dir_that_cannot_be_created_fails_open() {
 /// 0600 and every dir 0700.
 #[test]
 fn nothing_typed_or_printed_reaches_the_data_dir() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let projects = dir.path().join("claude/projects/-home-dev-proj");
+    let home = Home::new();
+    let data = home.root().join("data");
+    let projects = home.root().join("claude/projects/-home-dev-proj");
 
     // The real client's sample session and its subagent.
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/samples");
@@ -1083,7 +1013,7 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
                     secrets.push(text.to_string());
                 }
             }
-            let out = hook(&data, &text);
+            let out = home.hook_at(&data, &text);
             assert!(out.status.success(), "{event}");
         }
     }
@@ -1094,7 +1024,7 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
     let mut file = open_append(&own);
     append_lines(
         &mut file,
-        &[lines::prompt(
+        &[support::lines::prompt(
             session,
             "PRIVATE-PROMPT-7f3a please refactor",
             &now_ts(),
@@ -1119,13 +1049,13 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
     secrets.push("PRIVATE-PROMPT-7f3a".into());
     for event in ["UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"] {
         assert!(
-            hook(&data, &hook_input(event, session, &own, None))
+            home.hook_at(&data, &hook_input(event, session, &own, None))
                 .status
                 .success()
         );
     }
     let line = run_bounded(
-        command(&data, &["statusline"]),
+        home.command_at(&data, &["statusline"]),
         statusline_input(session, &own).as_bytes(),
         Duration::from_secs(10),
     )
@@ -1136,7 +1066,7 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
     let (records, _) = ledger_lines(&data);
     assert!(records.len() >= 12, "{} records", records.len());
     let mut checked = 0;
-    for entry in walk(&data) {
+    for entry in files_under(&data) {
         let meta = std::fs::symlink_metadata(&entry).unwrap();
         let mode = meta.permissions().mode() & 0o777;
         if meta.is_dir() {
@@ -1166,18 +1096,6 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
         0o700,
         "the data dir itself"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if entry.file_type().unwrap().is_dir() {
-            out.extend(walk(&path));
-        }
-        out.push(path);
-    }
-    out
 }
 
 // ---------------------------------------------------------------- live state vs ledger
@@ -1229,21 +1147,21 @@ fn requests_at(path: &Path, session: &str, first: usize, count: usize, ts: &str)
 #[test]
 fn live_state_converges_to_the_ledger_after_a_writer_is_killed_at_any_rename() {
     if Command::new("strace").arg("-V").output().is_err() {
-        skip::skipped("strace is not installed (.ci/run installs it)");
+        support::skipped("strace is not installed (.ci/run installs it)");
         return;
     }
     let renames = "rename,renameat,renameat2";
     let mut killed_runs = 0;
     for when in 1..=4 {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let projects = dir.path().join("claude/projects/-p");
+        let home = Home::new();
+        let data = home.root().join("data");
+        let projects = home.root().join("claude/projects/-p");
         let session = "cafe0000-0000-4000-a000-000000000000";
         let transcript = projects.join(format!("{session}.jsonl"));
         let now = now_ts();
         requests_at(&transcript, session, 0, 3, &now);
         let input = hook_input("PostToolUse", session, &transcript, None);
-        assert_quiet_success(&hook(&data, &input), "first hook");
+        assert_quiet_success(&home.hook_at(&data, &input), "first hook");
         requests_at(&transcript, session, 3, 5, &now);
 
         let mut traced = Command::new("strace");
@@ -1259,7 +1177,8 @@ fn live_state_converges_to_the_ledger_after_a_writer_is_killed_at_any_rename() {
             BIN,
             "hook",
         ]);
-        let plain = command(&data, &["hook"]);
+        let plain = home.command_at(&data, &["hook"]);
+        traced.env_clear();
         for (key, value) in plain.get_envs() {
             match value {
                 Some(value) => traced.env(key, value),
@@ -1274,7 +1193,7 @@ fn live_state_converges_to_the_ledger_after_a_writer_is_killed_at_any_rename() {
         let empty = projects.join(format!("{other}.jsonl"));
         open_append(&empty);
         let next = hook_input("UserPromptSubmit", other, &empty, None);
-        assert_quiet_success(&hook(&data, &next), "next event");
+        assert_quiet_success(&home.hook_at(&data, &next), "next event");
         let (ledger, live) = ledger_and_state_today(&data, &now[..10]);
         assert_eq!(ledger.0, 8, "kill at rename {when}: ledger");
         assert_eq!(live, ledger, "kill at rename {when}: live state vs ledger");
@@ -1286,13 +1205,13 @@ fn live_state_converges_to_the_ledger_after_a_writer_is_killed_at_any_rename() {
 /// still expires, and today's totals are counted again from the ledger, not restarted.
 #[test]
 fn stepping_the_clock_back_neither_pins_requests_in_flight_nor_loses_todays_totals() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let projects = dir.path().join("claude/projects/-p");
+    let home = Home::new();
+    let data = home.root().join("data");
+    let projects = home.root().join("claude/projects/-p");
     let session = "c10c0000-0000-4000-a000-000000000000";
     let transcript = projects.join(format!("{session}.jsonl"));
     let at = |now: &str, event: &str, session: &str, transcript: &Path| {
-        let mut command = command(&data, &["hook"]);
+        let mut command = home.command_at(&data, &["hook"]);
         command.env("BEDROCK_HOOK_NOW", now);
         let out = run_bounded(
             command,

@@ -12,8 +12,8 @@ use super::discover::{Role, Transcript};
 use crate::config::Config;
 use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, RecordMaker, prepare};
 use crate::paths::Paths;
+use crate::transcript::scan::string_end;
 use crate::transcript::tail::read_at;
-use crate::transcript::wire::string_end;
 
 /// One transcript for a worker, numbered in discovery order.
 pub struct Job {

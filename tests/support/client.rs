@@ -74,6 +74,19 @@ impl Home {
         ]
     }
 
+    /// A command that runs as the client's hooks do: their environment, and the machine's
+    /// real clock even under `.ci/clock-ahead` (see `run_client_with_args`), so that what it
+    /// reads (the status line, say) agrees with what the hooks recorded on what day it is.
+    pub fn client_side(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .current_dir(self.project())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.hook_env());
+        command
+    }
+
     /// Wire the hooks in with our own `install`.
     pub fn install_hooks(&self) {
         super::home::stdout_of(&mut self.command(&["install"]));
@@ -111,6 +124,9 @@ impl Home {
             .args(["-p", prompt, "--allowedTools", "Bash Agent"])
             .args(args)
             .current_dir(self.project())
+            // The real clock, also under `.ci/clock-ahead`: libfaketime fails on the client's
+            // `env node` exec chain (its semaphore for the pid exists already), so the client
+            // and its hooks keep the machine's time. See [`Home::client_side`].
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(self.hook_env())
@@ -193,4 +209,17 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
             out.push((path, bytes));
         }
     }
+}
+
+/// The machine's real time, as the client and its hooks see it, also when this test runs
+/// with the clock moved ahead (`date` started without the moved clock's environment).
+pub fn real_now() -> chrono::DateTime<chrono::Utc> {
+    let out = Command::new("date")
+        .arg("-u")
+        .arg("+%s%N")
+        .env_clear()
+        .output()
+        .expect("date");
+    let nanos: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    chrono::DateTime::from_timestamp_nanos(nanos)
 }

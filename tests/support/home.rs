@@ -4,8 +4,10 @@
 //! with a clean environment, so that no test depends on the shell or the day it runs in.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -214,6 +216,32 @@ impl Home {
         command
     }
 
+    /// [`Home::std_command`] on the data dir `data_dir` instead, with no config file
+    /// (`<data_dir>.no-config.toml`, absent unless a test plants one) and no colour: for a
+    /// test that keeps several data dirs in one home, or puts one somewhere odd.
+    pub fn command_at(&self, data_dir: &Path, args: &[&str]) -> std::process::Command {
+        let mut command = self.std_command(args);
+        command
+            .env("BEDROCK_HOOK_DATA_DIR", data_dir)
+            .env(
+                "BEDROCK_HOOK_CONFIG",
+                data_dir.with_extension("no-config.toml"),
+            )
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// `bedrock-hook hook` with `stdin` on the data dir `data_dir` ([`Home::command_at`]),
+    /// which must finish within 60 s.
+    pub fn hook_at(&self, data_dir: &Path, stdin: &str) -> Output {
+        run_bounded(
+            self.command_at(data_dir, &["hook"]),
+            stdin.as_bytes(),
+            Duration::from_secs(60),
+        )
+        .expect("hook did not finish within 60 s")
+    }
+
     /// [`Home::std_command`] as an `assert_cmd` command (stdin, assertions).
     pub fn command(&self, args: &[&str]) -> Command {
         Command::from_std(self.std_command(args))
@@ -298,6 +326,66 @@ pub fn stdout_of(command: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Run `command` with `stdin`, killing it if it outlives `limit`. `None` if it had to be
+/// killed.
+pub fn run_bounded(
+    mut command: std::process::Command,
+    stdin: &[u8],
+    limit: Duration,
+) -> Option<Output> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let began = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            let _ = feeder.join();
+            return Some(child.wait_with_output().unwrap());
+        }
+        if began.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `out` is a success that printed nothing, on stdout or stderr.
+pub fn assert_quiet_success(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what}: {:?}", out.status);
+    assert!(
+        out.stdout.is_empty(),
+        "{what} printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{what} complained: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file and dir below `dir`, a dir after what it holds.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(files_under(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
 /// [`stdout_of`] parsed as JSON.
 pub fn json_of(command: &mut Command) -> Value {
     serde_json::from_str(&stdout_of(command)).unwrap()
@@ -319,15 +407,23 @@ pub fn read_ledger_lenient(data_dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-fn ledger_lines(data_dir: &Path) -> Vec<String> {
+/// The ledger day files under `data_dir`, oldest first.
+pub fn day_files(data_dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(data_dir.join("ledger")) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
     files.sort();
     files
+}
+
+fn ledger_lines(data_dir: &Path) -> Vec<String> {
+    day_files(data_dir)
         .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
         .flat_map(|file| {
             std::fs::read_to_string(file)
                 .unwrap()
