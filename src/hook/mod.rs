@@ -99,8 +99,15 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         .iter()
         .map(|p| format!("config: {p}"))
         .collect();
-    if input.error.as_deref() == Some(crate::guard::throttle::RATE_LIMIT_ERROR) {
-        writer.leave_final_throttles_to_the_hook();
+    // A throttled turn: its record goes in first, with what was estimated at this moment.
+    // The transcript's own record of the same throttle (the client's error message) is named
+    // alike and then counts once; and were this hook killed once it has read the transcript,
+    // the next reader still records the throttle from there.
+    if let Some((record, _)) =
+        guard::throttle::check(&input, &writer.state, writer.config, now, &env)
+        && let Err(e) = writer.append(std::slice::from_ref(&record))
+    {
+        problems.push(format!("recording the throttle: {e}"));
     }
     match record_transcripts(&mut writer, &input) {
         // Within a turn the request just sent names the model in use; at a prompt the

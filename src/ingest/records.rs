@@ -20,9 +20,6 @@ pub struct RecordMaker<'a> {
     now: DateTime<Utc>,
     /// `CLAUDE_CODE_MAX_OUTPUT_TOKENS` as the client saw it (hooks inherit its env).
     env_max_tokens: Option<u64>,
-    /// A `StopFailure` hook records the throttle the client gave up on itself, with what
-    /// it estimated at that moment: the transcript's record of it is left out.
-    pub gave_up_recorded_by_hook: bool,
 }
 
 /// An assembled item with its record made.
@@ -46,7 +43,6 @@ impl<'a> RecordMaker<'a> {
             config,
             now,
             env_max_tokens: crate::claude::ClientEnv::from_process().max_output_tokens(),
-            gave_up_recorded_by_hook: false,
         }
     }
 
@@ -70,31 +66,31 @@ impl<'a> RecordMaker<'a> {
         assembled
             .into_iter()
             .zip(fallbacks)
-            .filter_map(|(item, fallback)| {
-                Some(match item {
-                    Assembled::Answered { sent, response } => Item::Answered(Entry::new(
-                        self.request(sent.as_ref(), &response, origin, fallback),
-                    )),
-                    Assembled::Unanswered(sent) => {
-                        Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
-                    }
-                    Assembled::Throttled(attempt) => {
-                        Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
-                    }
-                    Assembled::GaveUp(_) if self.gave_up_recorded_by_hook => return None,
-                    Assembled::GaveUp(attempt) => {
-                        Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
-                    }
-                    Assembled::CostState {
-                        session,
-                        by_model,
-                        compactions,
-                    } => Item::CostState {
-                        session,
-                        by_model,
-                        compactions,
-                    },
-                })
+            .map(|(item, fallback)| match item {
+                Assembled::Answered { sent, response } => Item::Answered(Entry::new(self.request(
+                    sent.as_ref(),
+                    &response,
+                    origin,
+                    fallback,
+                ))),
+                Assembled::Unanswered(sent) => {
+                    Item::Unanswered(Entry::new(self.unanswered(&sent, origin, fallback)))
+                }
+                Assembled::Throttled(attempt) => {
+                    Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
+                }
+                Assembled::GaveUp(attempt) => {
+                    Item::Throttle(Entry::new(self.throttled(&attempt, origin, fallback)))
+                }
+                Assembled::CostState {
+                    session,
+                    by_model,
+                    compactions,
+                } => Item::CostState {
+                    session,
+                    by_model,
+                    compactions,
+                },
             })
             .collect()
     }

@@ -229,15 +229,6 @@ impl<'a> Writer<'a> {
         )
     }
 
-    /// This event is a throttled turn's `StopFailure`: its hook records the throttle the
-    /// client gave up on (with its estimates), so what the transcript says of it is not
-    /// recorded again now. Read later (the hook killed, or `StopFailure` never fired, as
-    /// happens in `-p` mode), the transcript's record counts it instead: both are named by
-    /// the refused call's request id, so it counts once either way.
-    pub fn leave_final_throttles_to_the_hook(&mut self) {
-        self.maker.gave_up_recorded_by_hook = true;
-    }
-
     /// The saved cursor of `transcript`.
     pub(super) fn cursor(&mut self, transcript: &Path) -> &Cursor {
         self.cursors
