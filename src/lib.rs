@@ -82,7 +82,7 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         Command::Hook | Command::Statusline { .. } | Command::CatchUp(_)
     ) {
         // See what the hooks see: settings.json `env` included.
-        config::settings_env::adopt(std::env::current_dir().ok().as_deref());
+        claude::settings_env::adopt(std::env::current_dir().ok().as_deref());
     }
     match cli.command {
         Command::Hook => Ok(hook::run(&mut std::io::stdin().lock())),

@@ -14,10 +14,10 @@ pub struct Paths {
 
 impl Paths {
     /// Resolve from the environment (in a command run from a shell, with what Claude
-    /// Code's settings files set in `env`: see `config::settings_env`).
+    /// Code's settings files set in `env`: see `claude::settings_env`).
     pub fn from_env() -> Result<Paths> {
         let dirs = directories::ProjectDirs::from("", "", "bedrock-hook");
-        let data_dir = match crate::config::settings_env::var_os("BEDROCK_HOOK_DATA_DIR")
+        let data_dir = match crate::claude::settings_env::var_os("BEDROCK_HOOK_DATA_DIR")
             .filter(|v| !v.is_empty())
         {
             Some(dir) => PathBuf::from(dir),
@@ -26,7 +26,7 @@ impl Paths {
                 .map(|d| d.data_dir().to_path_buf())
                 .context("no home directory: set BEDROCK_HOOK_DATA_DIR")?,
         };
-        let config_file = match crate::config::settings_env::var_os("BEDROCK_HOOK_CONFIG")
+        let config_file = match crate::claude::settings_env::var_os("BEDROCK_HOOK_CONFIG")
             .filter(|v| !v.is_empty())
         {
             Some(file) => Some(PathBuf::from(file)),

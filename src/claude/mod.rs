@@ -5,6 +5,7 @@
 pub mod env;
 pub mod paths;
 pub mod settings;
+pub mod settings_env;
 
 pub use env::ClientEnv;
 pub use settings::{Scope, SettingsFile, Setup};

@@ -9,7 +9,6 @@
 pub mod edit;
 pub mod keys;
 mod raw;
-pub mod settings_env;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -69,7 +68,7 @@ pub enum Source {
     File,
     Env(&'static str),
     /// A Claude Code settings file's `env` (the variable, where it was set), as the
-    /// hooks see it: see [`settings_env`].
+    /// hooks see it: see [`crate::claude::settings_env`].
     Settings(&'static str, &'static str),
 }
 
@@ -150,12 +149,12 @@ impl Default for Config {
 impl Config {
     /// Load from the file at `path` (if any) and the process environment.
     /// In a command run from a shell this includes what Claude Code's settings files set
-    /// in `env` (see [`settings_env`]), so it sees what the hooks see.
+    /// in `env` (see [`crate::claude::settings_env`]), so it sees what the hooks see.
     pub fn load(path: Option<&Path>) -> Config {
-        let mut config = Config::load_with(path, settings_env::var);
+        let mut config = Config::load_with(path, crate::claude::settings_env::var);
         for source in config.sources.values_mut() {
             if let Source::Env(name) = *source
-                && let Some(origin) = settings_env::origin(name)
+                && let Some(origin) = crate::claude::settings_env::origin(name)
             {
                 *source = Source::Settings(name, origin);
             }
@@ -163,7 +162,7 @@ impl Config {
         for problem in &mut config.problems {
             let set_in = problem
                 .split_once(':')
-                .and_then(|(name, _)| settings_env::origin(name));
+                .and_then(|(name, _)| crate::claude::settings_env::origin(name));
             if let Some(origin) = set_in {
                 problem.push_str(&format!(" (set in {origin})"));
             }

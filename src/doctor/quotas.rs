@@ -2,7 +2,7 @@
 //! about them?
 
 use super::{Ctx, Finding, Plan, THROTTLE_DAYS};
-use crate::quota::evidence;
+use crate::quota_setup::evidence;
 use crate::terminal::pretty_tokens;
 
 pub fn configured(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {

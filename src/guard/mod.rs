@@ -26,7 +26,7 @@ use crate::budget::{Budget, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::{Config, Mode};
 use crate::event::EventKind;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::{LiveState, Record, ThrottleInfo};
 use crate::quota::Limit;
 pub use assess::{Frees, MaxTokensFix, Shortfall};

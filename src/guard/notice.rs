@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Guarded, Output, Throttled, message};
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::LiveState;
 use crate::ledger::notes::LastThrottle;
 

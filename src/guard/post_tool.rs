@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{Concern, Point, preflight};
 use crate::claude::ClientEnv;
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::LiveState;
 
 pub fn check(

@@ -7,7 +7,7 @@ use super::{Concern, Point, WontFit, agent_of, assess, model_hint};
 use crate::budget;
 use crate::claude::ClientEnv;
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::LiveState;
 
 pub fn check(

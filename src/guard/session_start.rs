@@ -11,7 +11,7 @@ use super::{Concern, Oversized, Severity, assess};
 use crate::budget;
 use crate::claude::ClientEnv;
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::{LiveState, MaxTokensSource};
 use crate::quota::{self, Limit};
 

@@ -14,7 +14,7 @@ use super::{Concern, Concurrency, Point, WontFit, agent_of, assess, model_hint};
 use crate::budget::{self, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::LiveState;
 
 pub use crate::event::is_spawn;

@@ -1,6 +1,6 @@
 //! StopFailure with `error: "rate_limit"`: Bedrock said 429 and the turn died. Record a
 //! throttle with what bedrock-hook estimated at that moment, so `report`, `doctor` and
-//! `quota calibrate` can say what the real quota must be (see `quota::evidence`), and tell
+//! `quota calibrate` can say what the real quota must be (see `quota_setup::evidence`), and tell
 //! the user now.
 //!
 //! The error text says which window ran out (docs/protocol.md §8.5): "Too many tokens
@@ -20,7 +20,7 @@ use super::{Concern, Throttled, agent_of, assess, model_hint};
 use crate::budget;
 use crate::claude::ClientEnv;
 use crate::config::Config;
-use crate::hook::HookInput;
+use crate::event::HookInput;
 use crate::ledger::record::ChargedModel;
 use crate::ledger::{Kind, LiveState, Outcome, Record, ThrottleInfo};
 use crate::quota::Limit;

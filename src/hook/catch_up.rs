@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 
-use super::wire::HookInput;
 use crate::config::Config;
 use crate::event::EventKind;
+use crate::event::HookInput;
 use crate::ingest::{HOOK_READ, Origin, ReadOpts, Writer};
 use crate::paths::Paths;
 use crate::transcript::subagent_transcript;

@@ -6,7 +6,6 @@
 
 pub mod catch_up;
 pub mod client;
-pub mod wire;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,13 +20,13 @@ use crate::claude::{ClientEnv, settings};
 use crate::clock;
 use crate::config::Config;
 use crate::event::EventKind;
+pub use crate::event::HookInput;
 use crate::guard::{self, subagent};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
 use crate::paths::Paths;
 use crate::quota::inflight::{self, Opening};
 use crate::transcript::subagent_transcript;
-pub use wire::HookInput;
 
 /// The events bedrock-hook acts on: in-flight tracking (every transition), the guards'
 /// decision points, throttles. An install registers the hook for all of them.

@@ -3,7 +3,6 @@
 
 pub mod advice;
 pub mod burndown;
-pub mod evidence;
 pub mod formula;
 pub mod inflight;
 pub mod limit;

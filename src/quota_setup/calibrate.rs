@@ -1,5 +1,5 @@
 //! `bedrock-hook quota calibrate`: show the throttles of the last days and what they say
-//! about the real quotas (`quota::evidence`), then write the quotas they point to.
+//! about the real quotas (`quota_setup::evidence`), then write the quotas they point to.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ use crate::config::edit::{self, QuotaValue};
 use crate::ledger::history;
 use crate::paths::Paths;
 use crate::quota::Limit;
-use crate::quota::evidence;
+use crate::quota_setup::evidence;
 use crate::terminal::out;
 use crate::terminal::pretty_tokens;
 

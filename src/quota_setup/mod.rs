@@ -4,6 +4,7 @@
 
 pub mod aws;
 mod calibrate;
+pub mod evidence;
 pub mod import;
 mod show;
 

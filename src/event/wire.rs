@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::event::{Event, EventKind};
+use super::{Event, EventKind};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::limit::{Buckets, Limit};
 use crate::ledger::{Kind, Record};
+use crate::quota::limit::{Buckets, Limit};
 use crate::terminal::pretty_tokens;
 
 /// One throttle, reduced to what calibration needs.

@@ -1,8 +1,12 @@
 //! A hook event as bedrock-hook reasons about it: which event (a closed set, with an
 //! `Other` arm for the many it ignores), whose request stream it belongs to, and which tool
-//! calls it is about. The raw input (`hook::wire::HookInput`) is reduced to this once, so
+//! calls it is about. The raw input (`event::wire::HookInput`) is reduced to this once, so
 //! event names are spelled in one place and the in-flight rules (`quota::inflight`) need
 //! nothing of the wire format.
+
+pub mod wire;
+
+pub use wire::HookInput;
 
 /// The events bedrock-hook acts on, and `Other` for every other (or future) one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
