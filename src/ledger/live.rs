@@ -141,6 +141,20 @@ pub struct LiveState {
     pub throttle_notes: super::notes::ThrottleNotes,
 }
 
+/// Bound `map` to its `max` most recent entries by `at`: the oldest give way.
+pub(super) fn keep_newest<V>(map: &mut BTreeMap<String, V>, max: usize, at: impl Fn(&V) -> i64) {
+    while map.len() > max {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, v)| at(v))
+            .map(|(k, _)| k.clone())
+        else {
+            break;
+        };
+        map.remove(&oldest);
+    }
+}
+
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
 pub const STATE_VERSION: u32 = 3;
 
@@ -312,12 +326,7 @@ impl LiveState {
         self.inflight.retain(|_, f| f.since_ms > now_ms - stale_ms);
         self.streams
             .retain(|_, s| s.at_ms > now_ms - STREAM_KEEP_MS);
-        if self.streams.len() > STREAMS_MAX {
-            let mut ages: Vec<i64> = self.streams.values().map(|s| s.at_ms).collect();
-            ages.sort_unstable_by(|a, b| b.cmp(a));
-            let newest_kept = ages[STREAMS_MAX - 1];
-            self.streams.retain(|_, s| s.at_ms >= newest_kept);
-        }
+        keep_newest(&mut self.streams, STREAMS_MAX, |s| s.at_ms);
         self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
         self.session_models
             .retain(|_, (at, _)| *at > now_ms - STREAM_KEEP_MS);
@@ -344,17 +353,7 @@ impl LiveState {
         }
         self.session_models
             .insert(session.to_string(), (now_ms, model.to_string()));
-        while self.session_models.len() > SESSION_MODELS_MAX {
-            let oldest = self
-                .session_models
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.session_models.remove(&k),
-                None => break,
-            };
-        }
+        keep_newest(&mut self.session_models, SESSION_MODELS_MAX, |(at, _)| *at);
         true
     }
 

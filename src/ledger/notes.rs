@@ -51,17 +51,7 @@ impl ThrottleNotes {
         self.pending.insert(session.to_string(), (at_ms, text));
         self.pending
             .retain(|_, (at, _)| *at > at_ms - PENDING_KEEP_MS);
-        while self.pending.len() > PENDING_MAX {
-            let oldest = self
-                .pending
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.pending.remove(&k),
-                None => break,
-            };
-        }
+        super::live::keep_newest(&mut self.pending, PENDING_MAX, |(at, _)| *at);
         self.last = Some(last);
     }
 
