@@ -1544,21 +1544,7 @@ fn side(out: &mut String, report: &Report) {
         "Side requests",
         "Only in session totals: titles, classifiers, probes.",
     );
-    let rows: Vec<Vec<String>> = report
-        .side
-        .models
-        .iter()
-        .map(|m| {
-            vec![
-                m.model.clone(),
-                thousands(m.records),
-                pretty_tokens(m.input_tokens),
-                pretty_tokens(m.cache_write_tokens),
-                pretty_tokens(m.output_tokens),
-                pretty_tokens(m.quota_tokens),
-            ]
-        })
-        .collect();
+    let rows = super::text::side_rows(report);
     table(
         out,
         &[

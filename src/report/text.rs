@@ -407,21 +407,7 @@ fn side(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("output"),
         Column::number("settled"),
     ];
-    let rows: Vec<Vec<String>> = report
-        .side
-        .models
-        .iter()
-        .map(|m| {
-            vec![
-                m.model.clone(),
-                thousands(m.records),
-                pretty_tokens(m.input_tokens),
-                pretty_tokens(m.cache_write_tokens),
-                pretty_tokens(m.output_tokens),
-                pretty_tokens(m.quota_tokens),
-            ]
-        })
-        .collect();
+    let rows = side_rows(report);
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
 }
 
@@ -573,6 +559,26 @@ pub(super) fn throttle_rows(
                 t.minute_requests
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The side-request table's cells (model, records, tokens, settled), shared by the
+/// terminal and the HTML report.
+pub(super) fn side_rows(report: &Report) -> Vec<Vec<String>> {
+    report
+        .side
+        .models
+        .iter()
+        .map(|m| {
+            vec![
+                m.model.clone(),
+                thousands(m.records),
+                pretty_tokens(m.input_tokens),
+                pretty_tokens(m.cache_write_tokens),
+                pretty_tokens(m.output_tokens),
+                pretty_tokens(m.quota_tokens),
             ]
         })
         .collect()
