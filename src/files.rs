@@ -59,16 +59,27 @@ pub fn ensure_data_subdir(dir: &Path) -> io::Result<()> {
 /// Open an existing file of ours for reading: non-blocking (a FIFO in its place must not
 /// hang us), not through a symlink, and only if it is a regular file.
 pub fn open_read(path: &Path) -> io::Result<File> {
+    open_read_with_len(path).map(|(file, _)| file)
+}
+
+/// [`open_read`], with the file's length.
+fn open_read_with_len(path: &Path) -> io::Result<(File, u64)> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
         .open(path)?;
-    regular(file, path)
+    regular_with_len(file, path)
 }
 
 fn regular(file: File, path: &Path) -> io::Result<File> {
-    if file.metadata()?.file_type().is_file() {
-        Ok(file)
+    regular_with_len(file, path).map(|(file, _)| file)
+}
+
+/// `file` if it is a regular file, with its length (one `fstat`).
+fn regular_with_len(file: File, path: &Path) -> io::Result<(File, u64)> {
+    let meta = file.metadata()?;
+    if meta.file_type().is_file() {
+        Ok((file, meta.len()))
     } else {
         Err(io::Error::other(format!(
             "{} is not a regular file",
@@ -82,18 +93,20 @@ fn regular(file: File, path: &Path) -> io::Result<File> {
 /// `max` bytes. A FIFO, a device or a link in its place is an error the caller treats
 /// like a missing or corrupt file.
 pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    let file = open_read(path)?;
-    let too_large = || io::Error::other(format!("{} is larger than {max} bytes", path.display()));
-    let len = file.metadata()?.len();
+    let (file, len) = open_read_with_len(path)?;
+    read_at_most(file, len, max)?
+        .ok_or_else(|| io::Error::other(format!("{} is larger than {max} bytes", path.display())))
+}
+
+/// All of `file` (`len` bytes by its `fstat`) if it holds at most `max` bytes; `None` if
+/// more, whether it said so or grew while being read.
+fn read_at_most(file: File, len: u64, max: u64) -> io::Result<Option<Vec<u8>>> {
     if len > max {
-        return Err(too_large());
+        return Ok(None);
     }
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(too_large());
-    }
-    Ok(bytes)
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
 }
 
 /// Read a file of the user's (their config, Claude Code's settings) on a hot path: links
@@ -105,13 +118,9 @@ pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    let file = regular(file, path)?;
-    let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(io::Error::other(format!("larger than {max} bytes")));
-    }
-    Ok(bytes)
+    let (file, len) = regular_with_len(file, path)?;
+    read_at_most(file, len, max)?
+        .ok_or_else(|| io::Error::other(format!("larger than {max} bytes")))
 }
 
 /// Open for appending, creating with mode 0600; never through a symlink, never anything
