@@ -98,16 +98,15 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         .iter()
         .map(|p| format!("config: {p}"))
         .collect();
-    // A throttled turn: its record goes in first, with what was estimated at this moment.
-    // The transcript's own record of the same throttle (the client's error message) is named
-    // alike and then counts once; and were this hook killed once it has read the transcript,
-    // the next reader still records the throttle from there.
-    if let Some((record, _)) =
-        guard::throttle::check(&input, &writer.state, writer.config, now, &env)
-        && let Err(e) = writer.append(std::slice::from_ref(&record))
-    {
-        problems.push(format!("recording the throttle: {e}"));
-    }
+    // Before the guard looks: the request this event's stream had in flight has come back.
+    close_stream(&mut writer, &input);
+    // A failed turn is guarded before the transcript is read: its throttle record goes in
+    // first, with what was estimated at this moment. The transcript's own record of the same
+    // throttle (the client's error message) is named alike and then counts once; and were
+    // this hook killed once it has read the transcript, the next reader still records the
+    // throttle from there. A StopFailure never blocks, so our own trouble cannot matter.
+    let failed_turn = (input.kind() == EventKind::StopFailure)
+        .then(|| guard_event(&mut writer, &input, now, &env, &mut problems));
     match record_transcripts(&mut writer, &input) {
         // Within a turn the request just sent names the model in use; at a prompt the
         // status line knows better (the user may have switched since the last turn).
@@ -117,32 +116,13 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
         Ok(_) => {}
         Err(e) => problems.push(format!("{e:#}")),
     }
-    close_stream(&mut writer, &input);
     if input.kind() == EventKind::SessionStart {
         remember_start_model(&mut writer, &mut input, &env, now);
     }
-    // The guard sees the windows without the request this event announces; trouble of
-    // our own above means it may warn but never block.
-    let guarded = guard::decide(
-        &input,
-        &writer.state,
-        writer.config,
-        now,
-        &env,
-        problems.is_empty(),
-    );
-    if let Some(record) = &guarded.throttle
-        && let Err(e) = writer.append(std::slice::from_ref(record))
-    {
-        problems.push(format!("recording the throttle: {e}"));
-    }
-    if guarded.apply_note(&mut writer.state) {
-        writer.touch();
-    }
-    if let Some(key) = guarded.remember {
-        writer.state.warned.insert(key, now.timestamp_millis());
-        writer.touch();
-    }
+    let guarded = match failed_turn {
+        Some(guarded) => guarded,
+        None => guard_event(&mut writer, &input, now, &env, &mut problems),
+    };
     if !guarded.stops_request {
         open_stream(&mut writer, &input, now, &env);
     }
@@ -259,6 +239,43 @@ fn blame(e: std::io::Error, transcript: &Path) -> anyhow::Error {
     } else {
         anyhow::Error::new(e).context(format!("reading {}", transcript.display()))
     }
+}
+
+/// Ask the guards about this event and keep what they decided: the throttle record, the
+/// explanation for the session's next prompt, the warning given. They see the windows without
+/// the request this event announces; trouble of our own so far means they may warn but never
+/// block.
+fn guard_event(
+    writer: &mut Writer<'_>,
+    input: &HookInput,
+    now: DateTime<Utc>,
+    env: &ClientEnv,
+    problems: &mut Vec<String>,
+) -> guard::Guarded {
+    let guarded = guard::decide(
+        input,
+        &writer.state,
+        writer.config,
+        now,
+        env,
+        problems.is_empty(),
+    );
+    if let Some(record) = &guarded.throttle
+        && let Err(e) = writer.append(std::slice::from_ref(record))
+    {
+        problems.push(format!("recording the throttle: {e}"));
+    }
+    if guarded.apply_note(&mut writer.state) {
+        writer.touch();
+    }
+    if let Some(key) = &guarded.remember {
+        writer
+            .state
+            .warned
+            .insert(key.clone(), now.timestamp_millis());
+        writer.touch();
+    }
+    guarded
 }
 
 /// Before the guard looks: the request this event's stream had in flight has come back
