@@ -455,3 +455,42 @@ fn a_throttle_is_explained_at_the_next_prompt_and_in_the_status_line() {
     );
     assert!(!next("2026-11-22T01:41:10Z").contains("throttled this session"));
 }
+
+/// A throttled turn of the session that has the request in flight: the estimate counts the
+/// refused request once (its own reservation), not again as in flight beside it.
+#[test]
+fn a_throttle_of_the_session_in_flight_counts_the_refused_request_once() {
+    let world = sample_world(&config("warn", 10_000_000, 3_000_000));
+    assert_eq!(world.event("UserPromptSubmit"), "");
+    let prompt: Value = serde_json::from_str(&world.payload("UserPromptSubmit")).unwrap();
+    let session = prompt["session_id"].as_str().unwrap();
+    let held: u64 = world.state()["inflight"][session]["reservation"]
+        .as_u64()
+        .expect("the prompt's request is in flight");
+    let mut failure: Value = serde_json::from_str(&world.payload("StopFailure")).unwrap();
+    failure["session_id"] = json!(session);
+    world
+        .command(&["hook"])
+        .write_stdin(failure.to_string())
+        .assert()
+        .success();
+    let throttle = world
+        .ledger()
+        .into_iter()
+        .find(|r| r["kind"] == "throttle")
+        .expect("a throttle record");
+    let settled: u64 = world.state()["today"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["settled"].as_u64().unwrap())
+        .sum();
+    let reserved = throttle["reserved"].as_u64().unwrap();
+    assert_eq!(reserved, held, "{throttle}");
+    assert_eq!(
+        throttle["throttle"]["day_used"].as_u64().unwrap(),
+        settled + reserved,
+        "{throttle}"
+    );
+    assert!(world.inflight_keys().iter().all(|k| k != session));
+}
