@@ -255,17 +255,22 @@ impl<'a> Writer<'a> {
         self.dirty = true;
         let boundary = self.config.day_boundary;
         let counted_days = LiveState::counted_days(boundary, self.now);
-        let mut in_counted_days = false;
+        let mut in_counted_days = Vec::new();
         for entry in &appended {
             if counted_days.contains(&entry.record.ts.date_naive()) {
-                in_counted_days = true;
+                in_counted_days.push(entry);
             } else {
                 self.state.add_record(&entry.record, boundary, self.now);
             }
         }
-        if in_counted_days {
+        if !in_counted_days.is_empty() {
             self.ledger.flush().map_err(|e| self.ledger_error(e))?;
-            self.state.catch_up(&self.ledger, boundary, self.now);
+            if !self
+                .state
+                .count_own_appends(&self.ledger, &in_counted_days, boundary, self.now)
+            {
+                self.state.catch_up(&self.ledger, boundary, self.now);
+            }
         }
         Ok(appended.len())
     }

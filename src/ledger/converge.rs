@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::live::{LiveState, RECENT_KEEP_MS};
-use super::store::{FileMark, Ledger};
+use super::store::{Entry, FileMark, Ledger};
 use crate::quota::DayBoundary;
 
 /// The status line counts a grown day file itself only up to this many new bytes (a few
@@ -70,6 +70,49 @@ impl LiveState {
             }
         }
         changed
+    }
+
+    /// Count records this holder of the lock has just appended to counted day files and
+    /// written, without reading them back: only where the state had counted the day file
+    /// exactly up to where they begin (it was caught up when the lock was taken, and
+    /// nobody else appends meanwhile), so the result is what [`LiveState::catch_up`] would
+    /// read. Returns false if that does not hold for some day (the caller catches up from
+    /// the files then; days counted here are not counted again).
+    pub fn count_own_appends(
+        &mut self,
+        ledger: &Ledger,
+        appended: &[&Entry],
+        boundary: DayBoundary,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let mut by_day: Vec<(NaiveDate, Vec<&Entry>)> = Vec::new();
+        for entry in appended {
+            let day = entry.record.ts.date_naive();
+            match by_day.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, entries)) => entries.push(entry),
+                None => by_day.push((day, vec![entry])),
+            }
+        }
+        let mut all = true;
+        for (day, entries) in by_day {
+            let Some(mark) = ledger.written_mark(day) else {
+                all = false;
+                continue;
+            };
+            let bytes: u64 = entries.iter().map(|e| e.line_len() as u64).sum();
+            let counted = self.counted.get(&day).copied().unwrap_or_default();
+            let begins_where_counted =
+                mark.len.checked_sub(bytes) == Some(counted.len) && counted.same_file(&mark);
+            if !begins_where_counted {
+                all = false;
+                continue;
+            }
+            for entry in entries {
+                self.add_record(&entry.record, boundary, now);
+            }
+            self.counted.insert(day, mark);
+        }
+        all
     }
 
     /// The status line's reading: count a small tail the last writer did not get to (it
@@ -275,5 +318,81 @@ mod tests {
         assert_eq!(state.today, rebuilt.today);
         assert_eq!(state.throttles, 1);
         assert_eq!(state.counted, rebuilt.counted);
+    }
+
+    /// What a writer does: its own records counted as it appends them, without reading the
+    /// day file back, unless something it did not write is there too.
+    fn append_and_count(day: &Day, state: &mut LiveState, records: &[Record]) -> bool {
+        let lock = LedgerLock::acquire(&day.paths, StdDuration::ZERO)
+            .unwrap()
+            .unwrap();
+        let mut ledger = Ledger::new(&day.paths);
+        let appended = ledger
+            .append(&lock, records.iter().cloned().map(Entry::new).collect())
+            .unwrap();
+        ledger.flush().unwrap();
+        // As the writer does: records of days not counted from the files are added alone.
+        let days = LiveState::counted_days(DayBoundary::Utc, day.now);
+        let (counted_days, others): (Vec<&Entry>, Vec<&Entry>) = appended
+            .iter()
+            .partition(|e| days.contains(&e.record.ts.date_naive()));
+        for entry in others {
+            state.add_record(&entry.record, DayBoundary::Utc, day.now);
+        }
+        let appended = counted_days;
+        let counted = state.count_own_appends(&ledger, &appended, DayBoundary::Utc, day.now);
+        if !counted {
+            state.catch_up(&ledger, DayBoundary::Utc, day.now);
+        }
+        counted
+    }
+
+    #[test]
+    fn own_appends_count_as_reading_them_back_would() {
+        let day = Day::new();
+        day.append(&[record("a", "2026-11-22T11:00:00Z", 5)]);
+        let mut state = day.state();
+        let mut throttle = record("t", "2026-11-22T11:59:20Z", 0);
+        throttle.kind = Kind::Throttle;
+        assert!(append_and_count(
+            &day,
+            &mut state,
+            &[
+                record("b", "2026-11-22T11:59:30Z", 7),
+                throttle,
+                record("c", "2026-11-21T23:59:00Z", 9),
+            ]
+        ));
+        let rebuilt = day.state();
+        assert_eq!(state.today, rebuilt.today);
+        assert_eq!(state.recent, rebuilt.recent);
+        assert_eq!(state.throttles, 1);
+        assert_eq!(state.counted, rebuilt.counted);
+        // The first record of a new day file.
+        let mut fresh = Day::new().state();
+        let empty = Day::new();
+        assert!(append_and_count(
+            &empty,
+            &mut fresh,
+            &[record("d", "2026-11-22T11:00:00Z", 3)]
+        ));
+        assert_eq!(fresh.counted, empty.state().counted);
+        assert_eq!(Day::settled(&fresh), 3);
+    }
+
+    #[test]
+    fn own_appends_after_bytes_the_state_has_not_counted_are_read_back() {
+        // A killed writer's line the state never counted sits before this writer's.
+        let day = Day::new();
+        day.append(&[record("a", "2026-11-22T11:00:00Z", 5)]);
+        let mut state = day.state();
+        day.append(&[record("b", "2026-11-22T11:10:00Z", 7)]);
+        assert!(!append_and_count(
+            &day,
+            &mut state,
+            &[record("c", "2026-11-22T11:20:00Z", 11)]
+        ));
+        assert_eq!(Day::settled(&state), 23, "each counted once");
+        assert_eq!(state.counted, day.state().counted);
     }
 }

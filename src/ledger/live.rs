@@ -112,7 +112,7 @@ pub struct LiveState {
     /// Today's totals by canonical model name.
     #[serde(default)]
     pub today: BTreeMap<String, Totals>,
-    #[serde(default)]
+    #[serde(default, with = "recent_wire")]
     pub recent: Vec<Recent>,
     /// By stream key (`session` or `session/agent`).
     #[serde(default)]
@@ -156,7 +156,7 @@ pub(super) fn keep_newest<V>(map: &mut BTreeMap<String, V>, max: usize, at: impl
 }
 
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
-pub const STATE_VERSION: u32 = 3;
+pub const STATE_VERSION: u32 = 4;
 
 impl LiveState {
     /// Read without a lock. `None` if missing, unreadable, or not a regular file of a
@@ -372,6 +372,50 @@ impl LiveState {
     }
 }
 
+/// `recent` on disk: per model, one flat array of `at_ms, settled, requests` triples
+/// (`{"claude-opus-5-5":[1796233047999,150036,7,...]}`). A busy minute holds a hundred
+/// entries, most of the state's bytes when written as objects (the model name and three
+/// keys each), and the status line parses the state on every render.
+mod recent_wire {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Recent;
+
+    pub fn serialize<S: Serializer>(recent: &[Recent], out: S) -> Result<S::Ok, S::Error> {
+        let mut by_model: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        for r in recent {
+            // Only times inside the last minutes are kept: never before 1970.
+            let at_ms = u64::try_from(r.at_ms).unwrap_or(0);
+            by_model
+                .entry(&r.model)
+                .or_default()
+                .extend([at_ms, r.settled, r.requests]);
+        }
+        by_model.serialize(out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Vec<Recent>, D::Error> {
+        let by_model = BTreeMap::<String, Vec<u64>>::deserialize(input)?;
+        let mut recent = Vec::new();
+        for (model, flat) in by_model {
+            if flat.len() % 3 != 0 {
+                return Err(serde::de::Error::custom("recent: not triples"));
+            }
+            for triple in flat.chunks_exact(3) {
+                recent.push(Recent {
+                    at_ms: i64::try_from(triple[0]).map_err(serde::de::Error::custom)?,
+                    model: model.clone(),
+                    settled: triple[1],
+                    requests: triple[2],
+                });
+            }
+        }
+        Ok(recent)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +482,45 @@ mod tests {
         throttled.cache_read = 0;
         state.add_record(&throttled, DayBoundary::Utc, now);
         assert_eq!(state.predict("s", "s").unwrap().context, 150);
+    }
+
+    #[test]
+    fn recent_entries_survive_a_save_in_their_compact_form() {
+        let recent = vec![
+            Recent {
+                at_ms: 1_796_233_047_999,
+                model: "claude-opus-5-5".into(),
+                settled: 150_036,
+                requests: 7,
+            },
+            Recent {
+                at_ms: 1_796_233_048_999,
+                model: "claude-haiku-4-5".into(),
+                settled: 12,
+                requests: 0,
+            },
+            Recent {
+                at_ms: 1_796_233_049_999,
+                model: "claude-opus-5-5".into(),
+                settled: 9,
+                requests: 1,
+            },
+        ];
+        let state = LiveState {
+            v: STATE_VERSION,
+            recent: recent.clone(),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(
+            json.contains(r#""recent":{"claude-haiku-4-5":[1796233048999,12,0],"claude-opus-5-5":[1796233047999,150036,7,1796233049999,9,1]}"#),
+            "{json}"
+        );
+        let mut back = serde_json::from_str::<LiveState>(&json).unwrap().recent;
+        back.sort_by_key(|r| r.at_ms);
+        assert_eq!(back, recent);
+        let torn = json.replace(",9,1]", ",9]");
+        assert!(serde_json::from_str::<LiveState>(&torn).is_err());
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Bytes of its ledger line, newline included.
+    pub fn line_len(&self) -> usize {
+        self.line.len()
+    }
+
     pub fn new(record: Record) -> Entry {
         let hash = key_hash(&record.dedupe_key());
         let mut line = Vec::with_capacity(512);
@@ -229,6 +234,19 @@ impl FileMark {
 }
 
 impl Ledger {
+    /// Where a day file this holder of the lock has open stands once everything appended
+    /// to it is written: no system call, for counting one's own appends
+    /// ([`LiveState::count_own_appends`](super::live::LiveState)). `None` if it is not open
+    /// or has lines not written yet.
+    pub fn written_mark(&self, day: NaiveDate) -> Option<FileMark> {
+        let index = self.open_days.get(&day)?;
+        index.pending.is_empty().then_some(FileMark {
+            dev: index.file_id.0,
+            ino: index.file_id.1,
+            len: index.data_len,
+        })
+    }
+
     /// The day file's mark without reading it; `None` if there is no such file. A link or
     /// a non-regular file in its place is an error.
     pub fn day_mark(&self, day: NaiveDate) -> io::Result<Option<FileMark>> {
@@ -311,6 +329,8 @@ pub fn read_records(path: &Path) -> io::Result<(Vec<Record>, usize)> {
 struct DayIndex {
     data: File,
     index: File,
+    /// The day file's device and inode, as opened.
+    file_id: (u64, u64),
     /// Length of the day file once `pending` is written.
     data_len: u64,
     seen: Seen,
@@ -346,7 +366,12 @@ impl DayIndex {
                 seen.load(hash);
             }
         }
-        let mut data_len = data.metadata()?.len();
+        let data_meta = data.metadata()?;
+        let file_id = {
+            use std::os::unix::fs::MetadataExt;
+            (data_meta.dev(), data_meta.ino())
+        };
+        let mut data_len = data_meta.len();
         if !intact || data_len < indexed_len {
             // Damaged, from an older version, or longer than its day file: rebuild the
             // index from the day file.
@@ -357,6 +382,7 @@ impl DayIndex {
         let mut day = DayIndex {
             data,
             index,
+            file_id,
             data_len,
             seen,
             pending: Vec::new(),
