@@ -25,10 +25,11 @@ use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
 
 use crate::cli::ImportArgs;
 use crate::config::Config;
+use crate::context::Context;
 use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
 use crate::terminal::{clean, count};
@@ -48,9 +49,8 @@ const KEEP_BUFFER: usize = 8 << 20;
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
-pub fn run(args: &ImportArgs) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
+pub fn run(args: &ImportArgs, context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, .. } = context;
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
@@ -82,7 +82,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         progress.set_totals(files, bytes);
     }
     let started = Instant::now();
-    let result = import(&paths, &config, &roots, explicit, &mut progress);
+    let result = import(paths, config, &roots, explicit, &mut progress);
     progress.finish();
     let summary = result?;
     if summary.files == 0 && summary.unreadable == 0 {

@@ -74,8 +74,8 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
     Ok(())
 }
 
-/// Remove bedrock-hook from the settings file.
-pub fn uninstall(options: Options<'_>) -> Result<()> {
+/// Remove bedrock-hook from the settings file. `data_dir` is named in what is left behind.
+pub fn uninstall(options: Options<'_>, data_dir: Option<&Path>) -> Result<()> {
     let path = target::settings_file(options.scope)?;
     if !path.exists() {
         outln!(
@@ -91,10 +91,7 @@ pub fn uninstall(options: Options<'_>) -> Result<()> {
         if !options.dry_run {
             let binary = std::env::current_exe()
                 .map_or_else(|_| "the binary".into(), |p| p.display().to_string());
-            let data = crate::paths::Paths::from_env().map_or_else(
-                |_| "its data dir".into(),
-                |p| p.data_dir.display().to_string(),
-            );
+            let data = data_dir.map_or_else(|| "its data dir".into(), |d| d.display().to_string());
             outln!(
                 "Left in place: {binary} and the ledger in {data}; delete them by hand if you want them gone."
             );

@@ -12,10 +12,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
 use crate::config::edit::{self, QuotaChange};
 use crate::config::{Config, Source};
+use crate::context::Context;
 use crate::paths::Paths;
 use crate::terminal::out;
 pub use aws::Endpoint;
@@ -75,12 +76,16 @@ pub(crate) fn note_overrides(out: &mut String, config: &Config, keys: &[&str]) {
 }
 
 /// `quota import [FILE...]`: the listing files, or without them the AWS CLI.
-pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let path = config_path(&paths)?;
+pub fn import(
+    files: &[PathBuf],
+    endpoint: Endpoint,
+    dry_run: bool,
+    context: &mut Context,
+) -> Result<ExitCode> {
+    let path = config_path(&context.paths)?;
     let (plan, mut out) = if files.is_empty() {
-        let config = Config::load(Some(&path));
-        import::read_and_plan_from_cli(&crate::account::AwsCli::new(&config.aws_cli), endpoint)?
+        let aws = crate::account::AwsCli::new(&context.config.aws_cli);
+        import::read_and_plan_from_cli(&aws, endpoint)?
     } else {
         import::read_and_plan(files, endpoint)?
     };
@@ -88,8 +93,8 @@ pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<Ex
     if !values.is_empty() {
         let changes = edit::write_quotas(&path, &values, dry_run)?;
         report_changes(&mut out, &path, &changes, dry_run);
-        let config = Config::load(Some(&path));
-        note_overrides(&mut out, &config, &["models", "tpd_all_models"]);
+        context.reload_config();
+        note_overrides(&mut out, &context.config, &["models", "tpd_all_models"]);
     }
     out!("{out}");
     Ok(if values.is_empty() {

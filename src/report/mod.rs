@@ -15,7 +15,7 @@ pub mod text;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration, Utc};
 
 pub use aggregate::{Params, Report, Totals, aggregate};
@@ -23,18 +23,17 @@ pub use range::Selection;
 
 use crate::cli::ReportArgs;
 use crate::config::Config;
+use crate::context::Context;
 use crate::ledger::{Ledger, Record};
-use crate::paths::Paths;
 use crate::quota::DayBoundary;
 use crate::terminal;
 
-pub fn run(args: &ReportArgs) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
+pub fn run(args: &ReportArgs, context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, now } = context;
+    let now = *now;
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
-    let now = crate::clock::now();
     let request = range::Request {
         date: args.date.as_deref(),
         since: args.since.as_deref(),
@@ -42,12 +41,12 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         session: args.session.as_deref(),
     };
     let selection = Selection::resolve(&request, config.day_boundary, now)?;
-    let ledger = Ledger::new(&paths);
+    let ledger = Ledger::new(paths);
     let (records, skipped) = range::load(&ledger, &selection)?;
     let output = if args.csv {
         csv::render(&records)
     } else {
-        let params = params_for(&selection, &records, &config, now, args);
+        let params = params_for(&selection, &records, config, now, args);
         let report = aggregate(&records, &params);
         if let Some(target) = &args.html {
             let doc = json::document(
@@ -90,7 +89,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 boundary: config.day_boundary,
                 quotas: config.quotas,
                 tpd_all_models: config.tpd_all_models,
-                quota_source: quota_source(&config),
+                quota_source: quota_source(config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 width: terminal::width(),
