@@ -86,7 +86,7 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command;
     if !matches!(
         cli.command,
-        Command::Hook | Command::Statusline { .. } | Command::CatchUp(_)
+        Command::Hook | Command::Statusline(_) | Command::CatchUp(_)
     ) {
         // See what the hooks see: settings.json `env` included.
         claude::settings_env::adopt(std::env::current_dir().ok().as_deref());
@@ -95,9 +95,9 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let context = Context::from_env();
     match cli.command {
         Command::Hook => Ok(hook::run(&mut std::io::stdin().lock(), Context::from_env)),
-        Command::Statusline { chain } => Ok(status::run(
+        Command::Statusline(args) => Ok(status::run(
             &mut std::io::stdin().lock(),
-            chain.as_deref(),
+            args.chain.as_deref(),
             Context::from_env,
         )),
         Command::CatchUp(args) => {
@@ -116,34 +116,20 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Install {
-            target,
-            bin,
-            statusline_only,
-        } => {
-            install::install(target.options(), bin.as_deref(), statusline_only)?;
+        Command::Install(args) => {
+            install::install(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Uninstall { target } => {
+        Command::Uninstall(args) => {
             let data_dir = context.as_ref().ok().map(|c| c.paths.data_dir.as_path());
-            install::uninstall(target.options(), data_dir)?;
+            install::uninstall(&args, data_dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { fix, project } => doctor::run(fix, project, context.ok()),
+        Command::Doctor(args) => doctor::run(args, context.ok()),
         Command::Team {
-            action: cli::TeamAction::Sync { background },
+            action: account::Action::Sync { background },
         } => account::sync::command(background, &context?),
-        Command::Quota { action } => match action {
-            cli::QuotaAction::Import {
-                files,
-                endpoint,
-                dry_run,
-            } => quota_setup::import(&files, endpoint, dry_run, &mut context?),
-            cli::QuotaAction::Show => quota_setup::show(&context?),
-            cli::QuotaAction::Calibrate { days, dry_run } => {
-                quota_setup::calibrate(days, dry_run, &context?)
-            }
-        },
+        Command::Quota { action } => quota_setup::run(action, context?),
     }
 }
 

@@ -39,6 +39,19 @@ pub const HISTORY_DAYS: u32 = 30;
 /// Days of throttles it reports.
 pub const THROTTLE_DAYS: u32 = 7;
 
+/// `bedrock-hook doctor`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write the recommended `env` values into the user's settings.json (after showing
+    /// the change, with a timestamped backup; nothing else is touched).
+    #[arg(long)]
+    pub fix: bool,
+    /// The project whose .claude/settings.json and settings.local.json apply
+    /// (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
 /// How the checks read the process environment (`PATH`, `HOME`, ...).
 pub type Lookup = Box<dyn Fn(&str) -> Option<String>>;
 
@@ -297,7 +310,11 @@ fn settle(ctx: &Ctx, findings: &mut [Finding], plan: &mut Plan) {
 }
 
 /// `bedrock-hook doctor [--fix] [--project DIR]`
-pub fn run(apply: bool, project: Option<PathBuf>, context: Option<Context>) -> Result<ExitCode> {
+pub fn run(args: Args, context: Option<Context>) -> Result<ExitCode> {
+    let Args {
+        fix: apply,
+        project,
+    } = args;
     let project = match project {
         Some(dir) => dir,
         None => std::env::current_dir().context("no current directory")?,

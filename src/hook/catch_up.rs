@@ -35,7 +35,7 @@ pub fn needed_after(event: EventKind) -> bool {
 
 /// What a catch-up run reads.
 #[derive(Debug, Clone, clap::Args)]
-pub struct CatchUpArgs {
+pub struct Args {
     #[arg(long)]
     pub transcript: Option<PathBuf>,
     #[arg(long)]
@@ -92,7 +92,7 @@ fn arguments(input: &HookInput, turn_end: DateTime<Utc>) -> Vec<OsString> {
 }
 
 /// The catch-up process itself.
-pub fn run(args: &CatchUpArgs, context: &Context) -> Result<()> {
+pub fn run(args: &Args, context: &Context) -> Result<()> {
     let Ok(turn_end) = DateTime::parse_from_rfc3339(&args.turn_end) else {
         bail!("--turn-end is not an RFC 3339 time: {}", args.turn_end);
     };
@@ -107,7 +107,7 @@ pub fn run(args: &CatchUpArgs, context: &Context) -> Result<()> {
 fn read_all(
     paths: &Paths,
     config: &Config,
-    args: &CatchUpArgs,
+    args: &Args,
     cutoff: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let Some(mut writer) =

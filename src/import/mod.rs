@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
 
-use crate::cli::ImportArgs;
 use crate::config::Config;
 use crate::context::Context;
 use crate::ingest::{RecordMaker, Writer};
@@ -40,6 +39,18 @@ use summary::Report;
 pub use summary::Summary;
 use worker::{Job, Outcome, Parsed, parse};
 
+/// `bedrock-hook import`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Transcript files or folders. Default: `projects/` under CLAUDE_CONFIG_DIR (and each
+    /// entry of it if comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// No progress bar, even on a terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Longest time one batch of transcripts holds the ledger lock before letting others in.
 const BATCH: Duration = Duration::from_millis(200);
 /// Longest time a batch may run on to keep a session together (hooks wait up to 3 s).
@@ -49,7 +60,7 @@ const KEEP_BUFFER: usize = 8 << 20;
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
-pub fn run(args: &ImportArgs, context: &Context) -> Result<ExitCode> {
+pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
     let Context { paths, config, .. } = context;
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");

@@ -25,7 +25,27 @@ use serde_json::{Map, Value};
 use crate::terminal::{out, outln};
 use format::Layout;
 use merge::{MergeError, Report, StatusChange};
-pub use target::Scope;
+pub use target::{Scope, SettingsTarget};
+
+/// `bedrock-hook install`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: SettingsTarget,
+    /// The binary the hooks run (default: this executable).
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<std::path::PathBuf>,
+    /// Only the status line, no hooks: for when the hooks come from the plugin.
+    #[arg(long)]
+    pub statusline_only: bool,
+}
+
+/// `bedrock-hook uninstall`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub target: SettingsTarget,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
@@ -33,10 +53,12 @@ pub struct Options<'a> {
     pub dry_run: bool,
 }
 
-/// Add bedrock-hook to the settings file; `bin` overrides the binary the hooks run.
-/// `status_line_only` leaves the hooks out (they come from the plugin).
-pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool) -> Result<()> {
-    let bin = target::binary(bin)?;
+/// Add bedrock-hook to the settings file; `--bin` overrides the binary the hooks run,
+/// `--statusline-only` leaves the hooks out (they come from the plugin).
+pub fn install(args: &Args) -> Result<()> {
+    let options = args.target.options();
+    let status_line_only = args.statusline_only;
+    let bin = target::binary(args.bin.as_deref())?;
     let bin_text = bin.to_str().unwrap_or_default().to_string();
     if !bin.is_file() {
         anyhow::ensure!(
@@ -75,7 +97,8 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
 }
 
 /// Remove bedrock-hook from the settings file. `data_dir` is named in what is left behind.
-pub fn uninstall(options: Options<'_>, data_dir: Option<&Path>) -> Result<()> {
+pub fn uninstall(args: &UninstallArgs, data_dir: Option<&Path>) -> Result<()> {
+    let options = args.target.options();
     let path = target::settings_file(options.scope)?;
     if !path.exists() {
         outln!(

@@ -23,6 +23,38 @@ pub use aws::Endpoint;
 pub use calibrate::calibrate;
 pub use show::{describe, show};
 
+/// `bedrock-hook quota`'s subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
+    ///
+    /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
+    /// --output json` (and of `list-aws-default-service-quotas`). Without FILE, both are
+    /// read through the AWS CLI (BEDROCK_HOOK_AWS_CLI, default `aws`).
+    Import {
+        /// Listing files; applied values win over defaults.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Which endpoint type's per-minute quotas to use.
+        #[arg(long, value_enum, default_value = "cross-region")]
+        endpoint: Endpoint,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the configured quotas per bucket and today's use.
+    Show,
+    /// Adopt what recorded throttles say about the real quotas (after showing it).
+    Calibrate {
+        /// How many days of the ledger to look at.
+        #[arg(long, default_value_t = 7, value_name = "N")]
+        days: u32,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
 pub(crate) fn config_path(paths: &Paths) -> Result<PathBuf> {
     paths
         .config_file
@@ -72,6 +104,19 @@ pub(crate) fn note_overrides(out: &mut String, config: &Config, keys: &[&str]) {
             out,
             "Note: {name} is set in the environment and wins over the file."
         );
+    }
+}
+
+/// `bedrock-hook quota ACTION`
+pub fn run(action: Action, mut context: Context) -> Result<ExitCode> {
+    match action {
+        Action::Import {
+            files,
+            endpoint,
+            dry_run,
+        } => import(&files, endpoint, dry_run, &mut context),
+        Action::Show => show(&context),
+        Action::Calibrate { days, dry_run } => calibrate(days, dry_run, &context),
     }
 }
 

@@ -24,6 +24,15 @@ use crate::paths::Paths;
 use crate::terminal::{Style, outln};
 use wire::StatusInput;
 
+/// `bedrock-hook statusline`'s arguments, for `--help`: the hot path reads `--chain` by
+/// hand (`lib.rs`), before any parser is built.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also run this status line command with the same input and show its line first.
+    #[arg(long, value_name = "COMMAND")]
+    pub chain: Option<String>,
+}
+
 /// Status line input is a few KiB; anything past this is not ours to read.
 const MAX_INPUT: u64 = 4 << 20;
 
