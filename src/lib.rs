@@ -11,6 +11,7 @@ pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod detach;
 pub mod doctor;
 pub mod event;
@@ -34,6 +35,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use context::Context;
+
 /// Entry point shared by the binary, tests and benchmarks.
 pub fn run(args: Vec<OsString>) -> ExitCode {
     // Hot paths first: no argument parser, no config search.
@@ -41,12 +44,16 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     match args.get(1).and_then(|a| a.to_str()).filter(|_| !wants_help) {
         Some("hook") => {
             fail_open_on_panic(false);
-            return hook::run(&mut std::io::stdin().lock());
+            return hook::run(&mut std::io::stdin().lock(), Context::from_env);
         }
         Some("statusline") => {
             fail_open_on_panic(true);
             let chain = chain_argument(&args[2..]);
-            return status::run(&mut std::io::stdin().lock(), chain.as_deref());
+            return status::run(
+                &mut std::io::stdin().lock(),
+                chain.as_deref(),
+                Context::from_env,
+            );
         }
         _ => {}
     }
@@ -79,25 +86,28 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     use cli::Command;
     if !matches!(
         cli.command,
-        Command::Hook | Command::Statusline { .. } | Command::CatchUp(_)
+        Command::Hook | Command::Statusline(_) | Command::CatchUp(_)
     ) {
         // See what the hooks see: settings.json `env` included.
         claude::settings_env::adopt(std::env::current_dir().ok().as_deref());
     }
+    // Read once for every command; only `doctor` and `uninstall` do without a data dir.
+    let context = Context::from_env();
     match cli.command {
-        Command::Hook => Ok(hook::run(&mut std::io::stdin().lock())),
-        Command::Statusline { chain } => {
-            Ok(status::run(&mut std::io::stdin().lock(), chain.as_deref()))
-        }
+        Command::Hook => Ok(hook::run(&mut std::io::stdin().lock(), Context::from_env)),
+        Command::Statusline(args) => Ok(status::run(
+            &mut std::io::stdin().lock(),
+            args.chain.as_deref(),
+            Context::from_env,
+        )),
         Command::CatchUp(args) => {
-            hook::catch_up::run(&args)?;
+            hook::catch_up::run(&args, &context?)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report(args) => report::run(&args),
-        Command::Import(args) => import::run(&args),
+        Command::Report(args) => report::run(&args, &context?),
+        Command::Import(args) => import::run(&args, &context?),
         Command::Config => {
-            let paths = paths::Paths::from_env()?;
-            let config = config::Config::load(paths.config_file.as_deref());
+            let Context { paths, config, .. } = context?;
             terminal::out!("{}", config.describe());
             terminal::outln!("# data dir: {}", paths.data_dir.display());
             Ok(if config.problems.is_empty() {
@@ -106,31 +116,20 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Install {
-            target,
-            bin,
-            statusline_only,
-        } => {
-            install::install(target.options(), bin.as_deref(), statusline_only)?;
+        Command::Install(args) => {
+            install::install(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Uninstall { target } => {
-            install::uninstall(target.options())?;
+        Command::Uninstall(args) => {
+            let data_dir = context.as_ref().ok().map(|c| c.paths.data_dir.as_path());
+            install::uninstall(&args, data_dir)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { fix, project } => doctor::run(fix, project),
+        Command::Doctor(args) => doctor::run(args, context.ok()),
         Command::Team {
-            action: cli::TeamAction::Sync { background },
-        } => account::sync::command(background),
-        Command::Quota { action } => match action {
-            cli::QuotaAction::Import {
-                files,
-                endpoint,
-                dry_run,
-            } => quota_setup::import(&files, endpoint, dry_run),
-            cli::QuotaAction::Show => quota_setup::show(),
-            cli::QuotaAction::Calibrate { days, dry_run } => quota_setup::calibrate(days, dry_run),
-        },
+            action: account::Action::Sync { background },
+        } => account::sync::command(background, &context?),
+        Command::Quota { action } => quota_setup::run(action, context?),
     }
 }
 

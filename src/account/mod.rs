@@ -30,6 +30,18 @@ pub use share::AccountView;
 
 use crate::config::{Config, Team};
 
+/// `bedrock-hook team`'s subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Fetch today's per-minute Bedrock metrics from CloudWatch (through the AWS CLI) and
+    /// write them to the data dir; the hook runs this in the background.
+    Sync {
+        /// Print nothing (the hook's background run; failures go to the file).
+        #[arg(long)]
+        background: bool,
+    },
+}
+
 /// Whether account mode is on.
 pub fn enabled(config: &Config) -> bool {
     config.team == Team::CloudWatch

@@ -15,6 +15,7 @@ use super::metrics::{self, Counts};
 use super::query;
 use super::runner::{AwsCli, AwsError};
 use crate::config::Config;
+use crate::context::Context;
 use crate::ledger::{Kind, Ledger, LiveState, Record};
 use crate::paths::Paths;
 use crate::quota::{burndown, model_id};
@@ -58,13 +59,11 @@ pub fn run(paths: &Paths, config: &Config, now: DateTime<Utc>) -> Result<Account
 }
 
 /// `bedrock-hook team sync`: works whether or not account mode is on (to try it first).
-pub fn command(background: bool) -> Result<std::process::ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
-    let fetched = run(&paths, &config, crate::clock::now())?;
+pub fn command(background: bool, context: &Context) -> Result<std::process::ExitCode> {
+    let fetched = run(&context.paths, &context.config, context.now)?;
     if !background {
         outln!("{}", describe(&fetched));
-        if !super::enabled(&config) {
+        if !super::enabled(&context.config) {
             outln!("account mode is off: set team = \"cloudwatch\" in the config to use it");
         }
     }

@@ -19,12 +19,13 @@ mod requests;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::claude::ClientEnv;
 use crate::claude::settings::{Scope, Setup};
 use crate::config::Config;
+use crate::context::Context;
 use crate::ledger::LiveState;
 use crate::ledger::history::{self, History};
 use crate::paths::Paths;
@@ -37,6 +38,19 @@ pub use finding::{Finding, Level};
 pub const HISTORY_DAYS: u32 = 30;
 /// Days of throttles it reports.
 pub const THROTTLE_DAYS: u32 = 7;
+
+/// `bedrock-hook doctor`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write the recommended `env` values into the user's settings.json (after showing
+    /// the change, with a timestamped backup; nothing else is touched).
+    #[arg(long)]
+    pub fix: bool,
+    /// The project whose .claude/settings.json and settings.local.json apply
+    /// (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
 
 /// How the checks read the process environment (`PATH`, `HOME`, ...).
 pub type Lookup = Box<dyn Fn(&str) -> Option<String>>;
@@ -86,13 +100,15 @@ impl Plan {
 }
 
 impl Ctx {
-    /// Gather from the process environment, the settings files, the config, the live state
-    /// and the ledger.
-    pub fn gather(lookup: Lookup, project: &Path) -> Ctx {
+    /// Gather from the process environment, the settings files, the live state and the
+    /// ledger, beside the command's context. Without one (no data dir) the checks still run,
+    /// on the config from the environment alone.
+    pub fn gather(lookup: Lookup, project: &Path, context: Option<Context>) -> Ctx {
         let setup = Setup::load(&*lookup, Some(project));
-        let paths = Paths::from_env().ok();
-        let config = Config::load(paths.as_ref().and_then(|p| p.config_file.as_deref()));
-        let now = crate::clock::now();
+        let (paths, config, now) = match context {
+            Some(c) => (Some(c.paths), c.config, c.now),
+            None => (None, Config::load(None), crate::clock::now()),
+        };
         let state = paths
             .as_ref()
             .and_then(|p| LiveState::read(&p.state_file()))
@@ -294,12 +310,16 @@ fn settle(ctx: &Ctx, findings: &mut [Finding], plan: &mut Plan) {
 }
 
 /// `bedrock-hook doctor [--fix] [--project DIR]`
-pub fn run(apply: bool, project: Option<PathBuf>) -> Result<ExitCode> {
+pub fn run(args: Args, context: Option<Context>) -> Result<ExitCode> {
+    let Args {
+        fix: apply,
+        project,
+    } = args;
     let project = match project {
         Some(dir) => dir,
         None => std::env::current_dir().context("no current directory")?,
     };
-    let mut ctx = Ctx::gather(Box::new(|key| std::env::var(key).ok()), &project);
+    let mut ctx = Ctx::gather(Box::new(|key| std::env::var(key).ok()), &project, context);
     let color = crate::terminal::Style::for_stdout(crate::terminal::ColorChoice::Auto).color;
     let (findings, plan) = check_all(&ctx);
     out!("{}", report(&ctx, &findings, color));

@@ -115,11 +115,7 @@ fn wont_fit(w: &WontFit, blocked: bool, config: &Config, now: DateTime<Utc>) -> 
             let saved = next.reservation.saturating_sub(fix.reservation) * requests;
             let fits_after = s.limit.counts_tokens() && total.saturating_sub(saved) <= s.left;
             if fits_after {
-                out.push_str(&format!(
-                    "{}: a request would then reserve {} and fit.",
-                    set_max_tokens(fix),
-                    tokens(fix.reservation)
-                ));
+                out.push_str(&format!("{} and fit.", then_reserves(fix)));
             } else {
                 out.push_str(&format!(
                     "{wait}; and {} so a request reserves {}.",
@@ -185,11 +181,7 @@ fn oversized(o: &Oversized, config: &Config) -> String {
                 ),
                 _ => String::new(),
             };
-            out.push_str(&format!(
-                " Fix: {}: a request would then reserve {}{tail}.",
-                set_max_tokens(fix),
-                tokens(fix.reservation)
-            ));
+            out.push_str(&format!(" Fix: {}{tail}.", then_reserves(fix)));
         }
         None => out.push_str(&format!(
             " Fix: ask AWS for a higher {short} (Service Quotas) and run `bedrock-hook quota import`."
@@ -219,9 +211,8 @@ fn concurrency(c: &Concurrency, config: &Config) -> String {
             let fits_after = advice::fitting(c.tpm, fix.reservation);
             if fits_after >= wanted {
                 out.push_str(&format!(
-                    " Fix: {}: a request would then reserve {} and {fits_after} fit.",
-                    set_max_tokens(fix),
-                    tokens(fix.reservation)
+                    " Fix: {} and {fits_after} fit.",
+                    then_reserves(fix)
                 ));
             } else {
                 out.push_str(&format!(
@@ -452,6 +443,15 @@ fn when(s: &Shortfall, budget: &Budget, together: bool, now: DateTime<Utc>) -> S
             n => format!("It frees up only as the {n} requests in flight come back."),
         },
     }
+}
+
+/// The fix and what one request reserves after it.
+fn then_reserves(fix: &MaxTokensFix) -> String {
+    format!(
+        "{}: a request would then reserve {}",
+        set_max_tokens(fix),
+        tokens(fix.reservation)
+    )
 }
 
 fn set_max_tokens(fix: &MaxTokensFix) -> String {

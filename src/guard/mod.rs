@@ -1,10 +1,11 @@
 //! Guards: act before a request would blow the Bedrock budget, in plain words.
 //!
-//! Each decision point is a pure function from the hook input, the live state, the config,
-//! the time and the client's environment to an optional [`Concern`]; [`decide`] turns a
-//! concern into what Claude Code receives according to the mode (`off`: nothing, `warn`:
-//! a `systemMessage`, `block`: the event's own decision output) and rate-limits warnings
-//! per session and reason. The hook applies the result while it holds the ledger lock.
+//! Each decision point is a pure function from what it sees of the event ([`Seen`]: the hook
+//! input, the live state, the config, the time and the client's environment) to an optional
+//! [`Concern`]; [`decide`] turns a concern into what Claude Code receives according to the
+//! mode (`off`: nothing, `warn`: a `systemMessage`, `block`: the event's own decision
+//! output) and rate-limits warnings per session and reason. The hook applies the result
+//! while it holds the ledger lock.
 //!
 //! Decision points: `session_start` (one request's reservation against the quotas),
 //! `preflight` (UserPromptSubmit), `subagent` (PreToolUse of `Agent`/`Task`), `post_tool`
@@ -22,7 +23,7 @@ pub mod throttle;
 
 use chrono::{DateTime, Utc};
 
-use crate::budget::{Budget, NextRequest};
+use crate::budget::{self, Budget, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::{Config, Mode};
 use crate::event::EventKind;
@@ -148,6 +149,54 @@ pub struct Guarded {
     pub note: Option<notice::NoteChange>,
 }
 
+/// What a guard sees of one event: the event itself, the live state, the config, the time
+/// and the client's environment. [`decide`] builds it once; every decision point reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub input: &'a HookInput,
+    pub state: &'a LiveState,
+    pub config: &'a Config,
+    pub now: DateTime<Utc>,
+    pub env: &'a ClientEnv,
+}
+
+impl<'a> Seen<'a> {
+    pub fn new(
+        input: &'a HookInput,
+        state: &'a LiveState,
+        config: &'a Config,
+        now: DateTime<Utc>,
+        env: &'a ClientEnv,
+    ) -> Seen<'a> {
+        Seen {
+            input,
+            state,
+            config,
+            now,
+            env,
+        }
+    }
+
+    /// The event's stream: its subagent, if any.
+    pub fn agent(&self) -> Option<&'a str> {
+        agent_of(self.input)
+    }
+
+    /// The windows with `session`'s stream's next request, on the model the event or the
+    /// environment names for it ([`model_hint`]).
+    pub fn budget(&self, session: &str) -> Budget {
+        budget::compute_with(
+            self.state,
+            self.config,
+            self.now,
+            Some(session),
+            self.agent(),
+            model_hint(self.input, self.env).as_deref(),
+            self.env,
+        )
+    }
+}
+
 /// The guard for one hook event. `may_block` is false when the hook hit trouble of its
 /// own (bad config, unreadable transcript): guards fail open and at most warn.
 pub fn decide(
@@ -158,7 +207,7 @@ pub fn decide(
     env: &ClientEnv,
     may_block: bool,
 ) -> Guarded {
-    let mut guarded = decide_concern(input, state, config, now, env, may_block);
+    let mut guarded = decide_concern(&Seen::new(input, state, config, now, env), may_block);
     if config.mode != Mode::Off {
         notice::deliver(input, state, now, &mut guarded);
         notice::config_problems(input, config, &mut guarded);
@@ -170,68 +219,58 @@ pub fn decide(
     guarded
 }
 
-fn decide_concern(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-    may_block: bool,
-) -> Guarded {
+fn decide_concern(seen: &Seen<'_>, may_block: bool) -> Guarded {
+    let input = seen.input;
     let mut guarded = Guarded::default();
     // Off: no messages, no blocking; throttles are still recorded.
-    if config.mode == Mode::Off && input.kind() != EventKind::StopFailure {
+    if seen.config.mode == Mode::Off && input.kind() != EventKind::StopFailure {
         return guarded;
     }
     let concern = match input.kind() {
-        EventKind::SessionStart => session_start::check(input, state, config, now, env),
-        EventKind::UserPromptSubmit => preflight::check(input, state, config, now, env),
+        EventKind::SessionStart => session_start::check(seen),
+        EventKind::UserPromptSubmit => preflight::check(seen),
         EventKind::PreToolUse if subagent::is_spawn(input.tool_name.as_deref()) => {
-            subagent::check(input, state, config, now, env)
+            subagent::check(seen)
         }
-        EventKind::PostToolUse | EventKind::PostToolUseFailure => {
-            post_tool::check(input, state, config, now, env)
-        }
-        EventKind::StopFailure => {
-            throttle::check(input, state, config, now, env).map(|(record, c)| {
-                guarded.throttle = Some(record);
-                c
-            })
-        }
+        EventKind::PostToolUse | EventKind::PostToolUseFailure => post_tool::check(seen),
+        EventKind::StopFailure => throttle::check(seen).map(|(record, c)| {
+            guarded.throttle = Some(record);
+            c
+        }),
         _ => None,
     };
     let Some(concern) = concern else {
         return guarded;
     };
-    if config.mode == Mode::Off {
+    if seen.config.mode == Mode::Off {
         return guarded;
     }
     if let Concern::Throttled(t) = &concern {
-        guarded.note = notice::hold(input, t, config, now);
+        guarded.note = notice::hold(input, t, seen.config, seen.now);
     }
     // A forecast from a model nothing names (another session's, or the client default)
     // is a guess: say so and warn instead of blocking.
     let unknown_model = matches!(concern, Concern::WontFit(_))
         && crate::budget::known_model(
-            state,
+            seen.state,
             input.session_id.as_deref().unwrap_or_default(),
             agent_of(input),
-            model_hint(input, env).as_deref(),
-            env,
+            model_hint(input, seen.env).as_deref(),
+            seen.env,
         )
         .is_none();
-    let note = account_note(&concern, config, now);
+    let note = account_note(&concern, seen.config, seen.now);
     let with_note = |text: String| match &note {
         Some(note) => format!("{text} {note}"),
         None => text,
     };
-    if config.mode == Mode::Block
+    if seen.config.mode == Mode::Block
         && may_block
         && !unknown_model
         && concern.can_block()
         && let Some(output) = output::block(
             input.event(),
-            with_note(message::text(&concern, true, config, now)),
+            with_note(message::text(&concern, true, seen.config, seen.now)),
         )
     {
         guarded.output = Some(output);
@@ -243,16 +282,17 @@ fn decide_concern(
         input.session_id.as_deref().unwrap_or_default(),
         concern.reason()
     );
-    let repeat_ms = (config.warn_repeat_secs as i64).saturating_mul(1000);
-    let now_ms = now.timestamp_millis();
-    if state
+    let repeat_ms = (seen.config.warn_repeat_secs as i64).saturating_mul(1000);
+    let now_ms = seen.now.timestamp_millis();
+    if seen
+        .state
         .warned
         .get(&key)
         .is_some_and(|at| now_ms - at < repeat_ms && *at <= now_ms)
     {
         return guarded;
     }
-    let mut text = message::text(&concern, false, config, now);
+    let mut text = message::text(&concern, false, seen.config, seen.now);
     if unknown_model && let Concern::WontFit(w) = &concern {
         text = format!(
             "bedrock-hook does not know this session's model yet (no status line, no request, no ANTHROPIC_MODEL); the forecast assumes {}, so it warns instead of blocking. {text}",

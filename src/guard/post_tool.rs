@@ -2,27 +2,17 @@
 //! send the loop's next request. If that request will not fit, say so; in block mode stop
 //! the loop (`continue: false`) rather than let it run into a 429 retry storm.
 
-use chrono::{DateTime, Utc};
+use super::{Concern, Point, Seen, preflight};
 
-use super::{Concern, Point, preflight};
-use crate::claude::ClientEnv;
-use crate::config::Config;
-use crate::event::HookInput;
-use crate::ledger::LiveState;
-
-pub fn check(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<Concern> {
-    preflight::next_request_concern(Point::AfterTool, input, state, config, now, env)
+pub fn check(seen: &Seen<'_>) -> Option<Concern> {
+    preflight::next_request_concern(Point::AfterTool, seen)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claude::ClientEnv;
+    use crate::event::HookInput;
     use crate::guard::assess::tests::{config, now, state, with_inflight};
     use crate::guard::message;
     use crate::quota::Limit;
@@ -36,7 +26,9 @@ mod tests {
         // The main loop's request is in flight; the subagent's next one would overflow.
         let s = with_inflight(state(), "s", 1_292_000);
         let c = config(None, Some(2_500_000), None);
-        let Some(Concern::WontFit(w)) = check(&input, &s, &c, now(), &ClientEnv::default()) else {
+        let Some(Concern::WontFit(w)) =
+            check(&Seen::new(&input, &s, &c, now(), &ClientEnv::default()))
+        else {
             panic!("expected a concern");
         };
         assert_eq!(w.point, Point::AfterTool);
@@ -64,7 +56,13 @@ mod tests {
             HookInput::parse(br#"{"session_id":"s","hook_event_name":"PostToolUse"}"#).unwrap();
         let c = config(Some(10_000_000), Some(2_500_000), None);
         assert_eq!(
-            check(&input, &state(), &c, now(), &ClientEnv::default()),
+            check(&Seen::new(
+                &input,
+                &state(),
+                &c,
+                now(),
+                &ClientEnv::default()
+            )),
             None
         );
     }

@@ -1,49 +1,28 @@
 //! UserPromptSubmit: before the prompt's first request is sent, does its reservation fit
 //! what is left of today's TPD and of this minute's TPM, given what is in flight?
 
-use chrono::{DateTime, Utc};
+use super::{Concern, Point, Seen, WontFit, assess};
 
-use super::{Concern, Point, WontFit, agent_of, assess, model_hint};
-use crate::budget;
-use crate::claude::ClientEnv;
-use crate::config::Config;
-use crate::event::HookInput;
-use crate::ledger::LiveState;
-
-pub fn check(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<Concern> {
-    next_request_concern(Point::Prompt, input, state, config, now, env)
+pub fn check(seen: &Seen<'_>) -> Option<Concern> {
+    next_request_concern(Point::Prompt, seen)
 }
 
 /// Shared with PostToolUse: the stream's next request against every window.
-pub(crate) fn next_request_concern(
-    point: Point,
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<Concern> {
+pub(crate) fn next_request_concern(point: Point, seen: &Seen<'_>) -> Option<Concern> {
+    let input = seen.input;
     let session = input.session_id.as_deref()?;
-    let hint = model_hint(input, env);
-    let mut budget = budget::compute_with(
-        state,
-        config,
-        now,
-        Some(session),
-        agent_of(input),
-        hint.as_deref(),
-        env,
-    );
+    let mut budget = seen.budget(session);
     // Account mode with fresh data: what the whole account has left.
-    crate::account::share::for_guard(config, &mut budget, now);
-    let shortfall = assess::shortfall(&budget, state, config, budget.next.reservation, 1, now)?;
-    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    crate::account::share::for_guard(seen.config, &mut budget, seen.now);
+    let shortfall = assess::shortfall(
+        &budget,
+        seen.state,
+        seen.config,
+        budget.next.reservation,
+        1,
+        seen.now,
+    )?;
+    let fix = assess::max_tokens_fix(&budget.next, seen.state.max_output_seen, seen.config);
     Some(Concern::WontFit(WontFit {
         point,
         budget,
@@ -56,20 +35,27 @@ pub(crate) fn next_request_concern(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claude::ClientEnv;
+    use crate::config::Config;
+    use crate::event::HookInput;
     use crate::guard::assess::tests::{config, now, state, with_inflight};
     use crate::guard::{Frees, message};
+    use crate::ledger::LiveState;
     use crate::quota::Limit;
 
     fn prompt() -> HookInput {
         HookInput::parse(br#"{"session_id":"s","hook_event_name":"UserPromptSubmit"}"#).unwrap()
     }
 
+    /// The guard on a prompt of session `s`, in the default environment.
+    fn check_prompt(s: &LiveState, c: &Config) -> Option<Concern> {
+        check(&Seen::new(&prompt(), s, c, now(), &ClientEnv::default()))
+    }
+
     #[test]
     fn over_the_day() {
         let c = config(Some(1_500_000), Some(10_000_000), None);
-        let Some(Concern::WontFit(w)) =
-            check(&prompt(), &state(), &c, now(), &ClientEnv::default())
-        else {
+        let Some(Concern::WontFit(w)) = check_prompt(&state(), &c) else {
             panic!("expected a concern");
         };
         assert_eq!(w.shortfall.limit, Limit::TokensPerDay);
@@ -93,9 +79,7 @@ mod tests {
     fn over_the_cross_model_cap() {
         let mut c = config(Some(100_000_000), None, None);
         c.tpd_all_models = Some(1_500_000);
-        let Some(Concern::WontFit(w)) =
-            check(&prompt(), &state(), &c, now(), &ClientEnv::default())
-        else {
+        let Some(Concern::WontFit(w)) = check_prompt(&state(), &c) else {
             panic!("expected a concern");
         };
         assert!(w.shortfall.all_models);
@@ -115,8 +99,7 @@ mod tests {
     fn over_the_minute_because_of_requests_in_flight() {
         let c = config(None, Some(2_000_000), None);
         let s = with_inflight(state(), "s/a", 1_000_000);
-        let Some(Concern::WontFit(w)) = check(&prompt(), &s, &c, now(), &ClientEnv::default())
-        else {
+        let Some(Concern::WontFit(w)) = check_prompt(&s, &c) else {
             panic!("expected a concern");
         };
         assert_eq!(w.shortfall.limit, Limit::TokensPerMinute);
@@ -144,9 +127,6 @@ mod tests {
     #[test]
     fn fits_means_silence() {
         let c = config(Some(2_000_000), Some(2_000_000), Some(10));
-        assert_eq!(
-            check(&prompt(), &state(), &c, now(), &ClientEnv::default()),
-            None
-        );
+        assert_eq!(check_prompt(&state(), &c), None);
     }
 }

@@ -5,56 +5,54 @@
 //! parallel requests will be; one that holds a large share of the TPD makes requests fail
 //! long before the day's quota is used.
 
-use chrono::{DateTime, Utc};
-
-use super::{Concern, Oversized, Severity, assess};
+use super::{Concern, Oversized, Seen, Severity, assess};
 use crate::budget;
-use crate::claude::ClientEnv;
-use crate::config::Config;
-use crate::event::HookInput;
-use crate::ledger::{LiveState, MaxTokensSource};
+use crate::ledger::MaxTokensSource;
 use crate::quota::{self, Limit};
 
 /// A request holding at least this share of the TPD (percent) is worth a warning: the
 /// status line turns red at 90%, and requests this large already fail before that.
 pub const LARGE_SHARE_OF_DAY_PERCENT: u64 = 10;
 
-pub fn check(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<Concern> {
+pub fn check(seen: &Seen<'_>) -> Option<Concern> {
+    let input = seen.input;
     let session = input.session_id.as_deref()?;
     // The model: the event's, the environment's or settings', else what this session (on
     // resume) or the most recent one used. Unknown: say nothing rather than guess.
-    let own = state.streams.get(session);
+    let own = seen.state.streams.get(session);
     let model = input
         .model_id()
-        .and_then(|m| env.resolve_model(&m))
-        .or_else(|| env.main_model())
+        .and_then(|m| seen.env.resolve_model(&m))
+        .or_else(|| seen.env.main_model())
         .or_else(|| own.map(|s| s.model.clone()))
         .or_else(|| {
-            state
+            seen.state
                 .streams
                 .values()
                 .max_by_key(|s| s.at_ms)
                 .map(|s| s.model.clone())
         })?;
-    let mut budget =
-        budget::compute_with(state, config, now, Some(session), None, Some(&model), env);
-    let name = quota::normalize(&model, &config.profiles);
-    let sent_before = state
+    let mut budget = budget::compute_with(
+        seen.state,
+        seen.config,
+        seen.now,
+        Some(session),
+        None,
+        Some(&model),
+        seen.env,
+    );
+    let name = quota::normalize(&model, &seen.config.profiles);
+    let sent_before = seen
+        .state
         .streams
         .values()
         .filter(|s| s.model_norm == name.canonical && !s.max_tokens_source.is_assumed())
         .max_by_key(|s| s.at_ms);
-    let (max_tokens, source) = match (env.max_output_tokens(), sent_before) {
+    let (max_tokens, source) = match (seen.env.max_output_tokens(), sent_before) {
         (Some(n), _) => (n, MaxTokensSource::Env),
         (None, Some(s)) => (s.max_tokens, MaxTokensSource::ApiRequest),
         (None, None) => (
-            quota::default_max_tokens(&name, &config.default_max_tokens),
+            quota::default_max_tokens(&name, &seen.config.default_max_tokens),
             MaxTokensSource::ModelDefault,
         ),
     };
@@ -68,9 +66,10 @@ pub fn check(
         input: next.input,
         ..quota::Usage::default()
     };
-    next.reservation = quota::reservation(&usage, max_tokens, next.burndown, &config.reservation);
+    next.reservation =
+        quota::reservation(&usage, max_tokens, next.burndown, &seen.config.reservation);
     let severity = severity(next.reservation, budget.quotas.tpm, budget.quotas.tpd)?;
-    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    let fix = assess::max_tokens_fix(&budget.next, seen.state.max_output_seen, seen.config);
     Some(Concern::Oversized(Oversized {
         budget,
         severity,
@@ -96,8 +95,11 @@ pub fn severity(reservation: u64, tpm: Option<u64>, tpd: Option<u64>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claude::ClientEnv;
+    use crate::event::HookInput;
     use crate::guard::assess::tests::{config, now, state};
     use crate::guard::message;
+    use crate::ledger::LiveState;
 
     fn start(session: &str) -> HookInput {
         HookInput::parse(
@@ -135,7 +137,9 @@ mod tests {
         // A new session: no context yet, max_tokens from the env beats the 128k sent before.
         let env = ClientEnv::from_pairs([("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "64000")]);
         let c = config(Some(50_000_000), Some(1_000_000), None);
-        let Some(Concern::Oversized(o)) = check(&start("new"), &state(), &c, now(), &env) else {
+        let Some(Concern::Oversized(o)) =
+            check(&Seen::new(&start("new"), &state(), &c, now(), &env))
+        else {
             panic!("expected a concern");
         };
         assert_eq!(o.budget.next.reservation, 640_000);
@@ -159,8 +163,13 @@ mod tests {
         s.streams.get_mut("s").unwrap().max_tokens_source = MaxTokensSource::ModelDefault;
         s.max_output_seen = 0;
         let c = config(None, Some(1_000_000), None);
-        let Some(Concern::Oversized(o)) = check(&start("s"), &s, &c, now(), &ClientEnv::default())
-        else {
+        let Some(Concern::Oversized(o)) = check(&Seen::new(
+            &start("s"),
+            &s,
+            &c,
+            now(),
+            &ClientEnv::default(),
+        )) else {
             panic!("expected a concern");
         };
         assert_eq!(o.severity, Severity::EveryRequest(Limit::TokensPerMinute));
@@ -188,18 +197,24 @@ mod tests {
     fn unknown_model_or_fitting_request_says_nothing() {
         let c = config(Some(1), Some(1), None);
         assert_eq!(
-            check(
+            check(&Seen::new(
                 &start("x"),
                 &LiveState::default(),
                 &c,
                 now(),
                 &ClientEnv::default()
-            ),
+            )),
             None
         );
         let roomy = config(Some(100_000_000), Some(10_000_000), None);
         assert_eq!(
-            check(&start("s"), &state(), &roomy, now(), &ClientEnv::default()),
+            check(&Seen::new(
+                &start("s"),
+                &state(),
+                &roomy,
+                now(),
+                &ClientEnv::default()
+            )),
             None
         );
     }

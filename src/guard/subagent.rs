@@ -8,9 +8,7 @@
 //! (`CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS`, `CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY`) times
 //! one request's reservation exceeds the TPM: parallel subagents would be throttled.
 
-use chrono::{DateTime, Utc};
-
-use super::{Concern, Concurrency, Point, WontFit, agent_of, assess, model_hint};
+use super::{Concern, Concurrency, Point, Seen, WontFit, agent_of, assess, model_hint};
 use crate::budget::{self, NextRequest};
 use crate::claude::ClientEnv;
 use crate::config::Config;
@@ -63,6 +61,25 @@ fn subagent_model(input: &HookInput, spawner_next: &NextRequest, env: &ClientEnv
         .unwrap_or_else(|| spawner_next.model.clone())
 }
 
+/// The spawning stream's next request, and the model the subagent will start on.
+fn spawner_next(
+    input: &HookInput,
+    state: &LiveState,
+    config: &Config,
+    env: &ClientEnv,
+) -> (NextRequest, String) {
+    let main = budget::next_request_with(
+        state,
+        config,
+        input.session_id.as_deref(),
+        agent_of(input),
+        model_hint(input, env).as_deref(),
+        env,
+    );
+    let sub_model = subagent_model(input, &main, env);
+    (main, sub_model)
+}
+
 /// The first request of a subagent about to be spawned from `input`'s stream: what the
 /// hook marks in flight for a spawn until the subagent's own events take over.
 pub fn first_request(
@@ -71,53 +88,33 @@ pub fn first_request(
     config: &Config,
     env: &ClientEnv,
 ) -> NextRequest {
+    let (_, sub_model) = spawner_next(input, state, config, env);
     let session = input.session_id.as_deref();
-    let hint = model_hint(input, env);
-    let main = budget::next_request_with(
-        state,
-        config,
-        session,
-        agent_of(input),
-        hint.as_deref(),
-        env,
-    );
-    let sub_model = subagent_model(input, &main, env);
     budget::next_request_with(state, config, session, None, Some(&sub_model), env)
 }
 
-pub fn check(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<Concern> {
+pub fn check(seen: &Seen<'_>) -> Option<Concern> {
+    let input = seen.input;
     let session = input.session_id.as_deref()?;
-    let main = budget::next_request_with(
-        state,
-        config,
-        Some(session),
-        agent_of(input),
-        model_hint(input, env).as_deref(),
-        env,
-    );
-    let sub_model = subagent_model(input, &main, env);
+    let (main, sub_model) = spawner_next(input, seen.state, seen.config, seen.env);
     let budget = budget::compute_with(
-        state,
-        config,
-        now,
+        seen.state,
+        seen.config,
+        seen.now,
         Some(session),
         None,
         Some(&sub_model),
-        env,
+        seen.env,
     );
     let same_bucket =
-        config.bucket_for(&main.model_norm) == config.bucket_for(&budget.next.model_norm);
+        seen.config.bucket_for(&main.model_norm) == seen.config.bucket_for(&budget.next.model_norm);
     let main_next = same_bucket.then_some(main);
     let need = budget.next.reservation + main_next.as_ref().map_or(0, |m| m.reservation);
     let requests = 1 + u64::from(main_next.is_some());
-    if let Some(shortfall) = assess::shortfall(&budget, state, config, need, requests, now) {
-        let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    if let Some(shortfall) =
+        assess::shortfall(&budget, seen.state, seen.config, need, requests, seen.now)
+    {
+        let fix = assess::max_tokens_fix(&budget.next, seen.state.max_output_seen, seen.config);
         return Some(Concern::WontFit(WontFit {
             point: Point::Spawn,
             budget,
@@ -127,14 +124,14 @@ pub fn check(
         }));
     }
     let tpm = budget.quotas.tpm?;
-    let subagents = env.max_concurrent_subagents();
-    let tools = env.max_tool_use_concurrency();
+    let subagents = seen.env.max_concurrent_subagents();
+    let tools = seen.env.max_tool_use_concurrency();
     let reservation = budget.next.reservation;
     let over = |n: u64| n.saturating_mul(reservation) > tpm;
     if !(over(subagents) || over(tools)) {
         return None;
     }
-    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    let fix = assess::max_tokens_fix(&budget.next, seen.state.max_output_seen, seen.config);
     Some(Concern::Concurrency(Concurrency {
         budget,
         tpm,
@@ -208,7 +205,8 @@ mod tests {
         let s = with_inflight(state(), "s/other", 1_000_000);
         let c = config(None, Some(4_000_000), None);
         let env = ClientEnv::default();
-        let Some(Concern::WontFit(w)) = check(&spawn("Agent"), &s, &c, now(), &env) else {
+        let Some(Concern::WontFit(w)) = check(&Seen::new(&spawn("Agent"), &s, &c, now(), &env))
+        else {
             panic!("expected a concern");
         };
         assert_eq!(w.point, Point::Spawn);
@@ -239,7 +237,10 @@ mod tests {
             ("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", "3"),
             ("CLAUDE_CODE_MAX_TOOL_USE_CONCURRENCY", "3"),
         ]);
-        assert_eq!(check(&spawn("Task"), &s, &roomy, now(), &env_low), None);
+        assert_eq!(
+            check(&Seen::new(&spawn("Task"), &s, &roomy, now(), &env_low)),
+            None
+        );
     }
 
     #[test]
@@ -247,7 +248,8 @@ mod tests {
         let s = state();
         let c = config(None, Some(6_000_000), None);
         let env = ClientEnv::from_pairs([("CLAUDE_CODE_MAX_CONCURRENT_SUBAGENTS", "8")]);
-        let Some(concern @ Concern::Concurrency(_)) = check(&spawn("Agent"), &s, &c, now(), &env)
+        let Some(concern @ Concern::Concurrency(_)) =
+            check(&Seen::new(&spawn("Agent"), &s, &c, now(), &env))
         else {
             panic!("expected concurrency advice");
         };

@@ -14,15 +14,9 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-
-use super::{Concern, Throttled, agent_of, assess, model_hint};
-use crate::budget;
-use crate::claude::ClientEnv;
-use crate::config::Config;
-use crate::event::HookInput;
+use super::{Concern, Seen, Throttled, assess};
 use crate::ledger::record::ChargedModel;
-use crate::ledger::{Kind, LiveState, Outcome, Record, ThrottleInfo};
+use crate::ledger::{Kind, Outcome, Record, ThrottleInfo};
 use crate::quota::Limit;
 use crate::transcript::wire::{Entry, classify as classify_line};
 use crate::transcript::{open_transcript, subagent_transcript};
@@ -45,28 +39,14 @@ pub fn classify(message: &str) -> Option<Limit> {
 }
 
 /// The throttle record and the concern for a StopFailure, if it was a throttle.
-pub fn check(
-    input: &HookInput,
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    env: &ClientEnv,
-) -> Option<(Record, Concern)> {
+pub fn check(seen: &Seen<'_>) -> Option<(Record, Concern)> {
+    let input = seen.input;
     if input.error.as_deref() != Some(RATE_LIMIT_ERROR) {
         return None;
     }
     let session = input.session_id.as_deref()?;
-    let agent = agent_of(input);
-    let hint = model_hint(input, env);
-    let budget = budget::compute_with(
-        state,
-        config,
-        now,
-        Some(session),
-        agent,
-        hint.as_deref(),
-        env,
-    );
+    let agent = seen.agent();
+    let budget = seen.budget(session);
     let limit = input.last_assistant_message.as_deref().and_then(classify);
     let next = &budget.next;
     // The window as Bedrock saw it: everything held, plus the refused request itself.
@@ -82,7 +62,7 @@ pub fn check(
     };
     let mut info = info;
     if let Some((account, others, reserved)) =
-        crate::account::share::at_throttle(config, &budget, next.reservation, now)
+        crate::account::share::at_throttle(seen.config, &budget, next.reservation, seen.now)
     {
         info.account_day_used = Some(account);
         info.others_day_used = Some(others);
@@ -102,7 +82,7 @@ pub fn check(
     let turn = input
         .prompt_id
         .clone()
-        .unwrap_or_else(|| now.timestamp_millis().to_string());
+        .unwrap_or_else(|| seen.now.timestamp_millis().to_string());
     // Named by the refused call when it is known, as the transcript's record of the same
     // throttle is (`ingest` records it when this hook did not run): it counts once.
     let id = match (agent, &info.request_id) {
@@ -125,9 +105,9 @@ pub fn check(
         outcome: Outcome::NoResponse,
         project: input.cwd.clone(),
         throttle: Some(info.clone()),
-        ..Record::new(Kind::Throttle, id, now, session.to_string(), charged)
+        ..Record::new(Kind::Throttle, id, seen.now, session.to_string(), charged)
     };
-    let fix = assess::max_tokens_fix(&budget.next, state.max_output_seen, config);
+    let fix = assess::max_tokens_fix(&budget.next, seen.state.max_output_seen, seen.config);
     Some((
         record,
         Concern::Throttled(Throttled {
@@ -177,6 +157,8 @@ fn request_id_in_transcript(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claude::ClientEnv;
+    use crate::event::HookInput;
     use crate::guard::assess::tests::{config, now, state};
     use crate::guard::message;
 
@@ -216,13 +198,13 @@ mod tests {
     #[test]
     fn records_the_estimate_with_the_refused_request() {
         let c = config(Some(10_000_000), Some(4_000_000), None);
-        let (record, concern) = check(
+        let (record, concern) = check(&Seen::new(
             &failure("rate_limit"),
             &state(),
             &c,
             now(),
             &ClientEnv::default(),
-        )
+        ))
         .unwrap();
         assert_eq!(record.kind, Kind::Throttle);
         assert_eq!(record.id, "s:p1");
@@ -254,13 +236,13 @@ mod tests {
     fn other_failures_are_not_throttles() {
         let c = config(Some(10_000_000), None, None);
         assert!(
-            check(
+            check(&Seen::new(
                 &failure("server_error"),
                 &state(),
                 &c,
                 now(),
                 &ClientEnv::default()
-            )
+            ))
             .is_none()
         );
     }
@@ -296,7 +278,14 @@ mod tests {
 
     fn request_id_of(input: &HookInput) -> Option<String> {
         let c = config(Some(10_000_000), Some(4_000_000), None);
-        let (record, _) = check(input, &state(), &c, now(), &ClientEnv::default()).unwrap();
+        let (record, _) = check(&Seen::new(
+            input,
+            &state(),
+            &c,
+            now(),
+            &ClientEnv::default(),
+        ))
+        .unwrap();
         record.throttle.unwrap().request_id
     }
 

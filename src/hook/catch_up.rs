@@ -9,10 +9,11 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
+use crate::context::Context;
 use crate::event::EventKind;
 use crate::event::HookInput;
 use crate::ingest::{HOOK_READ, Origin, ReadOpts, Writer};
@@ -34,7 +35,7 @@ pub fn needed_after(event: EventKind) -> bool {
 
 /// What a catch-up run reads.
 #[derive(Debug, Clone, clap::Args)]
-pub struct CatchUpArgs {
+pub struct Args {
     #[arg(long)]
     pub transcript: Option<PathBuf>,
     #[arg(long)]
@@ -91,23 +92,22 @@ fn arguments(input: &HookInput, turn_end: DateTime<Utc>) -> Vec<OsString> {
 }
 
 /// The catch-up process itself.
-pub fn run(args: &CatchUpArgs) -> Result<()> {
+pub fn run(args: &Args, context: &Context) -> Result<()> {
     let Ok(turn_end) = DateTime::parse_from_rfc3339(&args.turn_end) else {
         bail!("--turn-end is not an RFC 3339 time: {}", args.turn_end);
     };
     let turn_end = turn_end.with_timezone(&Utc);
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
+    let Context { paths, config, .. } = context;
     std::thread::sleep(FIRST_PASS);
-    read_all(&paths, &config, args, None)?;
+    read_all(paths, config, args, None)?;
     std::thread::sleep(FINAL_PASS);
-    read_all(&paths, &config, args, Some(turn_end))
+    read_all(paths, config, args, Some(turn_end))
 }
 
 fn read_all(
     paths: &Paths,
     config: &Config,
-    args: &CatchUpArgs,
+    args: &Args,
     cutoff: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let Some(mut writer) =

@@ -12,19 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 
 use crate::budget;
 use crate::claude::{ClientEnv, settings};
-use crate::clock;
-use crate::config::Config;
+use crate::context::Context;
 use crate::event::EventKind;
 pub use crate::event::HookInput;
 use crate::guard::{self, subagent};
 use crate::ingest::{HOOK_READ, Origin, Writer};
 use crate::ledger::live::InFlight;
-use crate::paths::Paths;
 use crate::quota::inflight::{self, Opening};
 use crate::transcript::subagent_transcript;
 
@@ -38,9 +36,10 @@ const MAX_INPUT: u64 = 256 << 20;
 /// event reads the same bytes).
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 
-/// Run the hook; always exits 0. Prints a JSON decision only when there is one.
-pub fn run(stdin: &mut dyn Read) -> ExitCode {
-    match handle(stdin) {
+/// Run the hook; always exits 0. Prints a JSON decision only when there is one. `context`
+/// is called once, when the event is one to record.
+pub fn run(stdin: &mut dyn Read, context: fn() -> Result<Context>) -> ExitCode {
+    match handle(stdin, context) {
         Ok(handled) => {
             if let Some(output) = handled.output {
                 println!("{output}");
@@ -61,7 +60,7 @@ struct Handled {
     problem: Option<String>,
 }
 
-fn handle(stdin: &mut dyn Read) -> Result<Handled> {
+fn handle(stdin: &mut dyn Read, context: fn() -> Result<Context>) -> Result<Handled> {
     let mut bytes = Vec::new();
     stdin
         .take(MAX_INPUT)
@@ -81,9 +80,7 @@ fn handle(stdin: &mut dyn Read) -> Result<Handled> {
             problem: None,
         });
     }
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
-    let now = clock::now();
+    let Context { paths, config, now } = context()?;
     let env = client_env(&input);
     let Some(mut writer) = Writer::begin(&paths, &config, now, LOCK_WAIT)
         .with_context(|| format!("cannot open the ledger in {}", paths.data_dir.display()))?

@@ -25,10 +25,10 @@ use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
 
-use crate::cli::ImportArgs;
 use crate::config::Config;
+use crate::context::Context;
 use crate::ingest::{RecordMaker, Writer};
 use crate::paths::Paths;
 use crate::terminal::{clean, count};
@@ -39,6 +39,18 @@ use summary::Report;
 pub use summary::Summary;
 use worker::{Job, Outcome, Parsed, parse};
 
+/// `bedrock-hook import`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Transcript files or folders. Default: `projects/` under CLAUDE_CONFIG_DIR (and each
+    /// entry of it if comma-separated), else ~/.claude and $XDG_CONFIG_HOME/claude.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// No progress bar, even on a terminal.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Longest time one batch of transcripts holds the ledger lock before letting others in.
 const BATCH: Duration = Duration::from_millis(200);
 /// Longest time a batch may run on to keep a session together (hooks wait up to 3 s).
@@ -48,9 +60,8 @@ const KEEP_BUFFER: usize = 8 << 20;
 /// How long import waits for the ledger lock (hooks hold it for milliseconds).
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
-pub fn run(args: &ImportArgs) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
+pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, .. } = context;
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
@@ -82,7 +93,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode> {
         progress.set_totals(files, bytes);
     }
     let started = Instant::now();
-    let result = import(&paths, &config, &roots, explicit, &mut progress);
+    let result = import(paths, config, &roots, explicit, &mut progress);
     progress.finish();
     let summary = result?;
     if summary.files == 0 && summary.unreadable == 0 {

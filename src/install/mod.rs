@@ -25,7 +25,27 @@ use serde_json::{Map, Value};
 use crate::terminal::{out, outln};
 use format::Layout;
 use merge::{MergeError, Report, StatusChange};
-pub use target::Scope;
+pub use target::{Scope, SettingsTarget};
+
+/// `bedrock-hook install`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: SettingsTarget,
+    /// The binary the hooks run (default: this executable).
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<std::path::PathBuf>,
+    /// Only the status line, no hooks: for when the hooks come from the plugin.
+    #[arg(long)]
+    pub statusline_only: bool,
+}
+
+/// `bedrock-hook uninstall`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub target: SettingsTarget,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options<'a> {
@@ -33,10 +53,12 @@ pub struct Options<'a> {
     pub dry_run: bool,
 }
 
-/// Add bedrock-hook to the settings file; `bin` overrides the binary the hooks run.
-/// `status_line_only` leaves the hooks out (they come from the plugin).
-pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool) -> Result<()> {
-    let bin = target::binary(bin)?;
+/// Add bedrock-hook to the settings file; `--bin` overrides the binary the hooks run,
+/// `--statusline-only` leaves the hooks out (they come from the plugin).
+pub fn install(args: &Args) -> Result<()> {
+    let options = args.target.options();
+    let status_line_only = args.statusline_only;
+    let bin = target::binary(args.bin.as_deref())?;
     let bin_text = bin.to_str().unwrap_or_default().to_string();
     if !bin.is_file() {
         anyhow::ensure!(
@@ -74,8 +96,9 @@ pub fn install(options: Options<'_>, bin: Option<&Path>, status_line_only: bool)
     Ok(())
 }
 
-/// Remove bedrock-hook from the settings file.
-pub fn uninstall(options: Options<'_>) -> Result<()> {
+/// Remove bedrock-hook from the settings file. `data_dir` is named in what is left behind.
+pub fn uninstall(args: &UninstallArgs, data_dir: Option<&Path>) -> Result<()> {
+    let options = args.target.options();
     let path = target::settings_file(options.scope)?;
     if !path.exists() {
         outln!(
@@ -91,10 +114,7 @@ pub fn uninstall(options: Options<'_>) -> Result<()> {
         if !options.dry_run {
             let binary = std::env::current_exe()
                 .map_or_else(|_| "the binary".into(), |p| p.display().to_string());
-            let data = crate::paths::Paths::from_env().map_or_else(
-                |_| "its data dir".into(),
-                |p| p.data_dir.display().to_string(),
-            );
+            let data = data_dir.map_or_else(|| "its data dir".into(), |d| d.display().to_string());
             outln!(
                 "Left in place: {binary} and the ledger in {data}; delete them by hand if you want them gone."
             );

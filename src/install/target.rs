@@ -10,6 +10,35 @@ use anyhow::{Context, Result, bail};
 
 use super::ours::BINARY_NAME;
 
+/// Which settings.json `install` and `uninstall` edit, and whether they only show the diff.
+#[derive(Debug, clap::Args)]
+pub struct SettingsTarget {
+    /// Edit ./.claude/settings.json instead of the user settings
+    /// ($CLAUDE_CONFIG_DIR/settings.json or ~/.claude/settings.json).
+    #[arg(long, conflicts_with = "settings")]
+    pub project: bool,
+    /// Edit this settings file instead (e.g. .claude/settings.local.json).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// Print the change as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl SettingsTarget {
+    pub fn options(&self) -> super::Options<'_> {
+        let scope = match (&self.settings, self.project) {
+            (Some(file), _) => Scope::File(file),
+            (None, true) => Scope::Project,
+            (None, false) => Scope::User,
+        };
+        super::Options {
+            scope,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
 /// Where the edit goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope<'a> {

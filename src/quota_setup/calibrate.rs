@@ -4,28 +4,25 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
 use super::{config_path, note_overrides, report_changes};
-use crate::config::Config;
 use crate::config::edit::{self, QuotaValue};
+use crate::context::Context;
 use crate::ledger::history;
-use crate::paths::Paths;
 use crate::quota::Limit;
 use crate::quota_setup::evidence;
 use crate::terminal::out;
 use crate::terminal::pretty_tokens;
 
 /// `quota calibrate`
-pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let path = config_path(&paths)?;
-    let config = Config::load(Some(&path));
-    let now = crate::clock::now();
-    let history = history::read(&paths, days, now)
+pub fn calibrate(days: u32, dry_run: bool, context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, now } = context;
+    let path = config_path(paths)?;
+    let history = history::read(paths, days, *now)
         .with_context(|| format!("reading the ledger in {}", paths.ledger_dir().display()))?;
-    let throttles = evidence::throttles(&history.throttles, &config);
-    let account = if crate::account::enabled(&config) {
+    let throttles = evidence::throttles(&history.throttles, config);
+    let account = if crate::account::enabled(config) {
         crate::account::explain::calibrate_section(&history.throttles, &paths.data_dir)
     } else {
         String::new()
@@ -67,7 +64,7 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
         );
     }
     out.push_str(&account);
-    let found = evidence::evidence(&throttles, &config);
+    let found = evidence::evidence(&throttles, config);
     let _ = writeln!(out, "\nWhat they say:");
     let mut values = Vec::new();
     for e in &found {
@@ -89,7 +86,7 @@ pub fn calibrate(days: u32, dry_run: bool) -> Result<ExitCode> {
     if !values.is_empty() {
         let changes = edit::write_quotas(&path, &values, dry_run)?;
         report_changes(&mut out, &path, &changes, dry_run);
-        note_overrides(&mut out, &config, &["tpd", "tpm", "rpm", "models"]);
+        note_overrides(&mut out, config, &["tpd", "tpm", "rpm", "models"]);
     } else if !found.is_empty() {
         let _ = writeln!(
             out,

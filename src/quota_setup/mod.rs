@@ -12,15 +12,48 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
 use crate::config::edit::{self, QuotaChange};
 use crate::config::{Config, Source};
+use crate::context::Context;
 use crate::paths::Paths;
 use crate::terminal::out;
 pub use aws::Endpoint;
 pub use calibrate::calibrate;
 pub use show::{describe, show};
+
+/// `bedrock-hook quota`'s subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Write the Claude models' quotas from AWS Service Quotas listings into the config.
+    ///
+    /// FILE is the JSON of `aws service-quotas list-service-quotas --service-code bedrock
+    /// --output json` (and of `list-aws-default-service-quotas`). Without FILE, both are
+    /// read through the AWS CLI (BEDROCK_HOOK_AWS_CLI, default `aws`).
+    Import {
+        /// Listing files; applied values win over defaults.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Which endpoint type's per-minute quotas to use.
+        #[arg(long, value_enum, default_value = "cross-region")]
+        endpoint: Endpoint,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the configured quotas per bucket and today's use.
+    Show,
+    /// Adopt what recorded throttles say about the real quotas (after showing it).
+    Calibrate {
+        /// How many days of the ledger to look at.
+        #[arg(long, default_value_t = 7, value_name = "N")]
+        days: u32,
+        /// Show what would change, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
 
 pub(crate) fn config_path(paths: &Paths) -> Result<PathBuf> {
     paths
@@ -74,13 +107,30 @@ pub(crate) fn note_overrides(out: &mut String, config: &Config, keys: &[&str]) {
     }
 }
 
+/// `bedrock-hook quota ACTION`
+pub fn run(action: Action, mut context: Context) -> Result<ExitCode> {
+    match action {
+        Action::Import {
+            files,
+            endpoint,
+            dry_run,
+        } => import(&files, endpoint, dry_run, &mut context),
+        Action::Show => show(&context),
+        Action::Calibrate { days, dry_run } => calibrate(days, dry_run, &context),
+    }
+}
+
 /// `quota import [FILE...]`: the listing files, or without them the AWS CLI.
-pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let path = config_path(&paths)?;
+pub fn import(
+    files: &[PathBuf],
+    endpoint: Endpoint,
+    dry_run: bool,
+    context: &mut Context,
+) -> Result<ExitCode> {
+    let path = config_path(&context.paths)?;
     let (plan, mut out) = if files.is_empty() {
-        let config = Config::load(Some(&path));
-        import::read_and_plan_from_cli(&crate::account::AwsCli::new(&config.aws_cli), endpoint)?
+        let aws = crate::account::AwsCli::new(&context.config.aws_cli);
+        import::read_and_plan_from_cli(&aws, endpoint)?
     } else {
         import::read_and_plan(files, endpoint)?
     };
@@ -88,8 +138,8 @@ pub fn import(files: &[PathBuf], endpoint: Endpoint, dry_run: bool) -> Result<Ex
     if !values.is_empty() {
         let changes = edit::write_quotas(&path, &values, dry_run)?;
         report_changes(&mut out, &path, &changes, dry_run);
-        let config = Config::load(Some(&path));
-        note_overrides(&mut out, &config, &["models", "tpd_all_models"]);
+        context.reload_config();
+        note_overrides(&mut out, &context.config, &["models", "tpd_all_models"]);
     }
     out!("{out}");
     Ok(if values.is_empty() {

@@ -9,19 +9,17 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::config::{Config, Source};
+use crate::context::Context;
 use crate::ledger::LiveState;
-use crate::paths::Paths;
 use crate::quota::Limit;
 use crate::terminal::out;
 use crate::terminal::pretty_tokens;
 
 /// `quota show`
-pub fn show() -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
-    let now = crate::clock::now();
+pub fn show(context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, now } = context;
     let state = LiveState::read(&paths.state_file());
-    out!("{}", describe(&config, state.as_ref(), now));
+    out!("{}", describe(config, state.as_ref(), *now));
     Ok(if config.problems.is_empty() {
         ExitCode::SUCCESS
     } else {

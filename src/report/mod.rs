@@ -13,28 +13,72 @@ pub mod svg;
 pub mod table;
 pub mod text;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration, Utc};
 
 pub use aggregate::{Params, Report, Totals, aggregate};
 pub use range::Selection;
 
-use crate::cli::ReportArgs;
 use crate::config::Config;
+use crate::context::Context;
 use crate::ledger::{Ledger, Record};
-use crate::paths::Paths;
 use crate::quota::DayBoundary;
-use crate::terminal;
+use crate::terminal::{self, ColorChoice};
 
-pub fn run(args: &ReportArgs) -> Result<ExitCode> {
-    let paths = Paths::from_env()?;
-    let config = Config::load(paths.config_file.as_deref());
+/// `bedrock-hook report`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One TPD day, cut at the configured `day_boundary`: YYYY-MM-DD, today, yesterday,
+    /// -7d (days ago) or a weekday (the most recent, today included).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, conflicts_with_all = ["since", "until"])]
+    pub date: Option<String>,
+    /// Start: a day as for --date (its TPD day's start) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// End: a day as for --date (through the end of that TPD day) or an RFC 3339 time.
+    /// Default: now.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        requires = "since"
+    )]
+    pub until: Option<String>,
+    /// Only this session (a unique prefix is enough). Alone, it searches the whole ledger.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Print the report as JSON (schema: docs/report-json.md).
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print one CSV row per ledger record instead.
+    #[arg(long)]
+    pub csv: bool,
+    /// Write the report as one self-contained HTML page with charts (nothing loaded from
+    /// the network) to FILE; without FILE to bedrock-hook-report-DATE.html in the current
+    /// directory; `-` prints it.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with_all = ["json", "csv"])]
+    pub html: Option<Option<PathBuf>>,
+    /// How many sessions to list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Headroom above the largest output for the suggested max_tokens, in percent (the
+    /// same rule the guards and `doctor` use by default).
+    #[arg(long, value_name = "PERCENT", default_value_t = crate::quota::advice::HEADROOM_PERCENT)]
+    pub headroom: u64,
+    /// Colour: auto (a terminal and no NO_COLOR), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
+    let Context { paths, config, now } = context;
+    let now = *now;
     for problem in &config.problems {
         eprintln!("bedrock-hook: config: {problem}");
     }
-    let now = crate::clock::now();
     let request = range::Request {
         date: args.date.as_deref(),
         since: args.since.as_deref(),
@@ -42,12 +86,12 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         session: args.session.as_deref(),
     };
     let selection = Selection::resolve(&request, config.day_boundary, now)?;
-    let ledger = Ledger::new(&paths);
+    let ledger = Ledger::new(paths);
     let (records, skipped) = range::load(&ledger, &selection)?;
     let output = if args.csv {
         csv::render(&records)
     } else {
-        let params = params_for(&selection, &records, &config, now, args);
+        let params = params_for(&selection, &records, config, now, args);
         let report = aggregate(&records, &params);
         if let Some(target) = &args.html {
             let doc = json::document(
@@ -90,7 +134,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
                 boundary: config.day_boundary,
                 quotas: config.quotas,
                 tpd_all_models: config.tpd_all_models,
-                quota_source: quota_source(&config),
+                quota_source: quota_source(config),
                 floor: config.reservation.floor,
                 skipped_lines: skipped,
                 width: terminal::width(),
@@ -117,7 +161,7 @@ pub fn params_for(
     records: &[Record],
     config: &Config,
     now: DateTime<Utc>,
-    args: &ReportArgs,
+    args: &Args,
 ) -> Params {
     let (start, end) = if selection.whole_history {
         let first = records.iter().map(|r| r.ts).min().unwrap_or(now);

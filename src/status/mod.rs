@@ -17,20 +17,35 @@ use chrono::Utc;
 
 use crate::budget;
 use crate::config::Config;
+use crate::context::Context;
 use crate::ingest::{Origin, STATUSLINE_READ, Writer};
 use crate::ledger::{Ledger, LiveState};
 use crate::paths::Paths;
 use crate::terminal::{Style, outln};
 use wire::StatusInput;
 
+/// `bedrock-hook statusline`'s arguments, for `--help`: the hot path reads `--chain` by
+/// hand (`lib.rs`), before any parser is built.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also run this status line command with the same input and show its line first.
+    #[arg(long, value_name = "COMMAND")]
+    pub chain: Option<String>,
+}
+
 /// Status line input is a few KiB; anything past this is not ours to read.
 const MAX_INPUT: u64 = 4 << 20;
 
-pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
+/// Print the status line; always exits 0. `context` is called once, when the input parses.
+pub fn run(
+    stdin: &mut dyn Read,
+    chain: Option<&str>,
+    context: fn() -> anyhow::Result<Context>,
+) -> ExitCode {
     let mut bytes = Vec::new();
     let _ = stdin.take(MAX_INPUT).read_to_end(&mut bytes);
     let chained = chain.and_then(|command| chain::start(command, &bytes));
-    let (ours, config) = line(&bytes);
+    let (ours, config) = line(&bytes, context);
     let theirs = chained.and_then(|c| {
         let timeout = config.as_ref().map_or(250, |c| c.chain_timeout_ms);
         c.finish(Duration::from_millis(timeout))
@@ -46,17 +61,15 @@ pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn line(bytes: &[u8]) -> (String, Option<Config>) {
+fn line(bytes: &[u8], context: fn() -> anyhow::Result<Context>) -> (String, Option<Config>) {
     let input: StatusInput = match serde_json::from_slice(bytes) {
         Ok(input) => input,
         Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => StatusInput::default(),
         Err(_) => return (render::fallback("bad input"), None),
     };
-    let paths = match Paths::from_env() {
-        Ok(paths) => paths,
-        Err(_) => return (render::fallback("no data dir"), None),
+    let Ok(Context { paths, config, now }) = context() else {
+        return (render::fallback("no data dir"), None);
     };
-    let config = Config::load(paths.config_file.as_deref());
     if crate::files::unsafe_dir(&paths.data_dir).is_some() {
         // What others could have planted there is not shown either; `doctor` says why.
         return (
@@ -64,7 +77,6 @@ fn line(bytes: &[u8]) -> (String, Option<Config>) {
             Some(config),
         );
     }
-    let now = crate::clock::now();
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
     remember_model(&paths, &config, &input, &state, now);
     let mut budget = budget::compute(
