@@ -338,6 +338,25 @@ pub fn default_script(req: &Request) -> Reply {
     }
 }
 
+/// [`default_script`] with only the first main-loop `SCENARIO_THROTTLE` request throttled:
+/// a resumed session still carries the throttled prompt, and its later requests are
+/// answered as if the marker were not there.
+pub fn throttle_once_script() -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
+    let throttled = AtomicBool::new(false);
+    move |req| {
+        let main_loop = req.streaming && !req.tool_names().is_empty();
+        if main_loop
+            && req.last_user_text.contains("SCENARIO_THROTTLE")
+            && !throttled.swap(true, Ordering::SeqCst)
+        {
+            return Reply::throttle();
+        }
+        let mut req = req.clone();
+        req.last_user_text = req.last_user_text.replace("SCENARIO_THROTTLE", "");
+        default_script(&req)
+    }
+}
+
 /// True for the interactive auto-mode permission classifier's requests.
 pub fn is_auto_mode_classifier(req: &Request) -> bool {
     let stops = req.body.get("stop_sequences").and_then(Value::as_array);

@@ -14,7 +14,8 @@ pub mod skip;
 #[allow(unused_imports)]
 pub use home::{
     AGENT, BIN, Home, SAMPLE_NOW, SESSION, assert_quiet_success, day_files, files_under, fixtures,
-    json_of, lay_out_samples, read_ledger, read_ledger_lenient, run_bounded, samples, stdout_of,
+    json_of, lay_out_samples, read_ledger, read_ledger_lenient, run_bounded, samples, spawn_fed,
+    stdout_of,
 };
 #[allow(unused_imports)]
 pub use skip::skipped;
