@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::{AGENT, Home, SESSION, lay_out_samples, read_ledger_lenient, stdout_of};
+use support::{AGENT, Home, SESSION, assert_says, lay_out_samples, read_ledger_lenient, stdout_of};
 
 /// The sample session in `claude_dir`, aged: a session long finished.
 fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
@@ -78,7 +78,7 @@ fn imports_the_real_clients_transcripts_from_claude_config_dir() {
         text.contains("Imported 2 transcripts") && text.contains("7 records found, 7 new"),
         "{text}"
     );
-    assert!(text.contains("Skipped: nothing."), "{text}");
+    assert_says(&text, &["Skipped: nothing."]);
     let records = ledger(&data);
     let requests = of_kind(&records, "request");
     assert_eq!(requests.len(), 7);
@@ -263,7 +263,7 @@ fn explicit_files_and_folders() {
     let (main, sub) = finished_samples(&claude);
     let data = home.data_dir();
     let out = import(&home, &data, &[&sub]);
-    assert!(out.contains("3 records found, 3 new"), "{out}");
+    assert_says(&out, &["3 records found, 3 new"]);
     let records = ledger(&data);
     assert!(
         of_kind(&records, "request")
@@ -271,7 +271,7 @@ fn explicit_files_and_folders() {
             .all(|r| r["agent"] == AGENT && r["session"] == SESSION)
     );
     let out = import(&home, &data, &[&main, &claude.join("projects")]);
-    assert!(out.contains("4 new"), "{out}");
+    assert_says(&out, &["4 new"]);
 }
 
 #[test]
@@ -286,11 +286,11 @@ fn a_live_transcripts_open_request_is_left_open() {
     touch(&project.join("live.jsonl"));
     let data = home.data_dir();
     let out = import(&home, &data, &[&claude]);
-    assert!(out.contains("0 records found"), "{out}");
+    assert_says(&out, &["0 records found"]);
     // Once it is old, the request that never got an answer is recorded as such.
     age(&project.join("live.jsonl"));
     let out = import(&home, &data, &[&claude]);
-    assert!(out.contains("1 record found, 1 new"), "{out}");
+    assert_says(&out, &["1 record found, 1 new"]);
     let records = ledger(&data);
     assert_eq!(records[0]["outcome"], "no-response");
 }
@@ -333,21 +333,18 @@ fn bad_input_is_counted_and_skipped() {
     // What could be read is imported; the missing path is named and makes it fail.
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("no-such-dir: no such file or folder"),
-        "{stderr}"
-    );
+    assert_says(&stderr, &["no-such-dir: no such file or folder"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Imported 5 transcripts"), "{text}");
-    assert!(text.contains("8 records found, 8 new"), "{text}");
-    assert!(
-        text.contains(
+    assert_says(
+        &text,
+        &[
+            "Imported 5 transcripts",
+            "8 records found, 8 new",
             "Skipped: 3 garbage lines, 2 lines with non-UTF-8 bytes, 1 unreadable file, \
-             1 file with a cut-off last line."
-        ),
-        "{text}"
+             1 file with a cut-off last line.",
+            "no-such-dir",
+        ],
     );
-    assert!(text.contains("no-such-dir"), "{text}");
     let records = ledger(&data);
     assert!(
         of_kind(&records, "request")
