@@ -222,6 +222,11 @@ fn seeded() -> Option<(Moto, Home)> {
     Some((moto, fixture()))
 }
 
+/// The command's stdout begins with `prefix` (the failure shows it all).
+fn assert_stdout_starts(r: &Run, prefix: &str) {
+    assert!(r.stdout.starts_with(prefix), "{}", r.stdout);
+}
+
 /// `team sync` at `now`.
 fn sync(f: &Home, env: &[(String, String)], now: &str) -> Run {
     run(f, env, now, &["team", "sync"], "")
@@ -330,12 +335,7 @@ fn stale_account_data_says_so_and_falls_back_to_the_local_estimate() {
     let r = sync(&f, &moto.env(), "2026-11-22T01:41:30Z");
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = statusline(&f, &moto.env(), "2026-11-22T01:53:40Z");
-    assert!(
-        r.stdout
-            .starts_with("quota 2% reserved (account data 12m old) · "),
-        "{}",
-        r.stdout
-    );
+    assert_stdout_starts(&r, "quota 2% reserved (account data 12m old) · ");
 }
 
 #[test]
@@ -394,11 +394,9 @@ fn unreachable_endpoint_fails_fast_and_the_hook_does_not_wait() {
     // And the status line says the data is missing and why (the prompt's first request
     // is in flight: 75,111 settled + 1.29M reserved of 4M).
     let r = statusline(&f, &env, "2026-11-22T01:42:00Z");
-    assert!(
-        r.stdout
-            .starts_with("quota 34% reserved (no account data yet, sync failing) · "),
-        "{}",
-        r.stdout
+    assert_stdout_starts(
+        &r,
+        "quota 34% reserved (no account data yet, sync failing) · ",
     );
 }
 
@@ -599,11 +597,9 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     env.push(("AWS_REGION".to_string(), "us-east-1".to_string()));
     let r = run(&f, &env, "2026-11-22T01:41:30Z", &["quota", "import"], "");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout
-            .starts_with("Read 2 Service Quotas listings in us-east-1 (AWS CLI): "),
-        "{}",
-        r.stdout
+    assert_stdout_starts(
+        &r,
+        "Read 2 Service Quotas listings in us-east-1 (AWS CLI): ",
     );
     let config = std::fs::read_to_string(f.config_file()).unwrap();
     assert!(config.contains("[models."), "{config}");
@@ -816,11 +812,7 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
     let f = fixture();
     let r = sync(&f, &moto.env(), "2026-11-22T01:41:30Z");
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.starts_with("CloudWatch us-east-1: 2 models, "),
-        "{}",
-        r.stdout
-    );
+    assert_stdout_starts(&r, "CloudWatch us-east-1: 2 models, ");
     assert!(
         r.stdout.contains(
             "  global.anthropic.claude-haiku-4-5-20251001-v1:0 (global): account 500k settled, \
@@ -833,11 +825,7 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
     assert_eq!(file["discovered"], json!([haiku]));
     // Another endpoint type's quota: not in the Opus (geo) figure.
     let r = statusline(&f, &moto.env(), "2026-11-22T01:41:30Z");
-    assert!(
-        r.stdout.starts_with("quota 2% reserved (you 2%) · "),
-        "{}",
-        r.stdout
-    );
+    assert_stdout_starts(&r, "quota 2% reserved (you 2%) · ");
 }
 
 #[test]
