@@ -106,18 +106,21 @@ fn interactive_sandbox() -> Option<(PathBuf, Sandbox)> {
     Some((client, sandbox))
 }
 
-/// The interactive client in the tmux session `name` of `size` (columns, rows), against
+/// The interactive client in the tmux session `bedrock-hook-e2e<tag>-<pid>` of `size`
+/// (columns, rows), against
 /// `endpoint`, with `env` (`KEY=value`) beside the hooks' environment; returns once tmux
 /// has started, with the status line shown.
 fn start_client(
     client: &Path,
     sandbox: &Sandbox,
     endpoint: &Endpoint,
-    name: String,
+    tag: &str,
     (columns, rows): (&str, &str),
     env: &[&str],
 ) -> (Tmux, String) {
-    let tmux = Tmux { name };
+    let tmux = Tmux {
+        name: format!("bedrock-hook-e2e{tag}-{}", std::process::id()),
+    };
     let mut command = Command::new("tmux");
     command
         .args([
@@ -168,7 +171,7 @@ fn status_line_and_ledger_in_an_interactive_session() {
         &client,
         &sandbox,
         &endpoint,
-        format!("bedrock-hook-e2e-{}", std::process::id()),
+        "",
         ("160", "40"),
         &["BEDROCK_HOOK_TPD=50000"],
     );
@@ -232,7 +235,7 @@ fn a_throttle_is_explained_on_screen() {
         &client,
         &sandbox,
         &endpoint,
-        format!("bedrock-hook-e2e-429-{}", std::process::id()),
+        "-429",
         ("220", "50"),
         &[
             "ANTHROPIC_MODEL=us.anthropic.claude-opus-5-5",
