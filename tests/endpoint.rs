@@ -58,6 +58,22 @@ fn decode_frame(buf: &[u8]) -> (HashMap<String, String>, Vec<u8>, usize) {
     (headers, buf[12 + hlen..total - 4].to_vec(), total)
 }
 
+/// The Anthropic stream event a chunk frame's payload carries (base64 in `bytes`).
+fn event_of(payload: &[u8]) -> Value {
+    let p: Value = serde_json::from_slice(payload).unwrap();
+    let inner = base64::engine::general_purpose::STANDARD
+        .decode(p["bytes"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&inner).unwrap()
+}
+
+/// A main-loop request body (Bash offered) with `prompt` as the user's message.
+fn main_loop_body(max_tokens: u64, prompt: &str) -> String {
+    json!({"max_tokens": max_tokens, "tools": [{"name": "Bash"}],
+        "messages": [{"role": "user", "content": prompt}]})
+    .to_string()
+}
+
 #[test]
 fn crc_reference_matches_known_vector() {
     assert_eq!(crc32_ref(b"123456789"), 0xCBF4_3926);
@@ -73,11 +89,7 @@ fn frame_roundtrip_and_crcs() {
     assert_eq!(h[":event-type"], "chunk");
     assert_eq!(h[":content-type"], "application/json");
     assert_eq!(h[":message-type"], "event");
-    let p: Value = serde_json::from_slice(&payload).unwrap();
-    let inner = base64::engine::general_purpose::STANDARD
-        .decode(p["bytes"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&inner).unwrap(), ev);
+    assert_eq!(event_of(&payload), ev);
 }
 
 #[test]
@@ -178,26 +190,15 @@ fn default_script_decisions() {
         }
     };
     let ds = |p: &str, b: Value| kind(default_script(&req(p, b)));
-    assert_eq!(
-        ds(S, main(json!("hi"), bash.clone())),
-        "text:Hello from the fake endpoint."
-    );
-    assert_eq!(
-        ds(S, main(json!("SCENARIO_TOOL"), bash.clone())),
-        "tool:Bash:false"
-    );
-    assert_eq!(
-        ds(S, main(json!("SCENARIO_AGENT"), bash.clone())),
-        "tool:Agent:false"
-    );
-    assert_eq!(
-        ds(S, main(json!("SCENARIO_AGENT_THROTTLE"), bash.clone())),
-        "tool:Agent:false"
-    );
-    assert_eq!(
-        ds(S, main(json!("SCENARIO_THROTTLE"), bash.clone())),
-        "throttle"
-    );
+    for (prompt, want) in [
+        ("hi", "text:Hello from the fake endpoint."),
+        ("SCENARIO_TOOL", "tool:Bash:false"),
+        ("SCENARIO_AGENT", "tool:Agent:false"),
+        ("SCENARIO_AGENT_THROTTLE", "tool:Agent:false"),
+        ("SCENARIO_THROTTLE", "throttle"),
+    ] {
+        assert_eq!(ds(S, main(json!(prompt), bash.clone())), want, "{prompt}");
+    }
     assert!(ds(S, main(json!("SCENARIO_SPLIT"), bash.clone())).starts_with("later:ToolUse"));
     let tr = json!([{"type": "tool_result", "tool_use_id": "t", "content": "hello-from-fake"}]);
     assert_eq!(ds(S, main(tr.clone(), bash.clone())), "text:Done.");
@@ -303,9 +304,7 @@ fn http(
 #[test]
 fn serves_stream_json_and_throttle() {
     let ep = Endpoint::start_default();
-    let tool_body = json!({"max_tokens": 4096, "tools": [{"name": "Bash"}],
-        "messages": [{"role": "user", "content": "SCENARIO_SPLIT now"}]})
-    .to_string();
+    let tool_body = main_loop_body(4096, "SCENARIO_SPLIT now");
     let (st, h, body) = http(
         &ep.url(),
         "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream",
@@ -318,11 +317,7 @@ fn serves_stream_json_and_throttle() {
     let mut types = Vec::new();
     while i < body.len() {
         let (_, payload, used) = decode_frame(&body[i..]);
-        let p: Value = serde_json::from_slice(&payload).unwrap();
-        let inner = base64::engine::general_purpose::STANDARD
-            .decode(p["bytes"].as_str().unwrap())
-            .unwrap();
-        let ev: Value = serde_json::from_slice(&inner).unwrap();
+        let ev = event_of(&payload);
         if ev["type"] == "content_block_start" {
             types.push(ev["content_block"]["type"].as_str().unwrap().to_string());
         }
@@ -330,9 +325,7 @@ fn serves_stream_json_and_throttle() {
     }
     assert_eq!(types, ["thinking", "text", "tool_use"]);
 
-    let thr = json!({"max_tokens": 10, "tools": [{"name": "Bash"}],
-        "messages": [{"role": "user", "content": "SCENARIO_THROTTLE"}]})
-    .to_string();
+    let thr = main_loop_body(10, "SCENARIO_THROTTLE");
     let (st, h, body) = http(
         &ep.url(),
         "/model/m/invoke-with-response-stream",
