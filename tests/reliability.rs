@@ -670,7 +670,8 @@ fn config_or_settings_that_is_a_fifo_or_dev_zero_does_not_block() {
     assert!(out.status.success(), "{out:?}");
 }
 
-/// A request of one part, 7 output tokens, a `true` tool printing "done", made now.
+/// A request of one part, 7 output tokens, a `true` tool printing "done", made now: what a
+/// test changes of it, it names (`Request { output: 3, ..small_request(..) }`).
 fn small_request<'a>(session: &'a str, reference: String, id: &str) -> Request<'a> {
     Request {
         session,
@@ -869,15 +870,9 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
     let mut file = open_append(&transcript);
     for n in 0..50 {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-{n}"),
-            request_id: format!("req_full_{n}"),
-            ts: now_ts(),
-            parts: 1,
             output: 3,
             tool_output: "y".repeat(2_000),
-            tool_input: "true".into(),
+            ..small_request(session, format!("ref-{n}"), &format!("req_full_{n}"))
         };
         file.write_all(&request.bytes()).unwrap();
     }
@@ -1029,15 +1024,11 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
     );
     for n in 0..5 {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-p-{n}"),
-            request_id: format!("req_private_{n}"),
-            ts: now_ts(),
             parts: 2,
             output: 11,
             tool_output: format!("PRIVATE-OUTPUT-{n}-9c1e secret file contents"),
             tool_input: format!("cat PRIVATE-INPUT-{n}-44d2"),
+            ..small_request(session, format!("ref-p-{n}"), &format!("req_private_{n}"))
         };
         file.write_all(&request.bytes()).unwrap();
         secrets.push(request.tool_output.clone());
@@ -1123,15 +1114,14 @@ fn requests_at(path: &Path, session: &str, first: usize, count: usize, ts: &str)
     let mut bytes = Vec::new();
     for n in first..first + count {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-{session}-{n}"),
-            request_id: format!("req_{}_{n}", &session[..8]),
             ts: ts.to_string(),
-            parts: 1,
             output: 11,
             tool_output: "ok".into(),
-            tool_input: "true".into(),
+            ..small_request(
+                session,
+                format!("ref-{session}-{n}"),
+                &format!("req_{}_{n}", &session[..8]),
+            )
         };
         bytes.extend(request.bytes());
     }
