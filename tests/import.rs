@@ -19,6 +19,26 @@ fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
     (main, sub)
 }
 
+/// A home whose `claude` dir holds the finished sample session.
+struct Finished {
+    home: Home,
+    claude: PathBuf,
+    main: PathBuf,
+    sub: PathBuf,
+}
+
+fn finished() -> Finished {
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, sub) = finished_samples(&claude);
+    Finished {
+        home,
+        claude,
+        main,
+        sub,
+    }
+}
+
 /// Mark a file as last written a day ago (a finished session).
 fn age(path: &Path) {
     set_modified(path, SystemTime::now() - Duration::from_secs(86_400));
@@ -63,9 +83,7 @@ fn of_kind<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn imports_the_real_clients_transcripts_from_claude_config_dir() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    finished_samples(&claude);
+    let Finished { home, claude, .. } = finished();
     let data = home.data_dir();
     let out = bin(&home, &data)
         .arg("import")
@@ -99,9 +117,7 @@ fn imports_the_real_clients_transcripts_from_claude_config_dir() {
 
 #[test]
 fn importing_twice_adds_nothing() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    finished_samples(&claude);
+    let Finished { home, claude, .. } = finished();
     let data = home.data_dir();
     import(&home, &data, &[&claude]);
     let before = ledger(&data);
@@ -142,9 +158,9 @@ fn hook(home: &Home, data: &Path, sample: &str, main: &Path) {
 
 #[test]
 fn import_records_exactly_what_the_hooks_record() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let hooked = home.path("hooked");
     for sample in [
         "hook-SessionStart.json",
@@ -178,9 +194,9 @@ fn import_records_exactly_what_the_hooks_record() {
 
 #[test]
 fn side_requests_are_recorded_the_same_way_too() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     // Session totals beyond the request entries: a title request on Haiku and more
     // Opus input than the requests account for.
     let text = fs::read_to_string(&main).unwrap();
@@ -225,9 +241,9 @@ fn side_requests_are_recorded_the_same_way_too() {
 fn a_resumed_session_adds_only_its_new_requests() {
     // Imported when finished, then resumed (`claude --resume` appends to the same file)
     // and seen by the hooks, which find no cursor and read it from the start.
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let data = home.data_dir();
     import(&home, &data, &[&claude]);
     let before = of_kind(&ledger(&data), "request").len();
@@ -258,9 +274,12 @@ fn a_resumed_session_adds_only_its_new_requests() {
 
 #[test]
 fn explicit_files_and_folders() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, sub) = finished_samples(&claude);
+    let Finished {
+        home,
+        claude,
+        main,
+        sub,
+    } = finished();
     let data = home.data_dir();
     let out = import(&home, &data, &[&sub]);
     assert_says(&out, &["3 records found, 3 new"]);
@@ -297,9 +316,9 @@ fn a_live_transcripts_open_request_is_left_open() {
 
 #[test]
 fn bad_input_is_counted_and_skipped() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let project = main.parent().unwrap();
     // Garbage text, a torn line and an api-request with a byte that is not UTF-8, around
     // one whole request; the file ends in the middle of a line.
