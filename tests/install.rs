@@ -69,6 +69,15 @@ const WITH_OTHER_HOOKS: &str = r#"{
 "#;
 
 /// Names in a directory, sorted: to see that no backup or temp file appeared.
+/// `uninstall` succeeds and leaves the user's settings as `original` was, byte for byte.
+fn assert_uninstall_restores(sandbox: &Home, original: &str) {
+    sandbox.command(&["uninstall"]).assert().success();
+    assert_eq!(
+        fs::read_to_string(sandbox.user_settings()).unwrap(),
+        original
+    );
+}
+
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -381,11 +390,7 @@ fn statusline_only_is_for_plugin_users() {
         )
         .as_str()
     );
-    sandbox.command(&["uninstall"]).assert().success();
-    assert_eq!(
-        fs::read_to_string(sandbox.user_settings()).unwrap(),
-        original
-    );
+    assert_uninstall_restores(&sandbox, original);
 }
 
 #[test]
@@ -771,11 +776,7 @@ fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
     // The user's own hook on an event we join keeps its number too.
     assert_says(&installed, &["\"timeout\": 1e2\n"]);
     assert_installed(&json_of(&sandbox.user_settings()), &our_binary());
-    sandbox.command(&["uninstall"]).assert().success();
-    assert_eq!(
-        fs::read_to_string(sandbox.user_settings()).unwrap(),
-        original
-    );
+    assert_uninstall_restores(&sandbox, original);
 }
 
 /// A settings.json made read-only is the user's decision: refused, and said why.
