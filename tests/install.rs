@@ -69,6 +69,16 @@ const WITH_OTHER_HOOKS: &str = r#"{
 "#;
 
 /// Names in a directory, sorted: to see that no backup or temp file appeared.
+/// The keys of the JSON object `value`, in the order they stand.
+fn keys_of(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect()
+}
+
 /// `uninstall` succeeds and leaves the user's settings as `original` was, byte for byte.
 fn assert_uninstall_restores(sandbox: &Home, original: &str) {
     sandbox.command(&["uninstall"]).assert().success();
@@ -168,12 +178,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
 
     let settings = json_of(&sandbox.user_settings());
     assert_installed(&settings, &our_binary());
-    let top: Vec<&str> = settings
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let top: Vec<&str> = keys_of(&settings);
     assert_eq!(
         top,
         [
@@ -185,12 +190,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
             "statusLine"
         ]
     );
-    let events: Vec<&str> = settings["hooks"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let events: Vec<&str> = keys_of(&settings["hooks"]);
     assert_eq!(&events[..3], ["PreToolUse", "Stop", "Notification"]);
     let original: Value = serde_json::from_str(WITH_OTHER_HOOKS).unwrap();
     assert_eq!(
@@ -673,12 +673,7 @@ fn install_sh_without_cargo_says_what_to_do() {
 #[test]
 fn plugin_hooks_cover_the_same_events_as_install() {
     let hooks = json_of(&Path::new(REPO).join("hooks/hooks.json"));
-    let events: Vec<&str> = hooks["hooks"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let events: Vec<&str> = keys_of(&hooks["hooks"]);
     let expected: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
     assert_eq!(events, expected);
     for (event, by_tool) in EVENTS {
