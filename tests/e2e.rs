@@ -123,6 +123,12 @@ fn hook_notices(sandbox: &Sandbox, needles: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The client succeeded and the ledger matches what the endpoint received.
+fn assert_answered_and_recorded(run: &Run) {
+    assert_succeeded(&run.output);
+    assert_ledger_matches_endpoint(run);
+}
+
 /// Nothing typed or printed ends up under the data dir; files 0600, dirs 0700.
 fn assert_private(run: &Run, secrets: &[&str]) {
     for (path, bytes) in run.sandbox.data_files() {
@@ -146,8 +152,7 @@ fn plain_prompt() {
     let Some(run) = scenario("Say hello PLAIN_MARKER", &[]) else {
         return;
     };
-    assert_succeeded(&run.output);
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     assert_eq!(run.requests[0]["max_tokens"], 128000);
     assert_private(&run, &["PLAIN_MARKER", "Hello from the fake endpoint"]);
 }
@@ -157,8 +162,7 @@ fn tool_use() {
     let Some(run) = scenario("SCENARIO_TOOL go", &[]) else {
         return;
     };
-    assert_succeeded(&run.output);
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     assert_eq!(run.requests.len(), 2);
     assert_private(&run, &["SCENARIO_TOOL", "hello-from-fake", "echo "]);
 }
@@ -177,8 +181,7 @@ fn subagent() {
     let Some(run) = scenario("SCENARIO_AGENT go", &[]) else {
         return;
     };
-    assert_succeeded(&run.output);
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     let by_agent = run
         .requests
         .iter()
