@@ -706,19 +706,9 @@ fn one_request_session(home: &Home, id: &str) -> PathBuf {
 }
 
 /// A home with the one-request session `id`, its data dir (0700) with the ledger dir made,
-/// and a file outside it for links planted in the ledger to point at.
-struct Planted {
-    home: Home,
-    data: PathBuf,
-    transcript: PathBuf,
-    ledger: PathBuf,
-    /// Today: the day file a hook writes.
-    day: chrono::NaiveDate,
-    /// Holds "precious".
-    victim: PathBuf,
-}
-
-fn planted(id: &str) -> Planted {
+/// and a file outside it ("precious") for links planted in the ledger to point at: (home,
+/// data dir, transcript, ledger dir, today, that file).
+fn planted(id: &str) -> (Home, PathBuf, PathBuf, PathBuf, chrono::NaiveDate, PathBuf) {
     let home = Home::new();
     let data = home.root().join("data");
     let transcript = one_request_session(&home, id);
@@ -728,28 +718,14 @@ fn planted(id: &str) -> Planted {
     let day = chrono::Utc::now().date_naive();
     let victim = home.root().join("victim");
     std::fs::write(&victim, b"precious").unwrap();
-    Planted {
-        home,
-        data,
-        transcript,
-        ledger,
-        day,
-        victim,
-    }
+    (home, data, transcript, ledger, day, victim)
 }
 
 /// Links planted at today's day file and its index, pointing outside the data dir: the
 /// hook fails open and the files they point at stay as they were.
 #[test]
 fn links_planted_at_ledger_files_are_not_written_through() {
-    let Planted {
-        home,
-        data,
-        transcript,
-        ledger,
-        day,
-        victim,
-    } = planted("req_planted");
+    let (home, data, transcript, ledger, day, victim) = planted("req_planted");
     for name in [format!("{day}.jsonl"), format!("{day}.idx")] {
         std::os::unix::fs::symlink(&victim, ledger.join(&name)).unwrap();
         let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
@@ -765,14 +741,7 @@ fn links_planted_at_ledger_files_are_not_written_through() {
 /// many levels of symbolic links` or `reading <transcript>: No space left on device`.
 #[test]
 fn a_ledger_write_error_names_the_ledger_not_the_transcript() {
-    let Planted {
-        home,
-        data,
-        transcript,
-        ledger,
-        day,
-        victim,
-    } = planted("req_blamed");
+    let (home, data, transcript, ledger, day, victim) = planted("req_blamed");
     std::os::unix::fs::symlink(&victim, ledger.join(format!("{day}.jsonl"))).unwrap();
     let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
