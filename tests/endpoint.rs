@@ -304,13 +304,10 @@ fn http(
 #[test]
 fn serves_stream_json_and_throttle() {
     let ep = Endpoint::start_default();
+    let url = ep.url();
+    let opus_stream = "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream";
     let tool_body = main_loop_body(4096, "SCENARIO_SPLIT now");
-    let (st, h, body) = http(
-        &ep.url(),
-        "/model/us.anthropic.claude-opus-5-5/invoke-with-response-stream",
-        &tool_body,
-        true,
-    );
+    let (st, h, body) = http(&url, opus_stream, &tool_body, true);
     assert_eq!(st, 200);
     assert_eq!(h["content-type"], "application/vnd.amazon.eventstream");
     let mut i = 0;
@@ -326,12 +323,7 @@ fn serves_stream_json_and_throttle() {
     assert_eq!(types, ["thinking", "text", "tool_use"]);
 
     let thr = main_loop_body(10, "SCENARIO_THROTTLE");
-    let (st, h, body) = http(
-        &ep.url(),
-        "/model/m/invoke-with-response-stream",
-        &thr,
-        false,
-    );
+    let (st, h, body) = http(&url, "/model/m/invoke-with-response-stream", &thr, false);
     assert_eq!(st, 429);
     assert_eq!(h["x-amzn-errortype"], "ThrottlingException");
     assert_eq!(
@@ -340,7 +332,7 @@ fn serves_stream_json_and_throttle() {
     );
 
     let (st, _, body) = http(
-        &ep.url(),
+        &url,
         "/model/m/invoke",
         r#"{"max_tokens":1,"messages":[]}"#,
         false,
