@@ -232,6 +232,13 @@ fn sync(f: &Home, env: &[(String, String)], now: &str) -> Run {
     run(f, env, now, &["team", "sync"], "")
 }
 
+/// [`sync`], which must succeed (the failure shows its stderr).
+fn synced(f: &Home, env: &[(String, String)], now: &str) -> Run {
+    let r = sync(f, env, now);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
 /// The status line at `now` for the sample session on Opus 5.5.
 fn statusline(f: &Home, env: &[(String, String)], now: &str) -> Run {
     run(f, env, now, &["statusline"], &status_input())
@@ -317,8 +324,7 @@ fn status_line_counts_own_requests_once_before_and_after_the_watermark() {
     // Watermark 01:40: this machine's requests (01:39) are inside CloudWatch's numbers.
     // Watermark 01:38: they are not yet, and come from the local ledger instead.
     for now in ["2026-11-22T01:41:30Z", "2026-11-22T01:39:40Z"] {
-        let r = sync(&f, &moto.env(), now);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        synced(&f, &moto.env(), now);
         let r = statusline(&f, &moto.env(), now);
         // (3M + 75,111) / 4M = 76.9%; counting own twice would say 79%. Own: 1.9%.
         assert!(
@@ -332,8 +338,7 @@ fn status_line_counts_own_requests_once_before_and_after_the_watermark() {
 #[test]
 fn stale_account_data_says_so_and_falls_back_to_the_local_estimate() {
     let Some((moto, f)) = seeded() else { return };
-    let r = sync(&f, &moto.env(), "2026-11-22T01:41:30Z");
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    synced(&f, &moto.env(), "2026-11-22T01:41:30Z");
     let r = statusline(&f, &moto.env(), "2026-11-22T01:53:40Z");
     assert_stdout_starts(&r, "quota 2% reserved (account data 12m old) · ");
 }
@@ -483,8 +488,7 @@ fn calibrate_tells_apart_account_use_a_low_quota_and_own_reservations() {
             );
         }
         let now = format!("2026-11-22T01:{}:30Z", 45 + i * 5);
-        let r = sync(&f, &env, &now);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        synced(&f, &env, &now);
         let r = run(
             &f,
             &env,
@@ -810,8 +814,7 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
         &[("InputTokenCount", 1.0)],
     );
     let f = fixture();
-    let r = sync(&f, &moto.env(), "2026-11-22T01:41:30Z");
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = synced(&f, &moto.env(), "2026-11-22T01:41:30Z");
     assert_stdout_starts(&r, "CloudWatch us-east-1: 2 models, ");
     assert!(
         r.stdout.contains(
