@@ -147,6 +147,11 @@ impl Moto {
                 ("EstimatedTPMQuotaUsage", 3_000_000.0),
             ],
         );
+        self.put_own();
+    }
+
+    /// This machine's own requests (the sample session's), as CloudWatch has them.
+    fn put_own(&self) {
         self.put(
             OPUS,
             OWN_MINUTE,
@@ -168,14 +173,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Account mode on with a 4M TPD, warning.
+const ACCOUNT_CONFIG: &str = "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n";
+
 /// The sample session in the ledger, account mode on with a 4M TPD.
 fn fixture() -> Home {
     let f = Home::with_samples();
-    std::fs::write(
-        f.config_file(),
-        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
-    )
-    .unwrap();
+    f.write_config(ACCOUNT_CONFIG);
     let projects = f.projects();
     let out = f
         .command(&["import", "-q", projects.to_str().unwrap()])
@@ -210,6 +214,51 @@ fn run(f: &Home, env: &[(String, String)], now: &str, args: &[&str], stdin: &str
     }
 }
 
+/// A moto server seeded with a teammate's morning and this machine's requests, and the
+/// [`fixture`]; `None` (skipped) without moto.
+fn seeded() -> Option<(Moto, Home)> {
+    let moto = Moto::start()?;
+    moto.seed_team_and_own();
+    Some((moto, fixture()))
+}
+
+/// The command's stdout begins with `prefix` (the failure shows it all).
+fn assert_stdout_starts(r: &Run, prefix: &str) {
+    assert!(r.stdout.starts_with(prefix), "{}", r.stdout);
+}
+
+/// `team sync` at `now`.
+fn sync(f: &Home, env: &[(String, String)], now: &str) -> Run {
+    run(f, env, now, &["team", "sync"], "")
+}
+
+/// [`sync`], which must succeed (the failure shows its stderr).
+fn synced(f: &Home, env: &[(String, String)], now: &str) -> Run {
+    let r = sync(f, env, now);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
+}
+
+/// The status line at `now` for the sample session on Opus 5.5.
+fn statusline(f: &Home, env: &[(String, String)], now: &str) -> Run {
+    run(f, env, now, &["statusline"], &status_input())
+}
+
+/// The environment that names `aws` as the AWS CLI.
+fn aws_cli(aws: &Path) -> Vec<(String, String)> {
+    vec![(
+        "BEDROCK_HOOK_AWS_CLI".to_string(),
+        aws.display().to_string(),
+    )]
+}
+
+/// `path` made executable (a stand-in `aws`).
+fn executable(path: PathBuf) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 fn status_input() -> String {
     json!({"session_id": support::SESSION, "model": {"id": OPUS, "display_name": "Opus 5.5"}})
         .to_string()
@@ -221,16 +270,8 @@ fn account_file(data_dir: &Path) -> Value {
 
 #[test]
 fn team_sync_prints_what_it_fetched_and_writes_a_private_file() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed_team_and_own();
-    let f = fixture();
-    let r = run(
-        &f,
-        &moto.env(),
-        "2026-11-22T01:41:30Z",
-        &["team", "sync"],
-        "",
-    );
+    let Some((moto, f)) = seeded() else { return };
+    let r = sync(&f, &moto.env(), "2026-11-22T01:41:30Z");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(
         r.stdout,
@@ -279,15 +320,12 @@ fn team_sync_prints_what_it_fetched_and_writes_a_private_file() {
 
 #[test]
 fn status_line_counts_own_requests_once_before_and_after_the_watermark() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed_team_and_own();
-    let f = fixture();
+    let Some((moto, f)) = seeded() else { return };
     // Watermark 01:40: this machine's requests (01:39) are inside CloudWatch's numbers.
     // Watermark 01:38: they are not yet, and come from the local ledger instead.
     for now in ["2026-11-22T01:41:30Z", "2026-11-22T01:39:40Z"] {
-        let r = run(&f, &moto.env(), now, &["team", "sync"], "");
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let r = run(&f, &moto.env(), now, &["statusline"], &status_input());
+        synced(&f, &moto.env(), now);
+        let r = statusline(&f, &moto.env(), now);
         // (3M + 75,111) / 4M = 76.9%; counting own twice would say 79%. Own: 1.9%.
         assert!(
             r.stdout.starts_with("quota 77% reserved (you 2%) · "),
@@ -299,30 +337,10 @@ fn status_line_counts_own_requests_once_before_and_after_the_watermark() {
 
 #[test]
 fn stale_account_data_says_so_and_falls_back_to_the_local_estimate() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed_team_and_own();
-    let f = fixture();
-    let r = run(
-        &f,
-        &moto.env(),
-        "2026-11-22T01:41:30Z",
-        &["team", "sync"],
-        "",
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(
-        &f,
-        &moto.env(),
-        "2026-11-22T01:53:40Z",
-        &["statusline"],
-        &status_input(),
-    );
-    assert!(
-        r.stdout
-            .starts_with("quota 2% reserved (account data 12m old) · "),
-        "{}",
-        r.stdout
-    );
+    let Some((moto, f)) = seeded() else { return };
+    synced(&f, &moto.env(), "2026-11-22T01:41:30Z");
+    let r = statusline(&f, &moto.env(), "2026-11-22T01:53:40Z");
+    assert_stdout_starts(&r, "quota 2% reserved (account data 12m old) · ");
 }
 
 #[test]
@@ -334,7 +352,7 @@ fn unreachable_endpoint_fails_fast_and_the_hook_does_not_wait() {
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_CLOUDWATCH");
     env.push(("AWS_ENDPOINT_URL_CLOUDWATCH".into(), closed.clone()));
     let now = "2026-11-22T01:41:30Z";
-    let r = run(&f, &env, now, &["team", "sync"], "");
+    let r = sync(&f, &env, now);
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr,
@@ -380,18 +398,10 @@ fn unreachable_endpoint_fails_fast_and_the_hook_does_not_wait() {
     );
     // And the status line says the data is missing and why (the prompt's first request
     // is in flight: 75,111 settled + 1.29M reserved of 4M).
-    let r = run(
-        &f,
-        &env,
-        "2026-11-22T01:42:00Z",
-        &["statusline"],
-        &status_input(),
-    );
-    assert!(
-        r.stdout
-            .starts_with("quota 34% reserved (no account data yet, sync failing) · "),
-        "{}",
-        r.stdout
+    let r = statusline(&f, &env, "2026-11-22T01:42:00Z");
+    assert_stdout_starts(
+        &r,
+        "quota 34% reserved (no account data yet, sync failing) · ",
     );
 }
 
@@ -404,31 +414,23 @@ fn expired_aws(dir: &Path) -> PathBuf {
          operation: The security token included in the request is expired' >&2\nexit 255\n",
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    executable(path)
 }
 
 #[test]
 fn expired_credentials_are_named() {
     let f = fixture();
     let aws = expired_aws(f.root());
-    let env = vec![(
-        "BEDROCK_HOOK_AWS_CLI".to_string(),
-        aws.display().to_string(),
-    )];
-    let r = run(&f, &env, "2026-11-22T01:41:30Z", &["team", "sync"], "");
+    let env = aws_cli(&aws);
+    let r = sync(&f, &env, "2026-11-22T01:41:30Z");
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr,
         "bedrock-hook: CloudWatch: the AWS credentials have expired (ExpiredToken): \
          log in again (`aws sso login`)\n"
     );
-    let missing = vec![(
-        "BEDROCK_HOOK_AWS_CLI".to_string(),
-        "/nonexistent/aws".to_string(),
-    )];
-    let r = run(&f, &missing, "2026-11-22T01:41:30Z", &["team", "sync"], "");
+    let missing = aws_cli(Path::new("/nonexistent/aws"));
+    let r = sync(&f, &missing, "2026-11-22T01:41:30Z");
     assert_eq!(
         r.stderr,
         "bedrock-hook: CloudWatch: the AWS CLI `/nonexistent/aws` was not found \
@@ -459,21 +461,8 @@ fn stop_failure(f: &Home, prompt: &str, request_id: Option<&str>) -> String {
 fn calibrate_tells_apart_account_use_a_low_quota_and_own_reservations() {
     let Some(moto) = Moto::start() else { return };
     let f = fixture();
-    std::fs::write(
-        f.config_file(),
-        "team = \"cloudwatch\"\ntpd = 10_000_000\nmode = \"warn\"\n",
-    )
-    .unwrap();
-    moto.put(
-        OPUS,
-        OWN_MINUTE,
-        &[
-            ("InputTokenCount", 73_481.0),
-            ("OutputTokenCount", 163.0),
-            ("Invocations", 5.0),
-            ("EstimatedTPMQuotaUsage", 75_111.0),
-        ],
-    );
+    f.write_config("team = \"cloudwatch\"\ntpd = 10_000_000\nmode = \"warn\"\n");
+    moto.put_own();
     let env = moto.env();
     let id = "3f1c9a2e-8b7d-4c1e-9f0a-123456789abc";
     // (b) nobody else used anything: the account's whole use was far below 10M.
@@ -499,8 +488,7 @@ fn calibrate_tells_apart_account_use_a_low_quota_and_own_reservations() {
             );
         }
         let now = format!("2026-11-22T01:{}:30Z", 45 + i * 5);
-        let r = run(&f, &env, &now, &["team", "sync"], "");
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        synced(&f, &env, &now);
         let r = run(
             &f,
             &env,
@@ -602,29 +590,20 @@ fn quotas_aws(dir: &Path, deny: bool) -> PathBuf {
         ),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    executable(path)
 }
 
 #[test]
 fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     let f = fixture();
     let aws = quotas_aws(f.root(), false);
-    let env = vec![
-        (
-            "BEDROCK_HOOK_AWS_CLI".to_string(),
-            aws.display().to_string(),
-        ),
-        ("AWS_REGION".to_string(), "us-east-1".to_string()),
-    ];
+    let mut env = aws_cli(&aws);
+    env.push(("AWS_REGION".to_string(), "us-east-1".to_string()));
     let r = run(&f, &env, "2026-11-22T01:41:30Z", &["quota", "import"], "");
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout
-            .starts_with("Read 2 Service Quotas listings in us-east-1 (AWS CLI): "),
-        "{}",
-        r.stdout
+    assert_stdout_starts(
+        &r,
+        "Read 2 Service Quotas listings in us-east-1 (AWS CLI): ",
     );
     let config = std::fs::read_to_string(f.config_file()).unwrap();
     assert!(config.contains("[models."), "{config}");
@@ -653,11 +632,7 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
 
     // The same listings as files give the same config.
     let from_cli = config;
-    std::fs::write(
-        f.config_file(),
-        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
-    )
-    .unwrap();
+    f.write_config(ACCOUNT_CONFIG);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/aws");
     let defaults = fixtures.join("list-aws-default-service-quotas.json");
     let applied = fixtures.join("list-service-quotas.json");
@@ -677,10 +652,7 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
     assert_eq!(std::fs::read_to_string(f.config_file()).unwrap(), from_cli);
 
     let denied = quotas_aws(f.root(), true);
-    let env = vec![(
-        "BEDROCK_HOOK_AWS_CLI".to_string(),
-        denied.display().to_string(),
-    )];
+    let env = aws_cli(&denied);
     let r = run(&f, &env, "2026-11-22T01:41:30Z", &["quota", "import"], "");
     assert_eq!(r.code, 1);
     assert_eq!(
@@ -692,12 +664,10 @@ fn bare_quota_import_reads_the_quotas_through_the_aws_cli() {
 
 #[test]
 fn doctor_checks_account_mode_end_to_end() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed_team_and_own();
-    let f = fixture();
+    let Some((moto, f)) = seeded() else { return };
     let mut env = moto.env();
     let now = "2026-11-22T01:41:30Z";
-    assert_eq!(run(&f, &env, now, &["team", "sync"], "").code, 0);
+    assert_eq!(sync(&f, &env, now).code, 0);
     let r = run(&f, &env, now, &["doctor"], "");
     let account: Vec<&str> = r
         .stdout
@@ -729,7 +699,7 @@ fn doctor_checks_account_mode_end_to_end() {
 
     // Expired credentials: an error with the fix, and nothing further is tried.
     let aws = expired_aws(f.root());
-    env.push(("BEDROCK_HOOK_AWS_CLI".into(), aws.display().to_string()));
+    env.extend(aws_cli(&aws));
     let r = run(&f, &env, now, &["doctor"], "");
     assert_ne!(r.code, 0);
     assert!(
@@ -815,22 +785,7 @@ fn real_client_session_with_teammates_in_cloudwatch() {
         .map(|r| r["settled"].as_u64().unwrap())
         .sum();
     assert!(own > 0);
-    let mut command = sandbox.client_side(support::client::BIN);
-    command
-        .arg("statusline")
-        .envs(moto.env())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status_input().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = sandbox.client_statusline(&status_input(), moto.env());
     let line = String::from_utf8(out.stdout).unwrap();
     let percent = |n: u64| (n as f64 * 100.0 / 3_500_000.0).round() as u64;
     assert!(
@@ -859,19 +814,8 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
         &[("InputTokenCount", 1.0)],
     );
     let f = fixture();
-    let r = run(
-        &f,
-        &moto.env(),
-        "2026-11-22T01:41:30Z",
-        &["team", "sync"],
-        "",
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.starts_with("CloudWatch us-east-1: 2 models, "),
-        "{}",
-        r.stdout
-    );
+    let r = synced(&f, &moto.env(), "2026-11-22T01:41:30Z");
+    assert_stdout_starts(&r, "CloudWatch us-east-1: 2 models, ");
     assert!(
         r.stdout.contains(
             "  global.anthropic.claude-haiku-4-5-20251001-v1:0 (global): account 500k settled, \
@@ -883,38 +827,22 @@ fn a_teammates_model_this_machine_never_used_is_fetched_too() {
     let file = account_file(&f.data_dir());
     assert_eq!(file["discovered"], json!([haiku]));
     // Another endpoint type's quota: not in the Opus (geo) figure.
-    let r = run(
-        &f,
-        &moto.env(),
-        "2026-11-22T01:41:30Z",
-        &["statusline"],
-        &status_input(),
-    );
-    assert!(
-        r.stdout.starts_with("quota 2% reserved (you 2%) · "),
-        "{}",
-        r.stdout
-    );
+    let r = statusline(&f, &moto.env(), "2026-11-22T01:41:30Z");
+    assert_stdout_starts(&r, "quota 2% reserved (you 2%) · ");
 }
 
 #[test]
 fn the_prompt_guard_checks_what_the_whole_account_has_left() {
-    let Some(moto) = Moto::start() else { return };
-    moto.seed_team_and_own();
-    let f = fixture();
+    let Some((moto, f)) = seeded() else { return };
     let payload = f.payload("UserPromptSubmit");
     let now = "2026-11-22T01:41:30Z";
     // This machine alone: 75k of 4M used, the next 1.29M fits: nothing to say.
-    std::fs::write(f.config_file(), "tpd = 4_000_000\nmode = \"warn\"\n").unwrap();
+    f.write_config("tpd = 4_000_000\nmode = \"warn\"\n");
     let r = run(&f, &moto.env(), now, &["hook"], &payload);
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
     // The account: a teammate's 3M more, and 1.29M does not fit what is left.
-    std::fs::write(
-        f.config_file(),
-        "team = \"cloudwatch\"\ntpd = 4_000_000\nmode = \"warn\"\n",
-    )
-    .unwrap();
-    assert_eq!(run(&f, &moto.env(), now, &["team", "sync"], "").code, 0);
+    f.write_config(ACCOUNT_CONFIG);
+    assert_eq!(sync(&f, &moto.env(), now).code, 0);
     let r = run(&f, &moto.env(), now, &["hook"], &payload);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let said: Value =

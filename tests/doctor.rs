@@ -16,6 +16,26 @@ fn with_config(config: &str) -> Home {
 }
 
 impl Home {
+    /// User settings on Bedrock in us-east-1 with `model` and then `more` in their `env`,
+    /// every hook and the status line wired to the built binary.
+    fn write_installed_settings(&self, model: &str, more: &[(&str, &str)]) {
+        let mut env = json!({
+            "CLAUDE_CODE_USE_BEDROCK": "1",
+            "AWS_REGION": "us-east-1",
+            "ANTHROPIC_MODEL": model,
+        });
+        for (key, value) in more {
+            env[*key] = json!(value);
+        }
+        let bin = support::BIN.to_string();
+        let settings = json!({
+            "env": env,
+            "hooks": all_hooks(&bin),
+            "statusLine": {"type": "command", "command": format!("{bin} statusline")}
+        });
+        self.write("home/.claude/settings.json", &settings.to_string());
+    }
+
     /// `bedrock-hook doctor --project <proj> args` with `env` added: (code, stdout, stderr).
     fn doctor(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         let project = self.project();
@@ -47,18 +67,10 @@ fn all_hooks(command: &str) -> Value {
 #[test]
 fn a_sound_set_up_is_all_ok() {
     let home = with_config("tpd = 100_000_000\ntpm = 5_000_000\n");
-    let bin = support::BIN.to_string();
-    let settings = json!({
-        "env": {
-            "CLAUDE_CODE_USE_BEDROCK": "1",
-            "AWS_REGION": "us-east-1",
-            "ANTHROPIC_MODEL": "us.anthropic.claude-opus-5-5",
-            "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8192"
-        },
-        "hooks": all_hooks(&bin),
-        "statusLine": {"type": "command", "command": format!("{bin} statusline")}
-    });
-    home.write("home/.claude/settings.json", &settings.to_string());
+    home.write_installed_settings(
+        "us.anthropic.claude-opus-5-5",
+        &[("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192")],
+    );
     let (code, stdout, stderr) = home.doctor(&[], &[]);
     assert_eq!(stderr, "");
     assert_eq!(
@@ -286,17 +298,7 @@ fn request_line(id: &str, model: &str, norm: &str, max_tokens: u64, source: &str
 #[test]
 fn side_request_models_are_not_judged_as_the_main_model() {
     let home = with_config("tpd = 100_000_000\ntpm = 1_000_000\n");
-    let bin = support::BIN.to_string();
-    let settings = json!({
-        "env": {
-            "CLAUDE_CODE_USE_BEDROCK": "1",
-            "AWS_REGION": "us-east-1",
-            "ANTHROPIC_MODEL": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        },
-        "hooks": all_hooks(&bin),
-        "statusLine": {"type": "command", "command": format!("{bin} statusline")}
-    });
-    home.write("home/.claude/settings.json", &settings.to_string());
+    home.write_installed_settings("us.anthropic.claude-sonnet-4-5-20250929-v1:0", &[]);
     let sonnet45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
     let sonnet5 = "us.anthropic.claude-sonnet-5";
     let lines = [

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::client::{Sandbox, client_bin, expected_from};
-use support::endpoint::{Endpoint, Reply, Usage, default_script};
+use support::client::{Sandbox, assert_succeeded, expected_from, hooked_sandbox};
+use support::endpoint::{Endpoint, Reply, Usage, default_script, throttle_once_script};
 
 struct Run {
     sandbox: Sandbox,
@@ -28,19 +28,25 @@ fn scenario(prompt: &str, env: &[(&str, &str)]) -> Option<Run> {
 
 /// `scenario`, with extra command-line arguments for the client (e.g. `--model`).
 fn scenario_with_args(prompt: &str, env: &[(&str, &str)], args: &[&str]) -> Option<Run> {
-    let client = client_bin()?;
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
+    let (client, sandbox) = hooked_sandbox()?;
     let endpoint = Endpoint::start_default();
     let output = sandbox.run_client_with_args(&client, &endpoint, prompt, env, args);
-    let expected = expected_from(&endpoint).len();
-    let requests = sandbox.wait_for_requests(expected);
-    Some(Run {
-        sandbox,
-        endpoint,
-        output,
-        requests,
-    })
+    Some(Run::collect(sandbox, endpoint, output))
+}
+
+impl Run {
+    /// The run once the ledger holds a request record for each model request the endpoint
+    /// received.
+    fn collect(sandbox: Sandbox, endpoint: Endpoint, output: std::process::Output) -> Run {
+        let expected = expected_from(&endpoint).len();
+        let requests = sandbox.wait_for_requests(expected);
+        Run {
+            sandbox,
+            endpoint,
+            output,
+            requests,
+        }
+    }
 }
 
 /// The built-in default max_tokens for a model id, as the guards forecast it.
@@ -104,6 +110,25 @@ fn assert_ledger_matches_endpoint(run: &Run) {
     );
 }
 
+/// The hook notices the client recorded in its transcripts (what the user was shown) that
+/// contain every one of `needles`.
+fn hook_notices(sandbox: &Sandbox, needles: &[&str]) -> Vec<String> {
+    sandbox
+        .transcript_lines()
+        .into_iter()
+        .filter(|line| {
+            line.contains(r#""type":"hook_system_message""#)
+                && needles.iter().all(|needle| line.contains(needle))
+        })
+        .collect()
+}
+
+/// The client succeeded and the ledger matches what the endpoint received.
+fn assert_answered_and_recorded(run: &Run) {
+    assert_succeeded(&run.output);
+    assert_ledger_matches_endpoint(run);
+}
+
 /// Nothing typed or printed ends up under the data dir; files 0600, dirs 0700.
 fn assert_private(run: &Run, secrets: &[&str]) {
     for (path, bytes) in run.sandbox.data_files() {
@@ -127,12 +152,7 @@ fn plain_prompt() {
     let Some(run) = scenario("Say hello PLAIN_MARKER", &[]) else {
         return;
     };
-    assert!(
-        run.output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.output.stderr)
-    );
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     assert_eq!(run.requests[0]["max_tokens"], 128000);
     assert_private(&run, &["PLAIN_MARKER", "Hello from the fake endpoint"]);
 }
@@ -142,12 +162,7 @@ fn tool_use() {
     let Some(run) = scenario("SCENARIO_TOOL go", &[]) else {
         return;
     };
-    assert!(
-        run.output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.output.stderr)
-    );
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     assert_eq!(run.requests.len(), 2);
     assert_private(&run, &["SCENARIO_TOOL", "hello-from-fake", "echo "]);
 }
@@ -166,12 +181,7 @@ fn subagent() {
     let Some(run) = scenario("SCENARIO_AGENT go", &[]) else {
         return;
     };
-    assert!(
-        run.output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.output.stderr)
-    );
-    assert_ledger_matches_endpoint(&run);
+    assert_answered_and_recorded(&run);
     let by_agent = run
         .requests
         .iter()
@@ -269,11 +279,9 @@ fn assert_throttles_counted(sandbox: &Sandbox, want: u64) {
 /// failed (no StopFailure).
 #[test]
 fn retried_throttles_count_when_the_retry_succeeds() {
-    let Some(client) = client_bin() else {
+    let Some((client, sandbox)) = hooked_sandbox() else {
         return;
     };
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let count = Arc::clone(&refused);
     let endpoint = Endpoint::start(move |req| {
@@ -289,20 +297,10 @@ fn retried_throttles_count_when_the_retry_succeeds() {
         "Say hello",
         &[("CLAUDE_CODE_MAX_RETRIES", "3")],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let sent = expected_from(&endpoint);
     assert_eq!(sent.len(), 3, "{sent:#?}");
-    let requests = sandbox.wait_for_requests(sent.len());
-    let run = Run {
-        sandbox,
-        endpoint,
-        output,
-        requests,
-    };
+    let run = Run::collect(sandbox, endpoint, output);
     assert_ledger_matches_endpoint(&run);
     assert_throttles_counted(&run.sandbox, 2);
 }
@@ -358,11 +356,7 @@ fn warn_mode_warns_and_blocks_nothing() {
     ) else {
         return;
     };
-    assert!(
-        run.output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.output.stderr)
-    );
+    assert_succeeded(&run.output);
     let received = run.endpoint.requests();
     assert!(
         received
@@ -372,11 +366,14 @@ fn warn_mode_warns_and_blocks_nothing() {
     );
     assert_ledger_matches_endpoint(&run);
     // What the user was shown: the client records hook notices in the transcript.
-    let shown = run.sandbox.transcript_lines().into_iter().any(|line| {
-        line.contains(r#""type":"hook_system_message""#)
-            && line.contains("bedrock-hook: this subagent")
-            && line.contains("Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-    });
+    let shown = !hook_notices(
+        &run.sandbox,
+        &[
+            "bedrock-hook: this subagent",
+            "Fix: set CLAUDE_CODE_MAX_OUTPUT_TOKENS",
+        ],
+    )
+    .is_empty();
     assert!(shown, "no bedrock-hook notice reached the user");
 }
 
@@ -426,12 +423,7 @@ fn block_mode_forecasts_the_model_given_with_dash_dash_model() {
     );
     assert_ledger_matches_endpoint(&run);
     assert_eq!(run.requests[0]["model_norm"], "claude-sonnet-4-5");
-    let notices: Vec<String> = run
-        .sandbox
-        .transcript_lines()
-        .into_iter()
-        .filter(|line| line.contains(r#""type":"hook_system_message""#))
-        .collect();
+    let notices = hook_notices(&run.sandbox, &[]);
     assert!(
         notices.iter().all(|n| !n.contains("bedrock-hook")),
         "warned although the request fits: {notices:#?}"
@@ -443,11 +435,9 @@ fn block_mode_forecasts_the_model_given_with_dash_dash_model() {
 /// blocked: its own settings win over the other session's history.
 #[test]
 fn a_sessions_own_max_output_tokens_wins_over_other_sessions_history() {
-    let Some(client) = client_bin() else {
+    let Some((client, sandbox)) = hooked_sandbox() else {
         return;
     };
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
     let endpoint = Endpoint::start_default();
     let first = sandbox.run_client(&client, &endpoint, "Say hello", &[]);
     assert!(first.status.success());
@@ -484,6 +474,15 @@ fn is_compaction(req: &support::endpoint::Request) -> bool {
         .contains("Your task is to create a detailed summary")
 }
 
+/// Wait up to a minute for the endpoint to set `flag`; `what` is the failure if it does not.
+fn wait_until_set(flag: &AtomicBool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !flag.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(flag.load(Ordering::SeqCst), "{what}");
+}
+
 /// The live state's in-flight entries, by key.
 fn inflight(sandbox: &Sandbox) -> serde_json::Map<String, Value> {
     let text = std::fs::read_to_string(sandbox.data_dir().join("state.json")).unwrap_or_default();
@@ -499,11 +498,9 @@ fn inflight(sandbox: &Sandbox) -> serde_json::Map<String, Value> {
 /// not exist) leaves nothing behind.
 #[test]
 fn compaction_is_in_flight_while_it_runs_then_one_request() {
-    let Some(client) = client_bin() else {
+    let Some((client, sandbox)) = hooked_sandbox() else {
         return;
     };
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
     let arrived = Arc::new(AtomicBool::new(false));
     let seen = Arc::clone(&arrived);
     let endpoint = Endpoint::start(move |req| {
@@ -524,14 +521,7 @@ fn compaction_is_in_flight_while_it_runs_then_one_request() {
         let run = scope.spawn(|| {
             sandbox.run_client_with_args(&client, &endpoint, "/compact", &[], &["--continue"])
         });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !arrived.load(Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(
-            arrived.load(Ordering::SeqCst),
-            "no compaction request arrived"
-        );
+        wait_until_set(&arrived, "no compaction request arrived");
         let during = inflight(&sandbox);
         let session = sandbox.requests()[0]["session"]
             .as_str()
@@ -540,11 +530,7 @@ fn compaction_is_in_flight_while_it_runs_then_one_request() {
         let status = statusline(&sandbox, &session);
         (run.join().unwrap(), during, status)
     });
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    assert_succeeded(&second);
     let compacting: Vec<&Value> = during
         .iter()
         .filter(|(key, _)| key.ends_with("/compact"))
@@ -644,23 +630,7 @@ fn statusline(sandbox: &Sandbox, session: &str) -> String {
         "session_id": session,
         "model": {"id": "us.anthropic.claude-opus-5-5"},
     });
-    let mut child = sandbox
-        .client_side(support::BIN)
-        .arg("statusline")
-        .env("BEDROCK_HOOK_TPM", "10M")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = sandbox.client_statusline(&input.to_string(), [("BEDROCK_HOOK_TPM", "10M")]);
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -675,9 +645,7 @@ fn in_flight_after_denial(
     prompt: &str,
     refuse: impl FnOnce(&mut Value),
 ) -> Option<(Sandbox, serde_json::Map<String, Value>)> {
-    let client = client_bin()?;
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
+    let (client, sandbox) = hooked_sandbox()?;
     let mut settings = sandbox.settings();
     refuse(&mut settings);
     std::fs::write(
@@ -696,22 +664,11 @@ fn in_flight_after_denial(
     });
     let (output, during) = std::thread::scope(|scope| {
         let run = scope.spawn(|| sandbox.run_client(&client, &endpoint, prompt, &[]));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !arrived.load(Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(
-            arrived.load(Ordering::SeqCst),
-            "the refusal was not sent back"
-        );
+        wait_until_set(&arrived, "the refusal was not sent back");
         let during = inflight(&sandbox);
         (run.join().unwrap(), during)
     });
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     Some((sandbox, during))
 }
 
@@ -757,11 +714,9 @@ fn refused_subagent_leaves_no_spawn_in_flight() {
 /// x 5) beside the Opus 5.5 loop (1.29M) fits a 2M TPM, so block mode lets it run.
 #[test]
 fn block_mode_forecasts_the_subagent_on_the_model_its_agent_call_names() {
-    let Some(client) = client_bin() else {
+    let Some((client, sandbox)) = hooked_sandbox() else {
         return;
     };
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
     let endpoint = Endpoint::start(|req| {
         if req.streaming
             && !req.last_user_has_tool_result
@@ -787,11 +742,7 @@ fn block_mode_forecasts_the_subagent_on_the_model_its_agent_call_names() {
             ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
         ],
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     let received = endpoint.streaming_requests();
     let sub: Vec<_> = received
         .iter()
@@ -821,26 +772,12 @@ fn block_mode_forecasts_the_subagent_on_the_model_its_agent_call_names() {
 /// records it as a hook notice in the transcript.
 #[test]
 fn the_throttle_explanation_reaches_the_next_prompt() {
-    let Some(client) = client_bin() else {
+    let Some((client, sandbox)) = hooked_sandbox() else {
         return;
     };
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
     // The resumed session still carries the throttled prompt: only the first turn's
     // request is throttled.
-    let throttled = std::sync::atomic::AtomicBool::new(false);
-    let endpoint = Endpoint::start(move |req| {
-        let main_loop = req.streaming && !req.tool_names().is_empty();
-        if main_loop
-            && req.last_user_text.contains("SCENARIO_THROTTLE")
-            && !throttled.swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            return support::endpoint::Reply::throttle();
-        }
-        let mut req = req.clone();
-        req.last_user_text = req.last_user_text.replace("SCENARIO_THROTTLE", "");
-        support::endpoint::default_script(&req)
-    });
+    let endpoint = Endpoint::start(throttle_once_script());
     let env = [
         ("BEDROCK_HOOK_TPD", "10M"),
         ("ANTHROPIC_MODEL", "us.anthropic.claude-opus-5-5"),
@@ -870,26 +807,22 @@ fn the_throttle_explanation_reaches_the_next_prompt() {
         return;
     }
     let notices = |sandbox: &Sandbox| {
-        sandbox
-            .transcript_lines()
-            .into_iter()
-            .filter(|line| {
-                line.contains(r#""type":"hook_system_message""#)
-                    && line.contains("Bedrock throttled this session's last turn at")
-            })
-            .collect::<Vec<_>>()
+        hook_notices(sandbox, &["Bedrock throttled this session's last turn at"])
     };
     assert!(
         notices(&sandbox).is_empty(),
         "shown before the next prompt?"
     );
-    let again = sandbox.run_client_with_args(
-        &client,
-        &endpoint,
-        "Say hello",
-        &env,
-        &["--resume", &session],
-    );
+    let resume = || {
+        sandbox.run_client_with_args(
+            &client,
+            &endpoint,
+            "Say hello",
+            &env,
+            &["--resume", &session],
+        )
+    };
+    let again = resume();
     assert!(
         again.status.success(),
         "{}{}",
@@ -907,13 +840,7 @@ fn the_throttle_explanation_reaches_the_next_prompt() {
         shown[0]
     );
     // Given once: a third prompt in the same session is not told again.
-    sandbox.run_client_with_args(
-        &client,
-        &endpoint,
-        "Say hello",
-        &env,
-        &["--resume", &session],
-    );
+    resume();
     assert_eq!(notices(&sandbox).len(), 1);
 }
 
@@ -925,15 +852,10 @@ fn a_config_error_is_shown_at_the_session_start() {
         return;
     };
     assert!(run.output.status.success());
-    let shown: Vec<String> = run
-        .sandbox
-        .transcript_lines()
-        .into_iter()
-        .filter(|line| {
-            line.contains(r#""type":"hook_system_message""#)
-                && line.contains("bedrock-hook: config error: BEDROCK_HOOK_TPD")
-        })
-        .collect();
+    let shown = hook_notices(
+        &run.sandbox,
+        &["bedrock-hook: config error: BEDROCK_HOOK_TPD"],
+    );
     assert_eq!(shown.len(), 1, "{shown:#?}");
     assert!(shown[0].contains("`bedrock-hook config`"), "{}", shown[0]);
     assert_ledger_matches_endpoint(&run);

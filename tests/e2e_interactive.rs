@@ -4,12 +4,13 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::client::{BIN, Sandbox, client_bin};
-use support::endpoint::Endpoint;
+use support::client::{BIN, Sandbox, bedrock_env, hooked_sandbox};
+use support::endpoint::{Endpoint, LoggedRequest, throttle_once_script};
 
 struct Tmux {
     name: String,
@@ -31,6 +32,13 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Type `text`, then Enter 300 ms later.
+    fn type_line(&self, text: &str) {
+        self.send(&[text]);
+        std::thread::sleep(Duration::from_millis(300));
+        self.send(&["Enter"]);
     }
 
     /// Wait until the screen satisfies `pred`; the last screen either way.
@@ -57,6 +65,21 @@ impl Drop for Tmux {
     }
 }
 
+/// The streaming requests `endpoint` received that offer tools (the main loop's) or, with
+/// `tools` false, an empty tool list (title generation's).
+fn streaming_with_tools(endpoint: &Endpoint, tools: bool) -> Vec<LoggedRequest> {
+    endpoint
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.streaming
+                && r.body["tools"]
+                    .as_array()
+                    .is_some_and(|t| t.is_empty() != tools)
+        })
+        .collect()
+}
+
 fn reserved_percent(screen: &str) -> Option<u64> {
     let at = screen.find("% reserved")?;
     let digits: String = screen[..at]
@@ -67,28 +90,36 @@ fn reserved_percent(screen: &str) -> Option<u64> {
     digits.chars().rev().collect::<String>().parse().ok()
 }
 
-#[test]
-fn status_line_and_ledger_in_an_interactive_session() {
-    let Some(client) = client_bin() else { return };
+/// The client and a sandbox with the hooks installed and the project trusted (no
+/// onboarding or trust dialog at start-up); `None` (skipped) without a client or tmux.
+fn interactive_sandbox() -> Option<(PathBuf, Sandbox)> {
+    let (client, sandbox) = hooked_sandbox()?;
     if !support::client::have_tmux() {
-        return;
+        return None;
     }
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
-    let settings = sandbox.settings();
-    assert_eq!(
-        settings["statusLine"]["command"],
-        format!("{BIN} statusline")
-    );
     let trust = json!({
         "hasCompletedOnboarding": true,
         "theme": "dark",
         "projects": {sandbox.project().display().to_string(): {"hasTrustDialogAccepted": true}}
     });
     std::fs::write(sandbox.home().join(".claude.json"), trust.to_string()).unwrap();
-    let endpoint = Endpoint::start_default();
+    Some((client, sandbox))
+}
+
+/// The interactive client in the tmux session `bedrock-hook-e2e<tag>-<pid>` of `size`
+/// (columns, rows), against
+/// `endpoint`, with `env` (`KEY=value`) beside the hooks' environment; returns once tmux
+/// has started, with the status line shown.
+fn start_client(
+    client: &Path,
+    sandbox: &Sandbox,
+    endpoint: &Endpoint,
+    tag: &str,
+    (columns, rows): (&str, &str),
+    env: &[&str],
+) -> (Tmux, String) {
     let tmux = Tmux {
-        name: format!("bedrock-hook-e2e-{}", std::process::id()),
+        name: format!("bedrock-hook-e2e{tag}-{}", std::process::id()),
     };
     let mut command = Command::new("tmux");
     command
@@ -98,9 +129,9 @@ fn status_line_and_ledger_in_an_interactive_session() {
             "-s",
             &tmux.name,
             "-x",
-            "160",
+            columns,
             "-y",
-            "40",
+            rows,
             "-c",
         ])
         .arg(sandbox.project())
@@ -110,34 +141,46 @@ fn status_line_and_ledger_in_an_interactive_session() {
             std::env::var("PATH").unwrap_or_default()
         ))
         .arg("TERM=xterm-256color")
-        .arg("NO_COLOR=1")
-        .arg("CLAUDE_CODE_USE_BEDROCK=1")
-        .arg("AWS_REGION=us-east-1")
-        .arg(format!("ANTHROPIC_BEDROCK_BASE_URL={}", endpoint.url()))
-        .arg("CLAUDE_CODE_SKIP_BEDROCK_AUTH=1")
-        .arg("CLAUDE_CODE_MAX_RETRIES=0")
-        .arg("DISABLE_AUTOUPDATER=1")
-        .arg("BEDROCK_HOOK_TPD=50000");
+        .arg("NO_COLOR=1");
+    for (key, value) in bedrock_env(endpoint) {
+        command.arg(format!("{key}={value}"));
+    }
+    command.args(env);
     for (key, value) in sandbox.hook_env() {
         command.arg(format!("{key}={value}"));
     }
-    command.arg(&client);
+    command.arg(client);
     assert!(command.status().unwrap().success(), "tmux could not start");
-
     let (started, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("% reserved"));
     assert!(started, "no status line at start-up:\n{screen}");
+    (tmux, screen)
+}
+
+#[test]
+fn status_line_and_ledger_in_an_interactive_session() {
+    let Some((client, sandbox)) = interactive_sandbox() else {
+        return;
+    };
+    let settings = sandbox.settings();
+    assert_eq!(
+        settings["statusLine"]["command"],
+        format!("{BIN} statusline")
+    );
+    let endpoint = Endpoint::start_default();
+    let (tmux, screen) = start_client(
+        &client,
+        &sandbox,
+        &endpoint,
+        "",
+        ("160", "40"),
+        &["BEDROCK_HOOK_TPD=50000"],
+    );
     assert!(screen.contains("quota 0% reserved"), "{screen}");
 
-    tmux.send(&["SCENARIO_TOOL go"]);
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["Enter"]);
-    let main_loop = |e: &Endpoint| {
-        e.requests()
-            .into_iter()
-            .filter(|r| r.streaming && r.body["tools"].as_array().is_some_and(|t| !t.is_empty()))
-            .count()
-    };
-    let answered = endpoint.wait_for(Duration::from_secs(45), |_| main_loop(&endpoint) >= 2);
+    tmux.type_line("SCENARIO_TOOL go");
+    let answered = endpoint.wait_for(Duration::from_secs(45), |_| {
+        streaming_with_tools(&endpoint, true).len() >= 2
+    });
     assert!(
         answered,
         "the prompt never reached the endpoint:\n{}",
@@ -151,14 +194,8 @@ fn status_line_and_ledger_in_an_interactive_session() {
         "status line never showed the turn's usage:\n{screen}"
     );
 
-    tmux.send(&["/exit"]);
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["Enter"]);
-    let expected: Vec<_> = endpoint
-        .requests()
-        .into_iter()
-        .filter(|r| r.streaming && r.body["tools"].as_array().is_some_and(|t| !t.is_empty()))
-        .collect();
+    tmux.type_line("/exit");
+    let expected = streaming_with_tools(&endpoint, true);
     let records = sandbox.wait_for_requests(expected.len());
     for want in &expected {
         let record = records
@@ -170,11 +207,7 @@ fn status_line_and_ledger_in_an_interactive_session() {
     assert_eq!(records.len(), expected.len(), "{records:#?}");
 
     // Title generation has no transcript entry: it arrives through cost-state at exit.
-    let titles = endpoint
-        .requests()
-        .into_iter()
-        .filter(|r| r.streaming && r.body["tools"].as_array().is_some_and(|t| t.is_empty()))
-        .count() as u64;
+    let titles = streaming_with_tools(&endpoint, false).len() as u64;
     let side_input: u64 = sandbox
         .ledger()
         .iter()
@@ -193,90 +226,35 @@ fn status_line_and_ledger_in_an_interactive_session() {
 /// bedrock-hook's explanation (the client neither shows nor records one at StopFailure).
 #[test]
 fn a_throttle_is_explained_on_screen() {
-    let Some(client) = client_bin() else { return };
-    if !support::client::have_tmux() {
+    let Some((client, sandbox)) = interactive_sandbox() else {
         return;
-    }
-    let sandbox = Sandbox::new();
-    sandbox.install_hooks();
-    let trust = json!({
-        "hasCompletedOnboarding": true,
-        "theme": "dark",
-        "projects": {sandbox.project().display().to_string(): {"hasTrustDialogAccepted": true}}
-    });
-    std::fs::write(sandbox.home().join(".claude.json"), trust.to_string()).unwrap();
-    // Only the first main-loop request is throttled.
-    let throttled = std::sync::atomic::AtomicBool::new(false);
-    let endpoint = Endpoint::start(move |req| {
-        let main_loop = req.streaming && !req.tool_names().is_empty();
-        if main_loop
-            && req.last_user_text.contains("SCENARIO_THROTTLE")
-            && !throttled.swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            return support::endpoint::Reply::throttle();
-        }
-        let mut req = req.clone();
-        req.last_user_text = req.last_user_text.replace("SCENARIO_THROTTLE", "");
-        support::endpoint::default_script(&req)
-    });
-    let tmux = Tmux {
-        name: format!("bedrock-hook-e2e-429-{}", std::process::id()),
     };
-    let mut command = Command::new("tmux");
-    command
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &tmux.name,
-            "-x",
-            "220",
-            "-y",
-            "50",
-            "-c",
-        ])
-        .arg(sandbox.project())
-        .args(["env", "-i"])
-        .arg(format!(
-            "PATH={}",
-            std::env::var("PATH").unwrap_or_default()
-        ))
-        .arg("TERM=xterm-256color")
-        .arg("NO_COLOR=1")
-        .arg("CLAUDE_CODE_USE_BEDROCK=1")
-        .arg("AWS_REGION=us-east-1")
-        .arg(format!("ANTHROPIC_BEDROCK_BASE_URL={}", endpoint.url()))
-        .arg("CLAUDE_CODE_SKIP_BEDROCK_AUTH=1")
-        .arg("CLAUDE_CODE_MAX_RETRIES=0")
-        .arg("DISABLE_AUTOUPDATER=1")
-        .arg("ANTHROPIC_MODEL=us.anthropic.claude-opus-5-5")
-        .arg("BEDROCK_HOOK_TPD=10M");
-    for (key, value) in sandbox.hook_env() {
-        command.arg(format!("{key}={value}"));
-    }
-    command.arg(&client);
-    assert!(command.status().unwrap().success(), "tmux could not start");
-    let (started, screen) = tmux.wait_for(Duration::from_secs(30), |s| s.contains("% reserved"));
-    assert!(started, "no status line at start-up:\n{screen}");
+    // Only the first main-loop request is throttled.
+    let endpoint = Endpoint::start(throttle_once_script());
+    let (tmux, _) = start_client(
+        &client,
+        &sandbox,
+        &endpoint,
+        "-429",
+        ("220", "50"),
+        &[
+            "ANTHROPIC_MODEL=us.anthropic.claude-opus-5-5",
+            "BEDROCK_HOOK_TPD=10M",
+        ],
+    );
 
-    tmux.send(&["SCENARIO_THROTTLE go"]);
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["Enter"]);
+    tmux.type_line("SCENARIO_THROTTLE go");
     let (seen, screen) = tmux.wait_for(Duration::from_secs(45), |s| {
         s.contains("429 TPD") && s.contains("fix CLAUDE_CODE_MAX_OUTPUT_TOKENS=")
     });
     assert!(seen, "the status line never showed the throttle:\n{screen}");
     assert!(screen.contains("est. "), "{screen}");
 
-    tmux.send(&["Say hello"]);
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["Enter"]);
+    tmux.type_line("Say hello");
     let (told, screen) = tmux.wait_for(Duration::from_secs(45), |s| {
         let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
         joined.contains("Bedrock throttled this session's last turn at")
     });
     assert!(told, "the explanation never reached the screen:\n{screen}");
-    tmux.send(&["/exit"]);
-    std::thread::sleep(Duration::from_millis(300));
-    tmux.send(&["Enter"]);
+    tmux.type_line("/exit");
 }

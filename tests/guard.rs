@@ -89,6 +89,23 @@ fn session_start_warns_when_one_request_holds_most_of_the_day() {
     assert_eq!(off.event("SessionStart"), "");
 }
 
+/// Warn mode's notice that `what`'s (a prompt's, a subagent's) first request will not fit
+/// what `body` names (`{will}` standing for the verb).
+fn will_not_fit(what: &str, body: &str) -> String {
+    format!(
+        "bedrock-hook: this {what}'s first request will not fit {}",
+        body.replace("{will}", "will")
+    )
+}
+
+/// Block mode's reason for holding `what` back, over what `body` names.
+fn held_back(what: &str, body: &str) -> String {
+    format!(
+        "bedrock-hook held back this {what} (not an error): its first request would not fit {}{BLOCK_NOTE}",
+        body.replace("{will}", "would")
+    )
+}
+
 #[test]
 fn prompt_preflight_warns_or_blocks_over_the_day() {
     // 75,111 of a 1.3M TPD used: 1,224,889 left, the next request needs 1,293,068.
@@ -99,20 +116,14 @@ fn prompt_preflight_warns_or_blocks_over_the_day() {
          then reserve 54k and fit."
     );
     let warn = sample_world(&config("warn", 1_300_000, 3_000_000));
-    let text = format!(
-        "bedrock-hook: this prompt's first request will not fit {}",
-        body.replace("{will}", "will")
-    );
+    let text = will_not_fit("prompt", &body);
     assert_eq!(warn.event("UserPromptSubmit"), system_message(&text));
     // Warned, not blocked: the request is on its way.
     assert_eq!(warn.inflight_keys(), [SESSION]);
     assert_eq!(warn.state()["inflight"][SESSION]["reservation"], 1_293_068);
 
     let block = sample_world(&config("block", 1_300_000, 3_000_000));
-    let reason = format!(
-        "bedrock-hook held back this prompt (not an error): its first request would not fit {}{BLOCK_NOTE}",
-        body.replace("{will}", "would")
-    );
+    let reason = held_back("prompt", &body);
     assert_eq!(
         block.event("UserPromptSubmit"),
         format!("{}\n", json!({ "decision": "block", "reason": reason }))
@@ -181,10 +192,7 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
     let spawn_key = format!("{SESSION}/spawn:toolu_0");
 
     let warn = sample_world(&config("warn", 10_000_000, 2_500_000));
-    let text = format!(
-        "bedrock-hook: this subagent's first request will not fit {}",
-        body.replace("{will}", "will")
-    );
+    let text = will_not_fit("subagent", &body);
     assert_eq!(warn.event("PreToolUse"), system_message(&text));
     // Let through: the spawn holds its first request's reservation until it starts.
     assert_eq!(warn.inflight_keys(), std::slice::from_ref(&spawn_key));
@@ -197,10 +205,7 @@ fn subagent_spawn_is_denied_when_it_and_the_loop_overflow_the_minute() {
     assert_eq!(warn.inflight_keys(), [SESSION]);
 
     let block = sample_world(&config("block", 10_000_000, 2_500_000));
-    let reason = format!(
-        "bedrock-hook held back this subagent (not an error): its first request would not fit {}{BLOCK_NOTE}",
-        body.replace("{will}", "would")
-    );
+    let reason = held_back("subagent", &body);
     assert_eq!(
         block.event("PreToolUse"),
         format!(

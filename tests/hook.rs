@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{AGENT, Home, SESSION};
+use support::{AGENT, Home, SESSION, assert_quiet_success};
 
 fn ids(records: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = records
@@ -19,18 +19,7 @@ fn ids(records: &[Value]) -> Vec<String> {
 fn sample_session_gives_exact_records() {
     let fx = Home::with_samples();
     for event in ["PostToolUse-subagent", "Stop"] {
-        let out = fx.hook(&fx.payload(event));
-        assert!(out.status.success());
-        assert!(
-            out.stdout.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_quiet_success(&fx.hook(&fx.payload(event)), event);
     }
     let records = fx.ledger();
     assert_eq!(
@@ -208,14 +197,7 @@ fn missing_transcript_and_unknown_event_are_quiet() {
         .payload("Stop")
         .replace(SESSION, "0000")
         .replace("Stop", "BrandNewEvent");
-    let out = fx.hook(&payload);
-    assert!(out.status.success());
-    assert!(out.stdout.is_empty());
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_quiet_success(&fx.hook(&payload), "the hook");
 }
 
 #[test]

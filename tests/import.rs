@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use support::{AGENT, Home, SESSION, lay_out_samples, read_ledger_lenient, stdout_of};
+use support::{AGENT, Home, SESSION, assert_says, lay_out_samples, read_ledger_lenient, stdout_of};
 
 /// The sample session in `claude_dir`, aged: a session long finished.
 fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
@@ -17,6 +17,26 @@ fn finished_samples(claude_dir: &Path) -> (PathBuf, PathBuf) {
     age(&main);
     age(&sub);
     (main, sub)
+}
+
+/// A home whose `claude` dir holds the finished sample session.
+struct Finished {
+    home: Home,
+    claude: PathBuf,
+    main: PathBuf,
+    sub: PathBuf,
+}
+
+fn finished() -> Finished {
+    let home = Home::new();
+    let claude = home.path("claude");
+    let (main, sub) = finished_samples(&claude);
+    Finished {
+        home,
+        claude,
+        main,
+        sub,
+    }
 }
 
 /// Mark a file as last written a day ago (a finished session).
@@ -63,9 +83,7 @@ fn of_kind<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn imports_the_real_clients_transcripts_from_claude_config_dir() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    finished_samples(&claude);
+    let Finished { home, claude, .. } = finished();
     let data = home.data_dir();
     let out = bin(&home, &data)
         .arg("import")
@@ -78,7 +96,7 @@ fn imports_the_real_clients_transcripts_from_claude_config_dir() {
         text.contains("Imported 2 transcripts") && text.contains("7 records found, 7 new"),
         "{text}"
     );
-    assert!(text.contains("Skipped: nothing."), "{text}");
+    assert_says(&text, &["Skipped: nothing."]);
     let records = ledger(&data);
     let requests = of_kind(&records, "request");
     assert_eq!(requests.len(), 7);
@@ -99,9 +117,7 @@ fn imports_the_real_clients_transcripts_from_claude_config_dir() {
 
 #[test]
 fn importing_twice_adds_nothing() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    finished_samples(&claude);
+    let Finished { home, claude, .. } = finished();
     let data = home.data_dir();
     import(&home, &data, &[&claude]);
     let before = ledger(&data);
@@ -142,9 +158,9 @@ fn hook(home: &Home, data: &Path, sample: &str, main: &Path) {
 
 #[test]
 fn import_records_exactly_what_the_hooks_record() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let hooked = home.path("hooked");
     for sample in [
         "hook-SessionStart.json",
@@ -178,9 +194,9 @@ fn import_records_exactly_what_the_hooks_record() {
 
 #[test]
 fn side_requests_are_recorded_the_same_way_too() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     // Session totals beyond the request entries: a title request on Haiku and more
     // Opus input than the requests account for.
     let text = fs::read_to_string(&main).unwrap();
@@ -225,9 +241,9 @@ fn side_requests_are_recorded_the_same_way_too() {
 fn a_resumed_session_adds_only_its_new_requests() {
     // Imported when finished, then resumed (`claude --resume` appends to the same file)
     // and seen by the hooks, which find no cursor and read it from the start.
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let data = home.data_dir();
     import(&home, &data, &[&claude]);
     let before = of_kind(&ledger(&data), "request").len();
@@ -258,12 +274,15 @@ fn a_resumed_session_adds_only_its_new_requests() {
 
 #[test]
 fn explicit_files_and_folders() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, sub) = finished_samples(&claude);
+    let Finished {
+        home,
+        claude,
+        main,
+        sub,
+    } = finished();
     let data = home.data_dir();
     let out = import(&home, &data, &[&sub]);
-    assert!(out.contains("3 records found, 3 new"), "{out}");
+    assert_says(&out, &["3 records found, 3 new"]);
     let records = ledger(&data);
     assert!(
         of_kind(&records, "request")
@@ -271,7 +290,7 @@ fn explicit_files_and_folders() {
             .all(|r| r["agent"] == AGENT && r["session"] == SESSION)
     );
     let out = import(&home, &data, &[&main, &claude.join("projects")]);
-    assert!(out.contains("4 new"), "{out}");
+    assert_says(&out, &["4 new"]);
 }
 
 #[test]
@@ -286,20 +305,20 @@ fn a_live_transcripts_open_request_is_left_open() {
     touch(&project.join("live.jsonl"));
     let data = home.data_dir();
     let out = import(&home, &data, &[&claude]);
-    assert!(out.contains("0 records found"), "{out}");
+    assert_says(&out, &["0 records found"]);
     // Once it is old, the request that never got an answer is recorded as such.
     age(&project.join("live.jsonl"));
     let out = import(&home, &data, &[&claude]);
-    assert!(out.contains("1 record found, 1 new"), "{out}");
+    assert_says(&out, &["1 record found, 1 new"]);
     let records = ledger(&data);
     assert_eq!(records[0]["outcome"], "no-response");
 }
 
 #[test]
 fn bad_input_is_counted_and_skipped() {
-    let home = Home::new();
-    let claude = home.path("claude");
-    let (main, _) = finished_samples(&claude);
+    let Finished {
+        home, claude, main, ..
+    } = finished();
     let project = main.parent().unwrap();
     // Garbage text, a torn line and an api-request with a byte that is not UTF-8, around
     // one whole request; the file ends in the middle of a line.
@@ -333,21 +352,18 @@ fn bad_input_is_counted_and_skipped() {
     // What could be read is imported; the missing path is named and makes it fail.
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("no-such-dir: no such file or folder"),
-        "{stderr}"
-    );
+    assert_says(&stderr, &["no-such-dir: no such file or folder"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Imported 5 transcripts"), "{text}");
-    assert!(text.contains("8 records found, 8 new"), "{text}");
-    assert!(
-        text.contains(
+    assert_says(
+        &text,
+        &[
+            "Imported 5 transcripts",
+            "8 records found, 8 new",
             "Skipped: 3 garbage lines, 2 lines with non-UTF-8 bytes, 1 unreadable file, \
-             1 file with a cut-off last line."
-        ),
-        "{text}"
+             1 file with a cut-off last line.",
+            "no-such-dir",
+        ],
     );
-    assert!(text.contains("no-such-dir"), "{text}");
     let records = ledger(&data);
     assert!(
         of_kind(&records, "request")

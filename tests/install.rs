@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use bedrock_hook::install::merge::EVENTS;
 use bedrock_hook::install::ours::is_hook_command;
 use serde_json::Value;
-use support::{BIN, Home, stdout_of};
+use support::{BIN, Home, assert_says, stdout_of};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -69,6 +69,25 @@ const WITH_OTHER_HOOKS: &str = r#"{
 "#;
 
 /// Names in a directory, sorted: to see that no backup or temp file appeared.
+/// The keys of the JSON object `value`, in the order they stand.
+fn keys_of(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect()
+}
+
+/// `uninstall` succeeds and leaves the user's settings as `original` was, byte for byte.
+fn assert_uninstall_restores(sandbox: &Home, original: &str) {
+    sandbox.command(&["uninstall"]).assert().success();
+    assert_eq!(
+        fs::read_to_string(sandbox.user_settings()).unwrap(),
+        original
+    );
+}
+
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -124,11 +143,13 @@ fn assert_installed(settings: &Value, bin: &str) {
 fn no_settings_file_creates_one_the_way_claude_code_writes_it() {
     let sandbox = Home::new();
     let out = stdout_of(&mut sandbox.command(&["install"]));
-    assert!(
-        out.contains("hooks added: SessionStart, UserPromptSubmit, PreToolUse"),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            "hooks added: SessionStart, UserPromptSubmit, PreToolUse",
+            "status line: set (there was none)",
+        ],
     );
-    assert!(out.contains("status line: set (there was none)"), "{out}");
     assert!(!out.contains("backup"), "nothing to back up: {out}");
 
     let path = sandbox.user_settings();
@@ -157,12 +178,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
 
     let settings = json_of(&sandbox.user_settings());
     assert_installed(&settings, &our_binary());
-    let top: Vec<&str> = settings
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let top: Vec<&str> = keys_of(&settings);
     assert_eq!(
         top,
         [
@@ -174,12 +190,7 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
             "statusLine"
         ]
     );
-    let events: Vec<&str> = settings["hooks"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let events: Vec<&str> = keys_of(&settings["hooks"]);
     assert_eq!(&events[..3], ["PreToolUse", "Stop", "Notification"]);
     let original: Value = serde_json::from_str(WITH_OTHER_HOOKS).unwrap();
     assert_eq!(
@@ -195,20 +206,19 @@ fn other_hooks_on_the_same_events_are_kept_in_order_and_uninstall_restores_the_b
     assert_eq!(settings["permissions"], original["permissions"]);
 
     let out = stdout_of(&mut sandbox.command(&["uninstall"]));
-    assert!(
-        out.contains("hooks removed: PreToolUse, Stop, SessionStart"),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            "hooks removed: PreToolUse, Stop, SessionStart",
+            "status line: removed",
+        ],
     );
-    assert!(out.contains("status line: removed"), "{out}");
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         WITH_OTHER_HOOKS
     );
     let again = stdout_of(&mut sandbox.command(&["uninstall"]));
-    assert!(
-        again.contains("has no bedrock-hook entries; nothing changed"),
-        "{again}"
-    );
+    assert_says(&again, &["has no bedrock-hook entries; nothing changed"]);
 }
 
 #[test]
@@ -221,11 +231,11 @@ fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
     );
     sandbox.write_user_settings(&original);
     let out = stdout_of(&mut sandbox.command(&["install"]));
-    assert!(
-        out.contains(&format!(
+    assert_says(
+        &out,
+        &[&format!(
             "status line: yours is kept and shown first: {theirs}"
-        )),
-        "{out}"
+        )],
     );
 
     let settings = json_of(&sandbox.user_settings());
@@ -256,17 +266,14 @@ fn existing_status_line_is_wrapped_runs_first_and_is_restored() {
 
     // Not wrapped twice.
     let again = stdout_of(&mut sandbox.command(&["install"]));
-    assert!(again.contains("nothing changed"), "{again}");
+    assert_says(&again, &["nothing changed"]);
     assert_eq!(
         json_of(&sandbox.user_settings())["statusLine"]["command"],
         wrapped.as_str()
     );
 
     let out = stdout_of(&mut sandbox.command(&["uninstall"]));
-    assert!(
-        out.contains(&format!("status line: yours restored: {theirs}")),
-        "{out}"
-    );
+    assert_says(&out, &[&format!("status line: yours restored: {theirs}")]);
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),
         original
@@ -284,8 +291,7 @@ fn invalid_json_is_refused_with_line_and_column_and_left_untouched() {
         let assert = sandbox.command(&[verb]).assert().failure();
         let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
         let expected = format!("{}:5:5: not valid JSON", sandbox.user_settings().display());
-        assert!(stderr.contains(&expected), "{stderr}");
-        assert!(stderr.contains("left untouched"), "{stderr}");
+        assert_says(&stderr, &[&expected, "left untouched"]);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
     assert_eq!(fs::read_to_string(sandbox.user_settings()).unwrap(), broken);
@@ -302,7 +308,7 @@ fn running_install_twice_changes_nothing_and_makes_no_second_backup() {
     let sandbox = Home::new();
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
     let out = stdout_of(&mut sandbox.command(&["install"]));
-    assert!(out.contains("backup of the previous file:"), "{out}");
+    assert_says(&out, &["backup of the previous file:"]);
     let dir = sandbox.home().join(".claude");
     let backups = backups_in(&dir);
     assert_eq!(backups.len(), 1);
@@ -314,7 +320,7 @@ fn running_install_twice_changes_nothing_and_makes_no_second_backup() {
     let first = fs::read(sandbox.user_settings()).unwrap();
     let inode = fs::metadata(sandbox.user_settings()).unwrap().ino();
     let out = stdout_of(&mut sandbox.command(&["install"]));
-    assert!(out.contains("already set up; nothing changed"), "{out}");
+    assert_says(&out, &["already set up; nothing changed"]);
     assert_eq!(fs::read(sandbox.user_settings()).unwrap(), first);
     assert_eq!(
         fs::metadata(sandbox.user_settings()).unwrap().ino(),
@@ -340,10 +346,7 @@ fn a_moved_binary_is_updated_in_place_not_duplicated() {
         .assert()
         .success();
     let out = stdout_of(&mut sandbox.command(&["install", "--bin", &bins[1]]));
-    assert!(
-        out.contains("hooks pointed at the new binary: SessionStart"),
-        "{out}"
-    );
+    assert_says(&out, &["hooks pointed at the new binary: SessionStart"]);
     assert!(!out.contains("hooks added"), "{out}");
     let settings = json_of(&sandbox.user_settings());
     assert_installed(&settings, &format!("'{}'", bins[1]));
@@ -359,9 +362,9 @@ fn an_enabled_plugin_is_pointed_out() {
     sandbox.write_user_settings(r#"{"enabledPlugins": {"bedrock-hook@bedrock-hook": true}}"#);
     for _ in 0..2 {
         let out = stdout_of(&mut sandbox.command(&["install"]));
-        assert!(
-            out.contains("note: the bedrock-hook@bedrock-hook plugin is enabled too"),
-            "{out}"
+        assert_says(
+            &out,
+            &["note: the bedrock-hook@bedrock-hook plugin is enabled too"],
         );
     }
 }
@@ -372,9 +375,9 @@ fn statusline_only_is_for_plugin_users() {
     let original = "{\n  \"enabledPlugins\": {\n    \"bedrock-hook@bedrock-hook\": true\n  },\n  \"statusLine\": {\n    \"type\": \"command\",\n    \"command\": \"starship statusline claude-code\"\n  }\n}\n";
     sandbox.write_user_settings(original);
     let out = stdout_of(&mut sandbox.command(&["install", "--statusline-only"]));
-    assert!(
-        out.contains("status line: yours is kept and shown first: starship statusline claude-code"),
-        "{out}"
+    assert_says(
+        &out,
+        &["status line: yours is kept and shown first: starship statusline claude-code"],
     );
     assert!(!out.contains("hooks") && !out.contains("note:"), "{out}");
     let settings = json_of(&sandbox.user_settings());
@@ -387,11 +390,7 @@ fn statusline_only_is_for_plugin_users() {
         )
         .as_str()
     );
-    sandbox.command(&["uninstall"]).assert().success();
-    assert_eq!(
-        fs::read_to_string(sandbox.user_settings()).unwrap(),
-        original
-    );
+    assert_uninstall_restores(&sandbox, original);
 }
 
 #[test]
@@ -420,9 +419,9 @@ fn project_flag_edits_the_project_settings_only() {
     let sandbox = Home::new();
     let out = stdout_of(&mut sandbox.command(&["install", "--project"]));
     let path = sandbox.project().join(".claude/settings.json");
-    assert!(
-        out.contains(&format!("bedrock-hook install: {}", path.display())),
-        "{out}"
+    assert_says(
+        &out,
+        &[&format!("bedrock-hook install: {}", path.display())],
     );
     assert_installed(&json_of(&path), &our_binary());
     assert_eq!(
@@ -465,21 +464,14 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     sandbox.write_user_settings(WITH_OTHER_HOOKS);
     let out = stdout_of(&mut sandbox.command(&["install", "--dry-run"]));
     let path = sandbox.user_settings().display().to_string();
-    assert!(
-        out.contains(&format!("--- {path}\n+++ {path} (after install)\n@@ -")),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "+            \"command\": \"{} hook\",",
-            our_binary()
-        )),
-        "{out}"
-    );
-    assert!(out.contains("-  \"includeCoAuthoredBy\": false\n+  \"includeCoAuthoredBy\": false,\n+  \"statusLine\": {"), "{out}");
-    assert!(
-        out.contains(&format!("dry run: nothing was written to {path}")),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            &format!("--- {path}\n+++ {path} (after install)\n@@ -"),
+            &format!("+            \"command\": \"{} hook\",", our_binary()),
+            "-  \"includeCoAuthoredBy\": false\n+  \"includeCoAuthoredBy\": false,\n+  \"statusLine\": {",
+            &format!("dry run: nothing was written to {path}"),
+        ],
     );
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),
@@ -490,7 +482,7 @@ fn dry_run_prints_a_diff_and_writes_nothing() {
     // Without a file: the whole new file as additions, and no directory created.
     let fresh = Home::new();
     let out = stdout_of(&mut fresh.command(&["install", "--dry-run"]));
-    assert!(out.contains("@@ -0,0 +1,"), "{out}");
+    assert_says(&out, &["@@ -0,0 +1,"]);
     assert!(!fresh.home().join(".claude").exists());
 }
 
@@ -524,19 +516,18 @@ fn file_permissions_and_symlinks_are_kept() {
     let backups = backups_in(&claude);
     assert_eq!(backups.len(), 1, "the backup sits next to the link");
     assert_eq!(mode_of(&claude.join(&backups[0])), 0o640);
-    assert!(
-        out.contains(&format!(
-            "backup of the previous file: {}",
-            claude.join(&backups[0]).display()
-        )),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "settings.json links to {}",
-            real.canonicalize().unwrap().display()
-        )),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            &format!(
+                "backup of the previous file: {}",
+                claude.join(&backups[0]).display()
+            ),
+            &format!(
+                "settings.json links to {}",
+                real.canonicalize().unwrap().display()
+            ),
+        ],
     );
 
     sandbox.command(&["uninstall"]).assert().success();
@@ -560,14 +551,16 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
     let bin_dir = sandbox.root().join("bin");
     let out = stdout_of(&mut install_sh(&sandbox, &bin_dir));
     let installed = bin_dir.join("bedrock-hook");
-    assert!(
-        out.contains(&format!("installed the binary: {}", installed.display())),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            &format!("installed the binary: {}", installed.display()),
+            "hooks added: SessionStart",
+            "One step left",
+            "quota import",
+            "BEDROCK_HOOK_TPD",
+        ],
     );
-    assert!(out.contains("hooks added: SessionStart"), "{out}");
-    assert!(out.contains("One step left"), "{out}");
-    assert!(out.contains("quota import"), "{out}");
-    assert!(out.contains("BEDROCK_HOOK_TPD"), "{out}");
     assert_eq!(mode_of(&installed), 0o755);
     assert_eq!(fs::read(&installed).unwrap(), fs::read(BIN).unwrap());
     assert_installed(
@@ -585,8 +578,13 @@ fn install_sh_copies_the_binary_installs_and_names_the_next_step() {
     // Safe to re-run.
     let settings = fs::read(sandbox.user_settings()).unwrap();
     let again = stdout_of(&mut install_sh(&sandbox, &bin_dir));
-    assert!(again.contains("already set up; nothing changed"), "{again}");
-    assert!(again.contains("the binary is up to date"), "{again}");
+    assert_says(
+        &again,
+        &[
+            "already set up; nothing changed",
+            "the binary is up to date",
+        ],
+    );
     assert_eq!(fs::read(sandbox.user_settings()).unwrap(), settings);
     assert_eq!(listing(&bin_dir), ["bedrock-hook"], "no temp file left");
 }
@@ -600,9 +598,9 @@ fn install_sh_names_the_quota_step_only_when_no_quota_is_configured() {
     let bin_dir = sandbox.root().join("bin");
     let out = stdout_of(&mut install_sh(&sandbox, &bin_dir));
     assert!(!out.contains("One step left"), "{out}");
-    assert!(
-        out.contains("install.sh: done. Your quotas are already configured"),
-        "{out}"
+    assert_says(
+        &out,
+        &["install.sh: done. Your quotas are already configured"],
     );
 }
 
@@ -612,11 +610,13 @@ fn install_sh_passes_arguments_through() {
     let bin_dir = sandbox.root().join("bin");
     let out = stdout_of(install_sh(&sandbox, &bin_dir).args(["--project", "--dry-run"]));
     let path = sandbox.project().join(".claude/settings.json");
-    assert!(
-        out.contains(&format!("+++ {} (after install)", path.display())),
-        "{out}"
+    assert_says(
+        &out,
+        &[
+            &format!("+++ {} (after install)", path.display()),
+            "dry run: would copy the binary",
+        ],
     );
-    assert!(out.contains("dry run: would copy the binary"), "{out}");
     assert!(!bin_dir.exists(), "dry run copies nothing");
     assert!(!path.exists(), "dry run writes nothing");
 
@@ -663,7 +663,7 @@ fn install_sh_without_cargo_says_what_to_do() {
         stderr.starts_with("install.sh: error: cargo not found."),
         "{stderr}"
     );
-    assert!(stderr.contains("rustup.rs"), "{stderr}");
+    assert_says(&stderr, &["rustup.rs"]);
     assert!(!bin_dir.exists());
     assert!(!sandbox.user_settings().exists());
 }
@@ -673,12 +673,7 @@ fn install_sh_without_cargo_says_what_to_do() {
 #[test]
 fn plugin_hooks_cover_the_same_events_as_install() {
     let hooks = json_of(&Path::new(REPO).join("hooks/hooks.json"));
-    let events: Vec<&str> = hooks["hooks"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let events: Vec<&str> = keys_of(&hooks["hooks"]);
     let expected: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
     assert_eq!(events, expected);
     for (event, by_tool) in EVENTS {
@@ -754,7 +749,7 @@ fn plugin_wrapper_without_a_binary_fails_open() {
         .stdout("");
     let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("binary not found"), "{stderr}");
+    assert_says(&stderr, &["binary not found"]);
 }
 
 /// What the user wrote is kept: duplicate keys (Claude Code uses the last one; the first
@@ -774,13 +769,9 @@ fn duplicate_keys_and_numbers_as_written_survive_install_and_uninstall() {
         "{installed}"
     );
     // The user's own hook on an event we join keeps its number too.
-    assert!(installed.contains("\"timeout\": 1e2\n"), "{installed}");
+    assert_says(&installed, &["\"timeout\": 1e2\n"]);
     assert_installed(&json_of(&sandbox.user_settings()), &our_binary());
-    sandbox.command(&["uninstall"]).assert().success();
-    assert_eq!(
-        fs::read_to_string(sandbox.user_settings()).unwrap(),
-        original
-    );
+    assert_uninstall_restores(&sandbox, original);
 }
 
 /// A settings.json made read-only is the user's decision: refused, and said why.
@@ -792,12 +783,12 @@ fn a_read_only_settings_file_is_refused() {
     let out = sandbox.command(&["install"]).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!(
+    assert_says(
+        &stderr,
+        &[&format!(
             "{} is read-only (mode 0444), so bedrock-hook leaves it as it is; make it writable",
             sandbox.user_settings().display()
-        )),
-        "{stderr}"
+        )],
     );
     assert_eq!(
         fs::read_to_string(sandbox.user_settings()).unwrap(),

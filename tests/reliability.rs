@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::lines::{Request, append_lines, hook_input, open_append, statusline_input};
-use support::{BIN, Home, assert_quiet_success, day_files, files_under, run_bounded};
+use support::{BIN, Home, assert_quiet_success, day_files, files_under, run_bounded, spawn_fed};
 
 /// A small deterministic random source for choosing events and kill points.
 struct Rng(u64);
@@ -407,18 +407,10 @@ fn writers_killed_mid_append_lose_at_most_their_torn_tail() {
                 });
             }
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        let mut child = spawn_fed(
+            command.stdout(Stdio::null()).stderr(Stdio::null()),
+            input.as_bytes(),
+        );
         if t % 3 == 2 {
             if child.wait().unwrap().signal() == Some(libc::SIGXFSZ) {
                 kills += 1;
@@ -525,7 +517,7 @@ fn capped(mut command: Command) -> Command {
 /// Runs the hook and the status line on `transcript`; both must finish in `limit`, exit 0,
 /// and say at most one line on stderr. Returns the hook's stderr.
 fn hot_paths_fail_open(home: &Home, data: &Path, transcript: &Path, limit: Duration) -> String {
-    let session = "b0b0b0b0-0000-4000-a000-000000000000";
+    let session = ONE_REQUEST_SESSION;
     let began = Instant::now();
     let out = run_bounded(
         capped(home.command_at(data, &["hook"])),
@@ -554,18 +546,33 @@ fn hot_paths_fail_open(home: &Home, data: &Path, transcript: &Path, limit: Durat
     stderr
 }
 
+/// A child killed (and reaped) when dropped, also when the test fails.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The hot paths fail open on `transcript` in time, saying it is not a regular file.
+fn refused_as_not_a_regular_file(home: &Home, transcript: &Path) {
+    let stderr = hot_paths_fail_open(
+        home,
+        &home.root().join("data"),
+        transcript,
+        Duration::from_secs(10),
+    );
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}
+
 #[test]
 fn transcript_symlinked_to_dev_zero_is_refused_quickly() {
     let home = Home::new();
     let link = home.root().join("zero.jsonl");
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-    let stderr = hot_paths_fail_open(
-        &home,
-        &home.root().join("data"),
-        &link,
-        Duration::from_secs(10),
-    );
-    assert!(stderr.contains("not a regular file"), "{stderr}");
+    refused_as_not_a_regular_file(&home, &link);
 }
 
 #[test]
@@ -575,28 +582,16 @@ fn transcript_that_is_a_fifo_does_not_block() {
     let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     // Nobody writes to it: a blocking open or read would hang forever.
-    let stderr = hot_paths_fail_open(
-        &home,
-        &home.root().join("data"),
-        &fifo,
-        Duration::from_secs(10),
-    );
-    assert!(stderr.contains("not a regular file"), "{stderr}");
+    refused_as_not_a_regular_file(&home, &fifo);
     // And with a writer that never stops.
-    let mut writer = Command::new("sh")
-        .arg("-c")
-        .arg(format!("yes '{{}}' > '{}'", fifo.display()))
-        .spawn()
-        .unwrap();
-    let stderr = hot_paths_fail_open(
-        &home,
-        &home.root().join("data"),
-        &fifo,
-        Duration::from_secs(10),
+    let _writer = KilledOnDrop(
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("yes '{{}}' > '{}'", fifo.display()))
+            .spawn()
+            .unwrap(),
     );
-    let _ = writer.kill();
-    let _ = writer.wait();
-    assert!(stderr.contains("not a regular file"), "{stderr}");
+    refused_as_not_a_regular_file(&home, &fifo);
 }
 
 /// A FIFO or a link to /dev/zero where the live state should be: the hook and the status
@@ -675,38 +670,62 @@ fn config_or_settings_that_is_a_fifo_or_dev_zero_does_not_block() {
     assert!(out.status.success(), "{out:?}");
 }
 
-fn one_request(path: &Path, session: &str, id: &str) {
-    let request = Request {
+/// A request of one part, 7 output tokens, a `true` tool printing "done", made now: what a
+/// test changes of it, it names (`Request { output: 3, ..small_request(..) }`).
+fn small_request<'a>(session: &'a str, reference: String, id: &str) -> Request<'a> {
+    Request {
         session,
         agent: None,
-        reference: format!("ref-{id}"),
+        reference,
         request_id: id.into(),
         ts: now_ts(),
         parts: 1,
         output: 7,
         tool_output: "done".into(),
         tool_input: "true".into(),
-    };
-    open_append(path).write_all(&request.bytes()).unwrap();
+    }
 }
 
-/// Links planted at today's day file and its index, pointing outside the data dir: the
-/// hook fails open and the files they point at stay as they were.
-#[test]
-fn links_planted_at_ledger_files_are_not_written_through() {
+/// The session of [`one_request_session`].
+const ONE_REQUEST_SESSION: &str = "b0b0b0b0-0000-4000-a000-000000000000";
+
+/// The transcript of [`ONE_REQUEST_SESSION`] in `home`.
+fn one_request_path(home: &Home) -> PathBuf {
+    home.root()
+        .join(format!("claude/projects/-p/{ONE_REQUEST_SESSION}.jsonl"))
+}
+
+/// The transcript of [`ONE_REQUEST_SESSION`] in `home`, holding one request, `id`.
+fn one_request_session(home: &Home, id: &str) -> PathBuf {
+    let transcript = one_request_path(home);
+    let request = small_request(ONE_REQUEST_SESSION, format!("ref-{id}"), id);
+    open_append(&transcript)
+        .write_all(&request.bytes())
+        .unwrap();
+    transcript
+}
+
+/// A home with the one-request session `id`, its data dir (0700) with the ledger dir made,
+/// and a file outside it ("precious") for links planted in the ledger to point at: (home,
+/// data dir, transcript, ledger dir, today, that file).
+fn planted(id: &str) -> (Home, PathBuf, PathBuf, PathBuf, chrono::NaiveDate, PathBuf) {
     let home = Home::new();
     let data = home.root().join("data");
-    let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = home
-        .root()
-        .join(format!("claude/projects/-p/{session}.jsonl"));
-    one_request(&transcript, session, "req_planted");
+    let transcript = one_request_session(&home, id);
     let ledger = data.join("ledger");
     std::fs::create_dir_all(&ledger).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
     let day = chrono::Utc::now().date_naive();
     let victim = home.root().join("victim");
     std::fs::write(&victim, b"precious").unwrap();
+    (home, data, transcript, ledger, day, victim)
+}
+
+/// Links planted at today's day file and its index, pointing outside the data dir: the
+/// hook fails open and the files they point at stay as they were.
+#[test]
+fn links_planted_at_ledger_files_are_not_written_through() {
+    let (home, data, transcript, ledger, day, victim) = planted("req_planted");
     for name in [format!("{day}.jsonl"), format!("{day}.idx")] {
         std::os::unix::fs::symlink(&victim, ledger.join(&name)).unwrap();
         let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
@@ -722,19 +741,7 @@ fn links_planted_at_ledger_files_are_not_written_through() {
 /// many levels of symbolic links` or `reading <transcript>: No space left on device`.
 #[test]
 fn a_ledger_write_error_names_the_ledger_not_the_transcript() {
-    let home = Home::new();
-    let data = home.root().join("data");
-    let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = home
-        .root()
-        .join(format!("claude/projects/-p/{session}.jsonl"));
-    one_request(&transcript, session, "req_blamed");
-    let ledger = data.join("ledger");
-    std::fs::create_dir_all(&ledger).unwrap();
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let day = chrono::Utc::now().date_naive();
-    let victim = home.root().join("victim");
-    std::fs::write(&victim, b"precious").unwrap();
+    let (home, data, transcript, ledger, day, victim) = planted("req_blamed");
     std::os::unix::fs::symlink(&victim, ledger.join(format!("{day}.jsonl"))).unwrap();
     let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -753,11 +760,8 @@ fn data_dir_writable_by_others_is_refused() {
     let data = home.root().join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let session = "b0b0b0b0-0000-4000-a000-000000000000";
-    let transcript = home
-        .root()
-        .join(format!("claude/projects/-p/{session}.jsonl"));
-    one_request(&transcript, session, "req_refused");
+    let session = ONE_REQUEST_SESSION;
+    let transcript = one_request_session(&home, "req_refused");
     let stderr = hot_paths_fail_open(&home, &data, &transcript, Duration::from_secs(10));
     assert!(
         stderr.contains("0777") && stderr.contains("chmod 700"),
@@ -798,25 +802,17 @@ fn data_dir_writable_by_others_is_refused() {
 fn two_gigabyte_line_is_skipped_in_bounded_steps() {
     let home = Home::new();
     let data = home.root().join("data");
-    let path = home
-        .root()
-        .join("claude/projects/-p/b0b0b0b0-0000-4000-a000-000000000000.jsonl");
+    let path = one_request_path(&home);
     let mut file = open_append(&path);
     file.write_all(b"{\"type\":\"user\",\"message\":{\"content\":\"")
         .unwrap();
     let huge = 2u64 << 30;
     file.set_len(huge).unwrap();
-    let request = Request {
-        session: "b0b0b0b0-0000-4000-a000-000000000000",
-        agent: None,
-        reference: "ref-after".into(),
-        request_id: "req_after_the_huge_line".into(),
-        ts: now_ts(),
-        parts: 1,
-        output: 7,
-        tool_output: "done".into(),
-        tool_input: "true".into(),
-    };
+    let request = small_request(
+        ONE_REQUEST_SESSION,
+        "ref-after".into(),
+        "req_after_the_huge_line",
+    );
     let mut file = open_append(&path);
     file.write_all(b"\"}}\n").unwrap();
     file.write_all(&request.bytes()).unwrap();
@@ -872,15 +868,9 @@ fn ledger_on_a_full_or_read_only_file_system_fails_open() {
     let mut file = open_append(&transcript);
     for n in 0..50 {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-{n}"),
-            request_id: format!("req_full_{n}"),
-            ts: now_ts(),
-            parts: 1,
             output: 3,
             tool_output: "y".repeat(2_000),
-            tool_input: "true".into(),
+            ..small_request(session, format!("ref-{n}"), &format!("req_full_{n}"))
         };
         file.write_all(&request.bytes()).unwrap();
     }
@@ -1032,15 +1022,11 @@ fn nothing_typed_or_printed_reaches_the_data_dir() {
     );
     for n in 0..5 {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-p-{n}"),
-            request_id: format!("req_private_{n}"),
-            ts: now_ts(),
             parts: 2,
             output: 11,
             tool_output: format!("PRIVATE-OUTPUT-{n}-9c1e secret file contents"),
             tool_input: format!("cat PRIVATE-INPUT-{n}-44d2"),
+            ..small_request(session, format!("ref-p-{n}"), &format!("req_private_{n}"))
         };
         file.write_all(&request.bytes()).unwrap();
         secrets.push(request.tool_output.clone());
@@ -1126,15 +1112,14 @@ fn requests_at(path: &Path, session: &str, first: usize, count: usize, ts: &str)
     let mut bytes = Vec::new();
     for n in first..first + count {
         let request = Request {
-            session,
-            agent: None,
-            reference: format!("ref-{session}-{n}"),
-            request_id: format!("req_{}_{n}", &session[..8]),
             ts: ts.to_string(),
-            parts: 1,
             output: 11,
             tool_output: "ok".into(),
-            tool_input: "true".into(),
+            ..small_request(
+                session,
+                format!("ref-{session}-{n}"),
+                &format!("req_{}_{n}", &session[..8]),
+            )
         };
         bytes.extend(request.bytes());
     }

@@ -14,9 +14,31 @@ fn report(env: &Home, args: &[&str]) -> Command {
 }
 
 fn json(env: &Home, args: &[&str]) -> Value {
-    let mut all = vec!["report", "--json"];
+    json_env(env, args, &[])
+}
+
+/// `report --json` with `args` and the environment `vars` added.
+fn json_env(env: &Home, args: &[&str], vars: &[(&str, &str)]) -> Value {
+    let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    env.json(&all)
+    support::json_of(report(env, &all).envs(vars.iter().copied()))
+}
+
+/// The report with `args` and the environment `vars` added, which must succeed.
+fn report_text(env: &Home, args: &[&str], vars: &[(&str, &str)]) -> String {
+    let out = report(env, args)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `text` holds every one of `needles`.
+fn assert_contains_all(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
 }
 
 #[test]
@@ -196,9 +218,7 @@ fn ranges_dates_sessions_and_boundaries() {
 }
 
 fn json_with(env: &Home, args: &[&str], boundary: &str) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    support::json_of(report(env, &all).env("BEDROCK_HOOK_DAY_BOUNDARY", boundary))
+    json_env(env, args, &[("BEDROCK_HOOK_DAY_BOUNDARY", boundary)])
 }
 
 #[test]
@@ -234,11 +254,8 @@ fn a_session_that_matches_nothing_is_an_error() {
 #[test]
 fn dates_as_people_type_them() {
     let env = Home::with_ledger("basic");
-    let pinned = |args: &[&str], now: &str| -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        support::json_of(report(&env, &all).env("BEDROCK_HOOK_NOW", now))
-    };
+    let pinned =
+        |args: &[&str], now: &str| -> Value { json_env(&env, args, &[("BEDROCK_HOOK_NOW", now)]) };
     // 2026-11-13 is a Friday: yesterday and Thursday are the 12th, -2d the 11th.
     let now = "2026-11-13T08:00:00Z";
     for word in ["yesterday", "thursday", "thu", "-1d"] {
@@ -262,11 +279,7 @@ fn dates_as_people_type_them() {
 #[test]
 fn csv_has_a_header_and_one_row_per_record() {
     let env = Home::with_ledger("basic");
-    let out = report(&env, &["--csv", "--date", "2026-11-12"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = report_text(&env, &["--csv", "--date", "2026-11-12"], &[]);
     let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(
         lines[0],
@@ -288,21 +301,23 @@ reserved_tokens,quota_tokens,outcome,query_source,throttle_limit"
 #[test]
 fn text_report_shows_the_cross_model_cap_when_it_is_lower() {
     let env = Home::with_ledger("basic");
-    let out = report(&env, &["--date", "2026-11-12", "--color", "never"])
-        .env("BEDROCK_HOOK_TPD", "2.4M")
-        .env("BEDROCK_HOOK_TPD_ALL_MODELS", "1M")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "Quotas: TPD 2.4M · cross-model TPD 1M (env BEDROCK_HOOK_TPD, \
-         BEDROCK_HOOK_TPD_ALL_MODELS)",
-        "settled      12.1k  1% of cross-model TPD 1M",
-    ] {
-        assert!(text.contains(needle), "{needle} not in {text}");
-    }
+    let text = report_text(
+        &env,
+        &["--date", "2026-11-12", "--color", "never"],
+        &[
+            ("BEDROCK_HOOK_TPD", "2.4M"),
+            ("BEDROCK_HOOK_TPD_ALL_MODELS", "1M"),
+            ("COLUMNS", "100"),
+        ],
+    );
+    assert_contains_all(
+        &text,
+        &[
+            "Quotas: TPD 2.4M · cross-model TPD 1M (env BEDROCK_HOOK_TPD, \
+             BEDROCK_HOOK_TPD_ALL_MODELS)",
+            "settled      12.1k  1% of cross-model TPD 1M",
+        ],
+    );
     let out = report(&env, &["--date", "2026-11-12", "--html", "-"])
         .env("BEDROCK_HOOK_TPD", "2.4M")
         .env("BEDROCK_HOOK_TPD_ALL_MODELS", "1M")
@@ -318,30 +333,29 @@ fn text_report_shows_the_cross_model_cap_when_it_is_lower() {
 #[test]
 fn text_report_names_what_matters() {
     let env = Home::with_ledger("basic");
-    let out = report(&env, &["--date", "2026-11-12"])
-        .env("BEDROCK_HOOK_TPD", "2.4M")
-        .env("COLUMNS", "100")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "Bedrock quota report · 2026-11-12",
-        "TPD 2.4M",
-        "settled      12.1k  <1% of TPD 2.4M",
-        "claude-opus-5-5",
-        "s-alpha-",
-        "/home/dev/alpha",
-        "│ even TPD pace 100k/h",
-        "busiest minute   09:00  11.2k settled by 2 requests",
-        "most in flight   2 requests at 09:00:10",
-        "tokens-per-day",
-        "Side requests",
-        "max_tokens 4,096 covers every output seen",
-        "CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096",
-    ] {
-        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
-    }
+    let text = report_text(
+        &env,
+        &["--date", "2026-11-12"],
+        &[("BEDROCK_HOOK_TPD", "2.4M"), ("COLUMNS", "100")],
+    );
+    assert_contains_all(
+        &text,
+        &[
+            "Bedrock quota report · 2026-11-12",
+            "TPD 2.4M",
+            "settled      12.1k  <1% of TPD 2.4M",
+            "claude-opus-5-5",
+            "s-alpha-",
+            "/home/dev/alpha",
+            "│ even TPD pace 100k/h",
+            "busiest minute   09:00  11.2k settled by 2 requests",
+            "most in flight   2 requests at 09:00:10",
+            "tokens-per-day",
+            "Side requests",
+            "max_tokens 4,096 covers every output seen",
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096",
+        ],
+    );
     assert!(!text.contains('\x1b'), "no colour into a pipe");
     for line in text.lines() {
         assert!(line.chars().count() <= 100, "{line:?}");
@@ -353,7 +367,7 @@ fn one_request_is_singular() {
     // Only req-b1 (14:30) in range: one request in the busiest minute, one in flight,
     // one answered.
     let env = Home::with_ledger("basic");
-    let out = report(
+    let text = report_text(
         &env,
         &[
             "--since",
@@ -361,19 +375,16 @@ fn one_request_is_singular() {
             "--until",
             "2026-11-12T14:40:00Z",
         ],
-    )
-    .env("COLUMNS", "100")
-    .output()
-    .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "settled by 1 request\n",
-        "most in flight   1 request at 14:30:00",
-        "Output tokens vs max_tokens (1 answered request)",
-    ] {
-        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
-    }
+        &[("COLUMNS", "100")],
+    );
+    assert_contains_all(
+        &text,
+        &[
+            "settled by 1 request\n",
+            "most in flight   1 request at 14:30:00",
+            "Output tokens vs max_tokens (1 answered request)",
+        ],
+    );
     assert!(!text.contains("1 requests"), "{text}");
 }
 
@@ -400,12 +411,11 @@ fn hostile_names_are_cleaned_and_layout_fits_the_width() {
     text.push('\n');
     std::fs::write(&day, text).unwrap();
     for color in ["never", "always"] {
-        let out = report(&env, &["--date", "2026-11-12", "--color", color])
-            .env("COLUMNS", "80")
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = report_text(
+            &env,
+            &["--date", "2026-11-12", "--color", color],
+            &[("COLUMNS", "80")],
+        );
         assert!(!text.contains("\x1b[2J") && !text.contains("\x1b]0") && !text.contains('\u{7}'));
         assert!(!text.contains('\u{202e}'));
         let plain = strip_sgr(&text);
@@ -563,13 +573,11 @@ fn a_local_day_starts_at_local_midnight_on_dst_switch_days() {
             "2026-09-27T11:00:00Z",
         ),
     ] {
-        let out = report(&env, &["--json", "--date", date])
-            .env("BEDROCK_HOOK_DAY_BOUNDARY", "local")
-            .env("TZ", tz)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let doc = json_env(
+            &env,
+            &["--date", date],
+            &[("BEDROCK_HOOK_DAY_BOUNDARY", "local"), ("TZ", tz)],
+        );
         assert_eq!(doc["range"]["start"], start, "{tz} {date}");
         assert_eq!(doc["range"]["end"], end, "{tz} {date}");
     }

@@ -137,6 +137,28 @@ fn hostile_names_are_escaped() {
     assert!(page.contains("s-evil&quot;&gt;&lt;script&gt;alert(2)"));
 }
 
+/// The page's timeline groups, one per bucket of the JSON report's timeline with its start
+/// and settled tokens: (the groups, the JSON's buckets).
+fn drawn_buckets<'a>(page: &str, doc: &'a Value) -> (Vec<HashMap<String, String>>, &'a Vec<Value>) {
+    let buckets = elements(page, "<g class=\"bucket\"");
+    let json = doc["timeline"]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), json.len());
+    for (drawn, bucket) in buckets.iter().zip(json) {
+        assert_eq!(drawn["data-start"], bucket["start"].as_str().unwrap());
+        assert_eq!(number(drawn, "data-settled"), bucket["quota_tokens"]);
+    }
+    (buckets, json)
+}
+
+/// The settled tokens of the chart pieces whose `attribute` is `value`.
+fn settled_of(pieces: &[HashMap<String, String>], attribute: &str, value: &str) -> u64 {
+    pieces
+        .iter()
+        .filter(|p| p[attribute] == value)
+        .map(|p| number(p, "data-settled"))
+        .sum()
+}
+
 #[test]
 fn the_charts_carry_the_numbers_of_the_json_report() {
     let env = fixture_ledger();
@@ -145,12 +167,8 @@ fn the_charts_carry_the_numbers_of_the_json_report() {
     let doc = json(&env, &args);
 
     // Per hour: one group per timeline bucket, with the JSON's figures.
-    let buckets = elements(&page, "<g class=\"bucket\"");
-    let hours = doc["timeline"]["buckets"].as_array().unwrap();
-    assert_eq!(buckets.len(), hours.len());
+    let (buckets, hours) = drawn_buckets(&page, &doc);
     for (drawn, hour) in buckets.iter().zip(hours) {
-        assert_eq!(drawn["data-start"], hour["start"].as_str().unwrap());
-        assert_eq!(number(drawn, "data-settled"), hour["quota_tokens"]);
         assert_eq!(number(drawn, "data-reserved"), hour["reserved_tokens"]);
         assert_eq!(number(drawn, "data-requests"), hour["requests"]);
         assert_eq!(number(drawn, "data-throttles"), hour["throttles"]);
@@ -162,20 +180,12 @@ fn the_charts_carry_the_numbers_of_the_json_report() {
     assert!(!pieces.is_empty());
     for hour in hours {
         let start = hour["start"].as_str().unwrap();
-        let sum: u64 = pieces
-            .iter()
-            .filter(|p| p["data-start"] == start)
-            .map(|p| number(p, "data-settled"))
-            .sum();
+        let sum = settled_of(&pieces, "data-start", start);
         assert_eq!(sum, hour["quota_tokens"], "{start}");
     }
     for model in doc["models"].as_array().unwrap() {
         let name = model["model"].as_str().unwrap();
-        let sum: u64 = pieces
-            .iter()
-            .filter(|p| p["data-model"] == name)
-            .map(|p| number(p, "data-settled"))
-            .sum();
+        let sum = settled_of(&pieces, "data-model", name);
         assert_eq!(sum, model["quota_tokens"], "{name}");
     }
 
@@ -282,13 +292,7 @@ fn a_range_is_drawn_per_day() {
     let page = html(&env, &args);
     let doc = json(&env, &args);
     assert_eq!(doc["timeline"]["bucket_seconds"], 86_400);
-    let buckets = elements(&page, "<g class=\"bucket\"");
-    let days = doc["timeline"]["buckets"].as_array().unwrap();
-    assert_eq!(buckets.len(), days.len());
-    for (drawn, day) in buckets.iter().zip(days) {
-        assert_eq!(drawn["data-start"], day["start"].as_str().unwrap());
-        assert_eq!(number(drawn, "data-settled"), day["quota_tokens"]);
-    }
+    drawn_buckets(&page, &doc);
     assert!(page.contains("Settled per day, by model"));
     // No per-minute chart over twelve days, no TPD line for a range.
     assert!(!page.contains("<g class=\"minute\""));

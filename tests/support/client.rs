@@ -39,6 +39,40 @@ pub fn have_tmux() -> bool {
 
 pub use super::skip::skipped;
 
+/// The client and a [`Sandbox`] with bedrock-hook's hooks installed, as every real-client
+/// test starts; `None` (skipped) without a client.
+pub fn hooked_sandbox() -> Option<(PathBuf, Sandbox)> {
+    let client = client_bin()?;
+    let sandbox = Sandbox::new();
+    sandbox.install_hooks();
+    Some((client, sandbox))
+}
+
+/// `output` is a success; the failure shows its stderr.
+pub fn assert_succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What the client needs to talk to `endpoint` as its Bedrock, beside the hooks'
+/// environment: the one account of it for `-p` runs and for the interactive client.
+pub fn bedrock_env(endpoint: &Endpoint) -> Vec<(String, String)> {
+    [
+        ("CLAUDE_CODE_USE_BEDROCK", "1".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("ANTHROPIC_BEDROCK_BASE_URL", endpoint.url()),
+        ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1".to_string()),
+        ("CLAUDE_CODE_MAX_RETRIES", "0".to_string()),
+        ("DISABLE_AUTOUPDATER", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect()
+}
+
 /// The real client's machine: the harness's [`Home`] with `~/.claude` made, as the
 /// client finds it after its first run.
 pub struct Sandbox(Home);
@@ -87,6 +121,28 @@ impl Home {
         command
     }
 
+    /// `bedrock-hook statusline` run as the client runs it ([`Home::client_side`]) on
+    /// `input`, without colour, with `env` added.
+    pub fn client_statusline<K, V>(
+        &self,
+        input: &str,
+        env: impl IntoIterator<Item = (K, V)>,
+    ) -> Output
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.client_side(BIN);
+        command
+            .arg("statusline")
+            .envs(env)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped());
+        super::home::spawn_fed(&mut command, input.as_bytes())
+            .wait_with_output()
+            .unwrap()
+    }
+
     /// Wire the hooks in with our own `install`.
     pub fn install_hooks(&self) {
         super::home::stdout_of(&mut self.command(&["install"]));
@@ -130,12 +186,7 @@ impl Home {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(self.hook_env())
-            .env("CLAUDE_CODE_USE_BEDROCK", "1")
-            .env("AWS_REGION", "us-east-1")
-            .env("ANTHROPIC_BEDROCK_BASE_URL", endpoint.url())
-            .env("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1")
-            .env("CLAUDE_CODE_MAX_RETRIES", "0")
-            .env("DISABLE_AUTOUPDATER", "1");
+            .envs(bedrock_env(endpoint));
         for (key, value) in env {
             command.env(key, value);
         }

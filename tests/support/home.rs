@@ -358,6 +358,20 @@ pub fn run_bounded(
     }
 }
 
+/// Start `command` with `stdin` written to its standard input, which is then closed.
+pub fn spawn_fed(command: &mut std::process::Command, stdin: &[u8]) -> std::process::Child {
+    let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child
+}
+
+/// `text` holds every one of `needles` (the failure shows `text`).
+pub fn assert_says(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{text}");
+    }
+}
+
 /// `out` is a success that printed nothing, on stdout or stderr.
 pub fn assert_quiet_success(out: &Output, what: &str) {
     assert!(out.status.success(), "{what}: {:?}", out.status);

@@ -13,8 +13,9 @@ pub mod skip;
 // What a test binary does not use of these is no warning: each uses its own part.
 #[allow(unused_imports)]
 pub use home::{
-    AGENT, BIN, Home, SAMPLE_NOW, SESSION, assert_quiet_success, day_files, files_under, fixtures,
-    json_of, lay_out_samples, read_ledger, read_ledger_lenient, run_bounded, samples, stdout_of,
+    AGENT, BIN, Home, SAMPLE_NOW, SESSION, assert_quiet_success, assert_says, day_files,
+    files_under, fixtures, json_of, lay_out_samples, read_ledger, read_ledger_lenient, run_bounded,
+    samples, spawn_fed, stdout_of,
 };
 #[allow(unused_imports)]
 pub use skip::skipped;
