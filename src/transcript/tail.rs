@@ -358,18 +358,26 @@ mod tests {
         assert_eq!(first.len() + rest.len(), 3000);
     }
 
-    #[test]
-    fn stream_finishes_a_skip_begun_by_an_earlier_read() {
+    /// A 100-byte line then `ok`, read 30 bytes at a time with lines of 30 or more skipped.
+    const SHORT_READS: Limits = Limits {
+        budget: 30,
+        max_line: 30,
+    };
+
+    fn long_line_then_ok() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         let mut content = vec![b'x'; 100];
         content.extend_from_slice(b"\nok\n");
         std::fs::write(&path, &content).unwrap();
+        (dir, path, content)
+    }
+
+    #[test]
+    fn stream_finishes_a_skip_begun_by_an_earlier_read() {
+        let (_dir, path, content) = long_line_then_ok();
         let mut cursor = Cursor::default();
-        let limits = Limits {
-            budget: 30,
-            max_line: 30,
-        };
+        let limits = SHORT_READS;
         read_new(&path, &mut cursor, limits).unwrap();
         assert!(cursor.skipping);
         let (seen, _) = stream_lines(&path, &mut cursor, 30, 0);
@@ -419,16 +427,9 @@ mod tests {
 
     #[test]
     fn over_long_line_is_skipped_in_pieces() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
-        let mut content = vec![b'x'; 100];
-        content.extend_from_slice(b"\nok\n");
-        std::fs::write(&path, &content).unwrap();
+        let (_dir, path, _) = long_line_then_ok();
         let mut cursor = Cursor::default();
-        let limits = Limits {
-            budget: 30,
-            max_line: 30,
-        };
+        let limits = SHORT_READS;
         let mut seen = Vec::new();
         for _ in 0..10 {
             let out = read_new(&path, &mut cursor, limits).unwrap();
