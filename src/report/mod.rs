@@ -49,14 +49,18 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     } else {
         let params = params_for(&selection, &records, &config, now, args);
         let report = aggregate(&records, &params);
-        if let Some(target) = &args.html {
-            let doc = json::document(
+        // The HTML page reads the account section from the same document `--json` prints.
+        let document = || {
+            json::document(
                 &report,
                 &selection,
                 config.day_boundary.describe(),
                 config.quotas,
                 skipped,
-            );
+            )
+        };
+        if let Some(target) = &args.html {
+            let doc = document();
             let account = serde_json::to_value(&doc)
                 .ok()
                 .and_then(|doc| html::Account::from_json(&doc));
@@ -73,13 +77,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
             let page = html::render(&report, &html::series(&records, &params, &report), &ctx);
             html::deliver(page, target.as_deref(), &selection, config.day_boundary)?
         } else if args.json {
-            let doc = json::document(
-                &report,
-                &selection,
-                config.day_boundary.describe(),
-                config.quotas,
-                skipped,
-            );
+            let doc = document();
             let mut text = json::to_string(&doc);
             text.push('\n');
             text
