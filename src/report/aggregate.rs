@@ -234,6 +234,22 @@ pub struct Report {
     pub output: OutputAdvice,
 }
 
+/// The report of no records over `selection`, per hour, with the default quotas and
+/// rule: the fixture of the JSON and HTML shape tests.
+#[cfg(test)]
+pub(super) fn empty(selection: &super::range::Selection) -> Report {
+    let params = Params {
+        timeline_start: selection.start,
+        timeline_end: selection.end,
+        bucket_secs: 3600,
+        top: 10,
+        quotas: Quotas::default(),
+        rule: ReservationRule::default(),
+        headroom_percent: 25,
+    };
+    aggregate(&[], &params)
+}
+
 /// Aggregate `records` (any order) into a report.
 pub fn aggregate(records: &[Record], params: &Params) -> Report {
     let mut totals = Totals::default();

@@ -1640,19 +1640,6 @@ mod tests {
         Selection::day("2026-11-22".parse().unwrap(), DayBoundary::Utc, None)
     }
 
-    fn empty_report(selection: &Selection) -> Report {
-        let params = Params {
-            timeline_start: selection.start,
-            timeline_end: selection.end,
-            bucket_secs: 3600,
-            top: 10,
-            quotas: Quotas::default(),
-            rule: crate::quota::ReservationRule::default(),
-            headroom_percent: 25,
-        };
-        aggregate(&[], &params)
-    }
-
     fn context<'a>(selection: &'a Selection, account: Option<&'a Account>) -> Context<'a> {
         Context {
             selection,
@@ -1696,7 +1683,7 @@ mod tests {
     #[test]
     fn an_empty_range_says_so() {
         let selection = day();
-        let report = empty_report(&selection);
+        let report = crate::report::aggregate::empty(&selection);
         let series = Series {
             minutes: None,
             models: Vec::new(),
@@ -1710,7 +1697,7 @@ mod tests {
     #[test]
     fn account_section_only_with_account_data() {
         let selection = day();
-        let mut report = empty_report(&selection);
+        let mut report = crate::report::aggregate::empty(&selection);
         report.totals.requests = 1;
         report.totals.quota_tokens = 10;
         let series = Series {
