@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
+use super::text::Mark;
 use crate::ledger::Record;
 use crate::quota::{DayBoundary, Quotas};
 use crate::terminal::pretty_tokens;
@@ -241,36 +242,14 @@ fn header(out: &mut String, title: &str, ctx: &Context<'_>) {
     if let Some(session) = &ctx.selection.session {
         meta.push(format!("session {session}"));
     }
-    let mut quotas = Vec::new();
-    if let Some(tpd) = ctx.quotas.tpd {
-        quotas.push(format!("TPD {}", pretty_tokens(tpd)));
-    }
-    if let Some(tpm) = ctx.quotas.tpm {
-        quotas.push(format!("TPM {}", pretty_tokens(tpm)));
-    }
-    if let Some(rpm) = ctx.quotas.rpm {
-        quotas.push(format!("RPM {rpm}"));
-    }
-    if let Some(all) = ctx.tpd_all_models {
-        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
-    }
+    let quotas = super::text::quota_list(ctx.quotas, ctx.tpd_all_models);
     if quotas.is_empty() {
-        meta.push(
-            "No quota configured: set `tpd` and `tpm` to see the pace and the share used"
-                .to_string(),
-        );
+        meta.push(super::text::NO_QUOTA.to_string());
     } else {
         meta.push(format!("Quotas: {}", quotas.join(" · ")));
     }
     if ctx.skipped_lines > 0 {
-        meta.push(format!(
-            "{} skipped",
-            count(
-                ctx.skipped_lines as u64,
-                "unreadable ledger line",
-                "unreadable ledger lines"
-            )
-        ));
+        meta.push(super::text::skipped_lines(ctx.skipped_lines));
     }
     let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&meta.join(" · ")));
 }
@@ -1199,72 +1178,20 @@ fn advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         escape(&count(o.requests, "answered request", "answered requests"))
     );
     if let Some(suggested) = o.suggested_max_tokens {
-        let mut text = format!(
-            "max_tokens <b>{}</b> covers every output seen (largest {} + {}% headroom{}).",
-            thousands(suggested),
-            thousands(o.output_tokens.max),
-            o.headroom_percent,
-            if suggested == ctx.floor && ctx.floor > 0 {
-                format!(", raised to the {} reservation floor", thousands(ctx.floor))
-            } else {
-                String::new()
-            }
-        );
-        if o.reserved_savings_tokens == 0 {
-            text.push_str(" Requests already asked for no more than that: nothing to save.");
-        } else {
-            let _ = write!(
-                text,
-                " With it, {} would have been reserved instead of {} ({} less, −{}). \
-                 Claude Code takes it from <code>CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}</code>.",
-                pretty_tokens(o.counterfactual_reserved_tokens),
-                pretty_tokens(reserved),
-                pretty_tokens(o.reserved_savings_tokens),
-                percent(o.reserved_savings_tokens, reserved),
-            );
-        }
+        let text =
+            super::text::suggestion(o, suggested, reserved, ctx.floor, |mark, text| match mark {
+                Mark::Suggested => format!("<b>{text}</b>"),
+                Mark::Saving => text.to_string(),
+                Mark::Setting => format!("<code>{text}</code>"),
+            });
         let _ = writeln!(out, "<p class=\"advice\">{text}</p>");
         counterfactual_bars(out, reserved, o.counterfactual_reserved_tokens, suggested);
     }
-    let mut notes = Vec::new();
-    if o.assumed_max_tokens > 0 {
-        notes.push(format!(
-            "{} without an api-request entry: their max_tokens is assumed.",
-            count(o.assumed_max_tokens, "request", "requests")
-        ));
-    }
-    if o.at_limit > 0 {
-        notes.push(format!(
-            "{} at their max_tokens: cut short, their real need is unknown.",
-            count(o.at_limit, "request stopped", "requests stopped")
-        ));
-    }
-    for note in notes {
+    for note in super::text::advice_notes(o) {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
     }
     output_chart(out, o);
-    let spread = |s: &super::aggregate::Spread| {
-        [
-            pretty_tokens(s.p50),
-            pretty_tokens(s.p99),
-            pretty_tokens(s.max),
-        ]
-    };
-    let mut rows = Vec::new();
-    for m in &o.models {
-        let [o50, o99, omax] = spread(&m.output_tokens);
-        let [a50, _, amax] = spread(&m.max_tokens);
-        rows.push(vec![
-            m.model.clone(),
-            thousands(m.requests),
-            o50,
-            o99,
-            omax,
-            a50,
-            amax,
-            thousands(m.suggested_max_tokens),
-        ]);
-    }
+    let rows = super::text::advice_rows(o);
     table(
         out,
         &[

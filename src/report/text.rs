@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::aggregate::{Bucket, Report, Spread, Totals};
+use super::aggregate::{Bucket, OutputAdvice, Report, Spread, Totals};
 use super::chart;
 use super::range::Selection;
 use super::table::{self, Column};
@@ -72,6 +72,41 @@ fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
     }
 }
 
+/// The quotas the report compares with, as `TPD 2.4M`-style items; shared by the terminal
+/// and the HTML report's headers.
+pub(super) fn quota_list(quotas: Quotas, tpd_all_models: Option<u64>) -> Vec<String> {
+    let mut list = Vec::new();
+    if let Some(tpd) = quotas.tpd {
+        list.push(format!("TPD {}", pretty_tokens(tpd)));
+    }
+    if let Some(tpm) = quotas.tpm {
+        list.push(format!("TPM {}", pretty_tokens(tpm)));
+    }
+    if let Some(rpm) = quotas.rpm {
+        list.push(format!("RPM {rpm}"));
+    }
+    if let Some(all) = tpd_all_models {
+        list.push(format!("cross-model TPD {}", pretty_tokens(all)));
+    }
+    list
+}
+
+/// The header's line where [`quota_list`] is empty.
+pub(super) const NO_QUOTA: &str =
+    "No quota configured: set `tpd` and `tpm` to see the pace and the share used";
+
+/// The header's note of ledger lines that could not be read.
+pub(super) fn skipped_lines(lines: usize) -> String {
+    format!(
+        "{} skipped",
+        count(
+            lines as u64,
+            "unreadable ledger line",
+            "unreadable ledger lines"
+        )
+    )
+}
+
 fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let mut title = format!(
         "Bedrock quota report · {}",
@@ -90,21 +125,9 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     let title = terminal::fit(&title, ctx.width);
     let _ = writeln!(out, "{}", ctx.style.paint(terminal::BOLD, &title));
-    let mut quotas = Vec::new();
-    if let Some(tpd) = ctx.quotas.tpd {
-        quotas.push(format!("TPD {}", pretty_tokens(tpd)));
-    }
-    if let Some(tpm) = ctx.quotas.tpm {
-        quotas.push(format!("TPM {}", pretty_tokens(tpm)));
-    }
-    if let Some(rpm) = ctx.quotas.rpm {
-        quotas.push(format!("RPM {rpm}"));
-    }
-    if let Some(all) = ctx.tpd_all_models {
-        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
-    }
+    let quotas = quota_list(ctx.quotas, ctx.tpd_all_models);
     let line = if quotas.is_empty() {
-        "No quota configured: set `tpd` and `tpm` to see the pace and the share used.".to_string()
+        format!("{NO_QUOTA}.")
     } else {
         format!(
             "Quotas: {} ({})",
@@ -117,17 +140,8 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let _ = writeln!(
             out,
             "{}",
-            ctx.style.paint(
-                terminal::YELLOW,
-                &format!(
-                    "{} skipped",
-                    count(
-                        ctx.skipped_lines as u64,
-                        "unreadable ledger line",
-                        "unreadable ledger lines"
-                    )
-                )
-            )
+            ctx.style
+                .paint(terminal::YELLOW, &skipped_lines(ctx.skipped_lines))
         );
     }
     let _ = report;
@@ -442,32 +456,9 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("asked max"),
         Column::number("suggest"),
     ];
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let row = |model: &str, requests: u64, output: &Spread, asked: &Spread, suggest: String| {
-        let [o50, o99, omax] = spread(output);
-        let [m50, _, mmax] = spread(asked);
-        vec![
-            model.to_string(),
-            thousands(requests),
-            o50,
-            o99,
-            omax,
-            m50,
-            mmax,
-            suggest,
-        ]
-    };
-    for m in &o.models {
-        rows.push(row(
-            &m.model,
-            m.requests,
-            &m.output_tokens,
-            &m.max_tokens,
-            thousands(m.suggested_max_tokens),
-        ));
-    }
+    let mut rows = advice_rows(o);
     if o.models.len() > 1 {
-        rows.push(row(
+        rows.push(advice_row(
             "all models",
             o.requests,
             &o.output_tokens,
@@ -476,6 +467,76 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         ));
     }
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+    for note in advice_notes(o) {
+        out.push_str(&wrap(
+            &ctx.style.paint(terminal::YELLOW, &note),
+            ctx.width,
+            "  ",
+        ));
+    }
+    let Some(suggested) = o.suggested_max_tokens else {
+        return;
+    };
+    let advice = suggestion(
+        o,
+        suggested,
+        report.totals.reserved_tokens,
+        ctx.floor,
+        |mark, text| {
+            let colour = match mark {
+                Mark::Suggested => terminal::BOLD,
+                Mark::Saving => terminal::GREEN,
+                Mark::Setting => terminal::CYAN,
+            };
+            ctx.style.paint(colour, text)
+        },
+    );
+    out.push('\n');
+    out.push_str(&wrap(&advice, ctx.width, "  "));
+}
+
+/// The max_tokens table's rows of each model, shared by the terminal and the HTML report.
+pub(super) fn advice_rows(o: &OutputAdvice) -> Vec<Vec<String>> {
+    o.models
+        .iter()
+        .map(|m| {
+            advice_row(
+                &m.model,
+                m.requests,
+                &m.output_tokens,
+                &m.max_tokens,
+                thousands(m.suggested_max_tokens),
+            )
+        })
+        .collect()
+}
+
+/// One row of the max_tokens table: model, requests, output p50/p99/max, asked p50/max,
+/// suggestion.
+fn advice_row(
+    model: &str,
+    requests: u64,
+    output: &Spread,
+    asked: &Spread,
+    suggest: String,
+) -> Vec<String> {
+    let [o50, o99, omax] = spread(output);
+    let [m50, _, mmax] = spread(asked);
+    vec![
+        model.to_string(),
+        thousands(requests),
+        o50,
+        o99,
+        omax,
+        m50,
+        mmax,
+        suggest,
+    ]
+}
+
+/// What the max_tokens advice could not see: assumed max_tokens, requests cut short.
+/// Shared by the terminal and the HTML report.
+pub(super) fn advice_notes(o: &OutputAdvice) -> Vec<String> {
     let mut notes = Vec::new();
     if o.assumed_max_tokens > 0 {
         notes.push(format!(
@@ -489,28 +550,41 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
             count(o.at_limit, "request stopped", "requests stopped")
         ));
     }
-    for note in notes {
-        out.push_str(&wrap(
-            &ctx.style.paint(terminal::YELLOW, &note),
-            ctx.width,
-            "  ",
-        ));
-    }
-    let Some(suggested) = o.suggested_max_tokens else {
-        return;
-    };
+    notes
+}
+
+/// The figures of the max_tokens suggestion that each report shows in its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// The suggested max_tokens.
+    Suggested,
+    /// The reserved tokens it saves.
+    Saving,
+    /// The setting that applies it.
+    Setting,
+}
+
+/// The max_tokens suggestion as one paragraph, `mark` dressing its figures: the terminal
+/// colours them, the HTML report wraps them in tags. `reserved` is what the requests
+/// reserved; `floor` the reservation floor.
+pub(super) fn suggestion(
+    o: &OutputAdvice,
+    suggested: u64,
+    reserved: u64,
+    floor: u64,
+    mark: impl Fn(Mark, &str) -> String,
+) -> String {
     let mut advice = format!(
         "max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
-        ctx.style.paint(terminal::BOLD, &thousands(suggested)),
+        mark(Mark::Suggested, &thousands(suggested)),
         thousands(o.output_tokens.max),
         o.headroom_percent,
-        if suggested == ctx.floor && ctx.floor > 0 {
-            format!(", raised to the {} reservation floor", thousands(ctx.floor))
+        if suggested == floor && floor > 0 {
+            format!(", raised to the {} reservation floor", thousands(floor))
         } else {
             String::new()
         }
     );
-    let reserved = report.totals.reserved_tokens;
     if o.reserved_savings_tokens == 0 {
         advice.push_str(" Requests already asked for no more than that: nothing to save.");
     } else {
@@ -520,17 +594,15 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
              Claude Code takes it from {}.",
             pretty_tokens(o.counterfactual_reserved_tokens),
             pretty_tokens(reserved),
-            ctx.style
-                .paint(terminal::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
+            mark(Mark::Saving, &pretty_tokens(o.reserved_savings_tokens)),
             percent(o.reserved_savings_tokens, reserved),
-            ctx.style.paint(
-                terminal::CYAN,
+            mark(
+                Mark::Setting,
                 &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
             )
         );
     }
-    out.push('\n');
-    out.push_str(&wrap(&advice, ctx.width, "  "));
+    advice
 }
 
 /// The throttle table's cells (time, model, limit, what was estimated against each quota),
