@@ -397,6 +397,16 @@ struct Buckets {
 }
 
 impl Buckets {
+    /// One bar per bucket of the report's timeline.
+    fn timeline(frame: Frame, t: &Timeline) -> Buckets {
+        Buckets {
+            frame,
+            start: t.buckets[0].start,
+            width_secs: t.bucket_seconds,
+            n: t.buckets.len(),
+        }
+    }
+
     fn bar_width(&self) -> f64 {
         self.frame.plot_width() / self.n.max(1) as f64
     }
@@ -537,12 +547,7 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
          in the end (solid), by request start. Red marks: throttles.",
     );
     let frame = Frame::new(WIDTH, 240.0);
-    let axis = Buckets {
-        frame,
-        start: t.buckets[0].start,
-        width_secs: t.bucket_seconds,
-        n: t.buckets.len(),
-    };
+    let axis = Buckets::timeline(frame, t);
     let largest = t
         .buckets
         .iter()
@@ -550,52 +555,16 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
+    let mut svg = chart_svg(
+        &frame,
+        &scale,
         &format!("reserved and settled tokens per {per}"),
     );
-    frame.y_axis(&mut svg, &scale);
-    let bw = axis.bar_width();
-    let gap = (bw * 0.15).min(4.0);
     for (i, b) in t.buckets.iter().enumerate() {
-        svg.open_group(
-            "bucket",
-            &[
-                ("data-start", iso(b.start)),
-                ("data-requests", b.requests.to_string()),
-                ("data-reserved", b.reserved_tokens.to_string()),
-                ("data-settled", b.quota_tokens.to_string()),
-                ("data-throttles", b.throttles.to_string()),
-            ],
-        );
-        let tooltip = format!(
-            "{} · reserved {} · settled {} · {}",
-            time_of_day(ctx, b.start),
-            pretty_tokens(b.reserved_tokens),
-            pretty_tokens(b.quota_tokens),
-            count(b.requests, "request", "requests")
-        );
-        let x = axis.x(i) + gap / 2.0;
-        let w = bw - gap;
-        let h_res = bar_height(&scale, b.reserved_tokens, frame.plot_height());
-        let h_set = bar_height(&scale, b.quota_tokens, frame.plot_height());
-        let base = frame.top + frame.plot_height();
-        if h_res > 0.0 {
-            svg.rect_titled(x, base - h_res, w, h_res, "reserved", &[], &tooltip);
-        }
-        if h_set > 0.0 {
-            svg.rect_titled(
-                x + w * 0.2,
-                base - h_set,
-                w * 0.6,
-                h_set,
-                "settled",
-                &[],
-                &tooltip,
-            );
-        }
+        let when = time_of_day(ctx, b.start);
+        let tooltip = open_reserve_group(&mut svg, "bucket", "data-start", b, when);
+        let bars = [(b.reserved_tokens, "reserved"), (b.quota_tokens, "settled")];
+        nested_bars(&mut svg, &axis, &scale, i, bars, &tooltip);
         svg.close_group();
     }
     if let Some(f) = &report.peaks.in_flight {
@@ -621,16 +590,7 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     throttle_markers(&mut svg, &axis, report, ctx);
     axis.x_axis(&mut svg, &|at| bucket_label(ctx, t, at));
-    out.push_str(&svg.finish());
-    legend(
-        out,
-        &[
-            ("reserved", "reserved".to_string()),
-            ("settled", "settled".to_string()),
-            ("throttle", "throttle".to_string()),
-        ],
-    );
-    out.push_str("</section>\n");
+    end_chart(out, svg, &reserve_legend());
 }
 
 /// A bar's height; at least one pixel when the value is not zero.
@@ -640,6 +600,98 @@ fn bar_height(scale: &Scale, value: u64, height: f64) -> f64 {
     } else {
         scale.px(value, height).max(1.0)
     }
+}
+
+/// A chart's drawing with its y axis on `scale`.
+fn chart_svg(frame: &Frame, scale: &Scale, title: &str) -> Svg {
+    let mut svg = Svg::new(frame.width, frame.height, "chart", title);
+    frame.y_axis(&mut svg, scale);
+    svg
+}
+
+/// The drawing, its legend, and the end of the chart's section.
+fn end_chart(out: &mut String, svg: Svg, items: &[(&str, String)]) {
+    out.push_str(&svg.finish());
+    legend(out, items);
+    out.push_str("</section>\n");
+}
+
+/// The legend of the charts of reservations against settled use.
+fn reserve_legend() -> Vec<(&'static str, String)> {
+    vec![
+        ("reserved", "reserved".to_string()),
+        ("settled", "settled".to_string()),
+        ("throttle", "throttle".to_string()),
+    ]
+}
+
+/// Opens the group of one bucket of reservations against settled use (its numbers as
+/// `data-` attributes, the start under `start_key`) and gives the tooltip of its bars.
+fn open_reserve_group(
+    svg: &mut Svg,
+    class: &str,
+    start_key: &'static str,
+    b: &super::aggregate::Bucket,
+    when: String,
+) -> String {
+    svg.open_group(
+        class,
+        &[
+            (start_key, iso(b.start)),
+            ("data-requests", b.requests.to_string()),
+            ("data-reserved", b.reserved_tokens.to_string()),
+            ("data-settled", b.quota_tokens.to_string()),
+            ("data-throttles", b.throttles.to_string()),
+        ],
+    );
+    format!(
+        "{when} · reserved {} · settled {} · {}",
+        pretty_tokens(b.reserved_tokens),
+        pretty_tokens(b.quota_tokens),
+        count(b.requests, "request", "requests")
+    )
+}
+
+/// Bucket `i`'s pair of bars on one scale, each a (value, class): the outer the width of
+/// the bucket less a gap, the inner the middle 60% of it, in front. A zero value draws no
+/// bar.
+fn nested_bars(
+    svg: &mut Svg,
+    axis: &Buckets,
+    scale: &Scale,
+    i: usize,
+    [outer, inner]: [(u64, &str); 2],
+    tooltip: &str,
+) {
+    let frame = &axis.frame;
+    let bw = axis.bar_width();
+    let gap = (bw * 0.15).min(4.0);
+    let x = axis.x(i) + gap / 2.0;
+    let w = bw - gap;
+    let base = frame.top + frame.plot_height();
+    let h_outer = bar_height(scale, outer.0, frame.plot_height());
+    let h_inner = bar_height(scale, inner.0, frame.plot_height());
+    if h_outer > 0.0 {
+        svg.rect_titled(x, base - h_outer, w, h_outer, outer.1, &[], tooltip);
+    }
+    if h_inner > 0.0 {
+        svg.rect_titled(
+            x + w * 0.2,
+            base - h_inner,
+            w * 0.6,
+            h_inner,
+            inner.1,
+            &[],
+            tooltip,
+        );
+    }
+}
+
+/// A level across the plot (a pace or a limit) labelled at its right end.
+fn level_line(svg: &mut Svg, frame: &Frame, scale: &Scale, value: u64, class: &str, label: &str) {
+    let y = frame.y(scale, value);
+    svg.line(frame.left, y, frame.width - frame.right, y, class);
+    svg.text(frame.width - frame.right, y - 4.0, "end", "label", label);
 }
 
 fn bucket_label(ctx: &Context<'_>, t: &Timeline, at: DateTime<Utc>) -> String {
@@ -673,12 +725,7 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
         &note,
     );
     let frame = Frame::new(WIDTH, 240.0);
-    let axis = Buckets {
-        frame,
-        start: t.buckets[0].start,
-        width_secs: t.bucket_seconds,
-        n: t.buckets.len(),
-    };
+    let axis = Buckets::timeline(frame, t);
     let largest = t
         .buckets
         .iter()
@@ -687,13 +734,11 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
+    let mut svg = chart_svg(
+        &frame,
+        &scale,
         &format!("settled tokens per {per} by model"),
     );
-    frame.y_axis(&mut svg, &scale);
     let bw = axis.bar_width();
     let gap = (bw * 0.15).min(4.0);
     for (i, bucket) in t.buckets.iter().enumerate() {
@@ -728,19 +773,11 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
         }
     }
     if let Some(p) = pace {
-        let y = frame.y(&scale, p);
-        svg.line(frame.left, y, frame.width - frame.right, y, "pace");
-        svg.text(
-            frame.width - frame.right,
-            y - 4.0,
-            "end",
-            "label",
-            &format!("even TPD pace {}/{}", pretty_tokens(p), &per[..1]),
-        );
+        let label = format!("even TPD pace {}/{}", pretty_tokens(p), &per[..1]);
+        level_line(&mut svg, &frame, &scale, p, "pace", &label);
     }
     throttle_markers(&mut svg, &axis, report, ctx);
     axis.x_axis(&mut svg, &|at| bucket_label(ctx, t, at));
-    out.push_str(&svg.finish());
     let mut items: Vec<(&str, String)> = series
         .models
         .iter()
@@ -750,8 +787,7 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
     if pace.is_some() {
         items.push(("pace", "even TPD pace".to_string()));
     }
-    legend(out, &items);
-    out.push_str("</section>\n");
+    end_chart(out, svg, &items);
 }
 
 const MODEL_CLASS_NAMES: [&str; MODEL_CLASSES] = ["m0", "m1", "m2", "m3", "m4", "m5"];
@@ -833,13 +869,7 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
-        "reserved and settled tokens per minute",
-    );
-    frame.y_axis(&mut svg, &scale);
+    let mut svg = chart_svg(&frame, &scale, "reserved and settled tokens per minute");
     let bw = axis.bar_width();
     let bar_w = (bw * 0.8).max(1.0);
     let base = frame.top + frame.plot_height();
@@ -855,23 +885,8 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         if !minute_active(b) {
             continue;
         }
-        svg.open_group(
-            "minute",
-            &[
-                ("data-minute", iso(b.start)),
-                ("data-requests", b.requests.to_string()),
-                ("data-reserved", b.reserved_tokens.to_string()),
-                ("data-settled", b.quota_tokens.to_string()),
-                ("data-throttles", b.throttles.to_string()),
-            ],
-        );
-        let tooltip = format!(
-            "{} · reserved {} · settled {} · {}",
-            clock(ctx, b.start, "%H:%M"),
-            pretty_tokens(b.reserved_tokens),
-            pretty_tokens(b.quota_tokens),
-            count(b.requests, "request", "requests")
-        );
+        let when = clock(ctx, b.start, "%H:%M");
+        let tooltip = open_reserve_group(&mut svg, "minute", "data-minute", b, when);
         let h_res = bar_height(&scale, b.reserved_tokens, frame.plot_height());
         let h_set = bar_height(&scale, b.quota_tokens, frame.plot_height());
         let x = axis.x(pos) + (bw - bar_w) / 2.0;
@@ -884,15 +899,8 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         svg.close_group();
     }
     if let Some(tpm) = tpm {
-        let y = frame.y(&scale, tpm);
-        svg.line(frame.left, y, frame.width - frame.right, y, "limit");
-        svg.text(
-            frame.width - frame.right,
-            y - 4.0,
-            "end",
-            "label",
-            &format!("TPM {}", pretty_tokens(tpm)),
-        );
+        let label = format!("TPM {}", pretty_tokens(tpm));
+        level_line(&mut svg, &frame, &scale, tpm, "limit", &label);
     }
     let start = minutes.buckets[0].start;
     throttle_markers_at(&mut svg, &frame, report, ctx, &|at| {
@@ -920,17 +928,11 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
             last_label = Some(x);
         }
     }
-    out.push_str(&svg.finish());
-    let mut items = vec![
-        ("reserved", "reserved".to_string()),
-        ("settled", "settled".to_string()),
-        ("throttle", "throttle".to_string()),
-    ];
+    let mut items = reserve_legend();
     if tpm.is_some() {
         items.push(("limit", "TPM".to_string()));
     }
-    legend(out, &items);
-    out.push_str("</section>\n");
+    end_chart(out, svg, &items);
 }
 
 /// Settled use summed over the day, against TPD and an even spend of it.
@@ -965,13 +967,7 @@ fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         n: (day_secs / 3600).max(1) as usize,
     };
     let scale = Scale::new(last.cumulative_quota_tokens.max(tpd));
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
-        "settled tokens over the day against TPD",
-    );
-    frame.y_axis(&mut svg, &scale);
+    let mut svg = chart_svg(&frame, &scale, "settled tokens over the day against TPD");
     let mut points = vec![(axis.at(t.buckets[0].start), frame.y(&scale, 0))];
     for b in &t.buckets {
         let end = b.start + Duration::seconds(t.bucket_seconds);
@@ -1000,16 +996,15 @@ fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
     );
     throttle_markers(&mut svg, &axis, report, ctx);
     axis.x_axis(&mut svg, &|at| clock(ctx, at, "%H:%M"));
-    out.push_str(&svg.finish());
-    legend(
+    end_chart(
         out,
+        svg,
         &[
             ("settled", "settled so far".to_string()),
             ("pace", "even TPD pace".to_string()),
             ("limit", "TPD".to_string()),
         ],
     );
-    out.push_str("</section>\n");
 }
 
 /// The whole account's use next to this machine's, per bucket.
@@ -1046,11 +1041,7 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(frame.width, frame.height, "chart", "account and own tokens");
-    frame.y_axis(&mut svg, &scale);
-    let bw = axis.bar_width();
-    let gap = (bw * 0.15).min(4.0);
-    let base = frame.top + frame.plot_height();
+    let mut svg = chart_svg(&frame, &scale, "account and own tokens");
     for (i, b) in account.buckets.iter().enumerate() {
         svg.open_group(
             "account-bucket",
@@ -1066,23 +1057,8 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
             pretty_tokens(b.account_tokens),
             pretty_tokens(b.own_tokens)
         );
-        let h_acc = bar_height(&scale, b.account_tokens, frame.plot_height());
-        let h_own = bar_height(&scale, b.own_tokens, frame.plot_height());
-        let x = axis.x(i) + gap / 2.0;
-        if h_acc > 0.0 {
-            svg.rect_titled(x, base - h_acc, bw - gap, h_acc, "account", &[], &tooltip);
-        }
-        if h_own > 0.0 {
-            svg.rect_titled(
-                x + (bw - gap) * 0.2,
-                base - h_own,
-                (bw - gap) * 0.6,
-                h_own,
-                "settled",
-                &[],
-                &tooltip,
-            );
-        }
+        let bars = [(b.account_tokens, "account"), (b.own_tokens, "settled")];
+        nested_bars(&mut svg, &axis, &scale, i, bars, &tooltip);
         svg.close_group();
     }
     let per_hour = width_secs < 86_400;
@@ -1093,15 +1069,14 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
             clock(ctx, at, "%m-%d")
         }
     });
-    out.push_str(&svg.finish());
-    legend(
+    end_chart(
         out,
+        svg,
         &[
             ("account", "account".to_string()),
             ("settled", "this machine".to_string()),
         ],
     );
-    out.push_str("</section>\n");
 }
 
 /// A table; every cell is escaped; `numeric` columns are right-aligned.
