@@ -16,29 +16,30 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
 
+use super::Shown;
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
 use super::text::Mark;
 use crate::ledger::Record;
-use crate::quota::{DayBoundary, Quotas};
+use crate::quota::DayBoundary;
 use crate::terminal::pretty_tokens;
 use crate::terminal::{count, percent, thousands};
 
 /// What the page needs besides the report.
 pub struct Context<'a> {
-    pub selection: &'a Selection,
-    pub boundary: DayBoundary,
-    pub quotas: Quotas,
-    /// The account-wide cap on all models together (`tpd_all_models`).
-    pub tpd_all_models: Option<u64>,
-    /// The reservation floor, for the advice's wording.
-    pub floor: u64,
-    pub skipped_lines: usize,
+    pub shown: Shown<'a>,
     /// When the page was made (shown in the footer).
     pub generated: DateTime<Utc>,
     /// Account-wide use next to this machine's, when account data exists.
     pub account: Option<&'a Account>,
+}
+
+impl<'a> std::ops::Deref for Context<'a> {
+    type Target = Shown<'a>;
+    fn deref(&self) -> &Shown<'a> {
+        &self.shown
+    }
 }
 
 /// Account-wide use (CloudWatch) next to what this machine recorded, per timeline bucket.
@@ -151,7 +152,7 @@ pub fn render(report: &Report, series: &Series, ctx: &Context<'_>) -> String {
          Settled = input + cache write + output × burndown; reserved = what each request \
          held against the quota while it ran.</footer>\n</main>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION"),
-        escape(&clock(ctx, ctx.generated, "%Y-%m-%d %H:%M")),
+        escape(&ctx.clock(ctx.generated, "%Y-%m-%d %H:%M")),
         escape(&ctx.boundary.describe()),
         escape(&ctx.boundary.describe()),
     );
@@ -200,30 +201,6 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px;font-family:ui-monospa
 .advice{font-size:15px}\
 .empty{font-size:16px}";
 
-fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&ctx.boundary.offset_at(at))
-        .format(format)
-        .to_string()
-}
-
-/// `09:00`, or with the date when the range spans more than a day.
-fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
-    if spans_days(ctx) {
-        clock(ctx, at, "%m-%d %H:%M")
-    } else {
-        clock(ctx, at, "%H:%M")
-    }
-}
-
-fn spans_days(ctx: &Context<'_>) -> bool {
-    ctx.selection.whole_history || ctx.selection.end - ctx.selection.start > Duration::hours(24)
-}
-
-/// One TPD day (so TPD and its even pace apply to the range as a whole).
-fn single_day(ctx: &Context<'_>) -> bool {
-    !ctx.selection.whole_history && ctx.selection.label.len() == 10
-}
-
 /// The same instant format as `report --json`.
 fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -232,10 +209,10 @@ fn iso(at: DateTime<Utc>) -> String {
 fn header(out: &mut String, title: &str, ctx: &Context<'_>) {
     let _ = writeln!(out, "<h1>{}</h1>", escape(title));
     let mut meta = Vec::new();
-    if single_day(ctx) {
+    if ctx.single_day() {
         meta.push(format!(
             "TPD day from {} {}",
-            clock(ctx, ctx.selection.start, "%H:%M"),
+            ctx.clock(ctx.selection.start, "%H:%M"),
             ctx.boundary.describe()
         ));
     }
@@ -274,7 +251,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         t.requests, t.quota_tokens, t.reserved_tokens, t.throttles
     );
     let settled_note = match ctx.quotas.tpd {
-        Some(tpd) if single_day(ctx) => format!(
+        Some(tpd) if ctx.single_day() => format!(
             "{} of TPD {}",
             percent(t.quota_tokens, tpd),
             pretty_tokens(tpd)
@@ -323,7 +300,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &report
             .throttles
             .first()
-            .map(|t| format!("first at {} ({})", time_of_day(ctx, t.ts), t.limit))
+            .map(|t| format!("first at {} ({})", ctx.time_of_day(t.ts), t.limit))
             .unwrap_or_default(),
     );
     if let Some(m) = &report.peaks.tpm_minute {
@@ -339,7 +316,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
             &pretty_tokens(m.quota_tokens),
             &format!(
                 "at {} by {}{share}",
-                time_of_day(ctx, m.start),
+                ctx.time_of_day(m.start),
                 count(m.requests, "request", "requests")
             ),
         );
@@ -357,7 +334,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 } else {
                     "requests"
                 },
-                clock(ctx, f.at, "%H:%M:%S"),
+                ctx.clock(f.at, "%H:%M:%S"),
                 pretty_tokens(f.reserved_tokens)
             ),
         );
@@ -372,7 +349,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
             &pretty_tokens(f.reserved_tokens),
             &format!(
                 "at {} by {}",
-                clock(ctx, f.at, "%H:%M:%S"),
+                ctx.clock(f.at, "%H:%M:%S"),
                 count(f.requests, "request", "requests")
             ),
         );
@@ -476,7 +453,7 @@ fn legend(out: &mut String, items: &[(&str, String)]) {
 fn throttle_tooltip(ctx: &Context<'_>, t: &super::aggregate::ThrottleRow) -> String {
     let mut text = format!(
         "throttle at {} · {} · {}",
-        clock(ctx, t.ts, "%H:%M:%S"),
+        ctx.clock(t.ts, "%H:%M:%S"),
         t.limit,
         t.model
     );
@@ -561,7 +538,7 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &format!("reserved and settled tokens per {per}"),
     );
     for (i, b) in t.buckets.iter().enumerate() {
-        let when = time_of_day(ctx, b.start);
+        let when = ctx.time_of_day(b.start);
         let tooltip = open_reserve_group(&mut svg, "bucket", "data-start", b, when);
         let bars = [(b.reserved_tokens, "reserved"), (b.quota_tokens, "settled")];
         nested_bars(&mut svg, &axis, &scale, i, bars, &tooltip);
@@ -696,9 +673,9 @@ fn level_line(svg: &mut Svg, frame: &Frame, scale: &Scale, value: u64, class: &s
 
 fn bucket_label(ctx: &Context<'_>, t: &Timeline, at: DateTime<Utc>) -> String {
     if t.bucket_seconds >= 86_400 {
-        clock(ctx, at, "%m-%d")
+        ctx.clock(at, "%m-%d")
     } else {
-        time_of_day(ctx, at)
+        ctx.time_of_day(at)
     }
 }
 
@@ -766,7 +743,7 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
                 ],
                 &format!(
                     "{} · {model} · settled {}",
-                    time_of_day(ctx, bucket.start),
+                    ctx.time_of_day(bucket.start),
                     pretty_tokens(b.quota_tokens)
                 ),
             );
@@ -885,7 +862,7 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         if !minute_active(b) {
             continue;
         }
-        let when = clock(ctx, b.start, "%H:%M");
+        let when = ctx.clock(b.start, "%H:%M");
         let tooltip = open_reserve_group(&mut svg, "minute", "data-minute", b, when);
         let h_res = bar_height(&scale, b.reserved_tokens, frame.plot_height());
         let h_set = bar_height(&scale, b.quota_tokens, frame.plot_height());
@@ -924,7 +901,7 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         let x = axis.x(pos);
         let fits = x + needed - 14.0 <= frame.width;
         if (stretch_start || round) && fits && last_label.is_none_or(|l| x - l >= needed) {
-            svg.text(x, base + 15.0, "start", "axis", &clock(ctx, at, "%H:%M"));
+            svg.text(x, base + 15.0, "start", "axis", &ctx.clock(at, "%H:%M"));
             last_label = Some(x);
         }
     }
@@ -937,7 +914,7 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
 
 /// Settled use summed over the day, against TPD and an even spend of it.
 fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let (Some(tpd), true) = (ctx.quotas.tpd, single_day(ctx)) else {
+    let (Some(tpd), true) = (ctx.quotas.tpd, ctx.single_day()) else {
         return;
     };
     let t = &report.timeline;
@@ -995,7 +972,7 @@ fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &[("data-cumulative", last.cumulative_quota_tokens.to_string())],
     );
     throttle_markers(&mut svg, &axis, report, ctx);
-    axis.x_axis(&mut svg, &|at| clock(ctx, at, "%H:%M"));
+    axis.x_axis(&mut svg, &|at| ctx.clock(at, "%H:%M"));
     end_chart(
         out,
         svg,
@@ -1053,7 +1030,7 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
         );
         let tooltip = format!(
             "{} · account {} · this machine {}",
-            time_of_day(ctx, b.start),
+            ctx.time_of_day(b.start),
             pretty_tokens(b.account_tokens),
             pretty_tokens(b.own_tokens)
         );
@@ -1064,9 +1041,9 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
     let per_hour = width_secs < 86_400;
     axis.x_axis(&mut svg, &|at| {
         if per_hour {
-            time_of_day(ctx, at)
+            ctx.time_of_day(at)
         } else {
-            clock(ctx, at, "%m-%d")
+            ctx.clock(at, "%m-%d")
         }
     });
     end_chart(
@@ -1116,7 +1093,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         "Throttles",
         "With what bedrock-hook estimated at the time.",
     );
-    let rows = super::text::throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
+    let rows = super::text::throttle_rows(report, |at| ctx.clock(at, "%H:%M:%S"));
     table(
         out,
         &[
@@ -1416,7 +1393,7 @@ fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 thousands(s.agents),
                 pretty_tokens(s.totals.quota_tokens),
                 pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", time_of_day(ctx, s.first), time_of_day(ctx, s.last)),
+                format!("{}–{}", ctx.time_of_day(s.first), ctx.time_of_day(s.last)),
             ]
         })
         .collect();
@@ -1544,16 +1521,18 @@ mod tests {
 
     fn context<'a>(selection: &'a Selection, account: Option<&'a Account>) -> Context<'a> {
         Context {
-            selection,
-            boundary: DayBoundary::Utc,
-            quotas: Quotas {
-                tpd: Some(2_400_000),
-                tpm: Some(400_000),
-                rpm: None,
+            shown: Shown {
+                selection,
+                boundary: DayBoundary::Utc,
+                quotas: crate::quota::Quotas {
+                    tpd: Some(2_400_000),
+                    tpm: Some(400_000),
+                    rpm: None,
+                },
+                tpd_all_models: None,
+                floor: 4096,
+                skipped_lines: 0,
             },
-            tpd_all_models: None,
-            floor: 4096,
-            skipped_lines: 0,
             generated: "2026-11-22T18:00:00Z".parse().unwrap(),
             account,
         }

@@ -6,28 +6,28 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use super::Shown;
 use super::aggregate::{Bucket, OutputAdvice, Report, Spread, Totals};
 use super::chart;
-use super::range::Selection;
 use super::table::{self, Column};
-use crate::quota::{DayBoundary, Quotas};
+use crate::quota::Quotas;
 use crate::terminal::pretty_tokens;
 use crate::terminal::{self, Style, count, percent, thousands, wrap};
 
 /// What the text needs besides the report.
 pub struct Context<'a> {
-    pub selection: &'a Selection,
-    pub boundary: DayBoundary,
-    pub quotas: Quotas,
-    /// The account-wide cap on all models together (`tpd_all_models`).
-    pub tpd_all_models: Option<u64>,
+    pub shown: Shown<'a>,
     /// Where the quotas were set (`BEDROCK_HOOK_TPD in ~/.claude/settings.json env`).
     pub quota_source: String,
-    /// The reservation floor, for the advice's wording.
-    pub floor: u64,
-    pub skipped_lines: usize,
     pub width: usize,
     pub style: Style,
+}
+
+impl<'a> std::ops::Deref for Context<'a> {
+    type Target = Shown<'a>;
+    fn deref(&self) -> &Shown<'a> {
+        &self.shown
+    }
 }
 
 pub fn render(report: &Report, ctx: &Context<'_>) -> String {
@@ -54,22 +54,6 @@ pub fn render(report: &Report, ctx: &Context<'_>) -> String {
 fn section(out: &mut String, ctx: &Context<'_>, title: &str) {
     let title = terminal::fit(title, ctx.width);
     let _ = writeln!(out, "\n{}", ctx.style.paint(terminal::BOLD, &title));
-}
-
-fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&ctx.boundary.offset_at(at))
-        .format(format)
-        .to_string()
-}
-
-/// `09:00`, or with the date when the range spans several days.
-fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
-    let span = ctx.selection.end - ctx.selection.start;
-    if ctx.selection.whole_history || span > chrono::Duration::hours(24) {
-        clock(ctx, at, "%m-%d %H:%M")
-    } else {
-        clock(ctx, at, "%H:%M")
-    }
 }
 
 /// The quotas the report compares with, as `TPD 2.4M`-style items; shared by the terminal
@@ -112,11 +96,11 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         "Bedrock quota report · {}",
         terminal::clean(&ctx.selection.label)
     );
-    if !ctx.selection.whole_history && ctx.selection.label.len() == 10 {
+    if ctx.single_day() {
         let _ = write!(
             title,
             " (TPD day from {} {})",
-            clock(ctx, ctx.selection.start, "%H:%M"),
+            ctx.clock(ctx.selection.start, "%H:%M"),
             ctx.boundary.describe()
         );
     }
@@ -292,7 +276,7 @@ fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 thousands(s.agents),
                 pretty_tokens(s.totals.quota_tokens),
                 pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", time_of_day(ctx, s.first), time_of_day(ctx, s.last)),
+                format!("{}–{}", ctx.time_of_day(s.first), ctx.time_of_day(s.last)),
             ]
         })
         .collect();
@@ -319,9 +303,9 @@ fn timeline(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let daily = t.bucket_seconds >= 86_400;
     let label = |b: &Bucket| {
         if daily {
-            clock(ctx, b.start, "%Y-%m-%d")
+            ctx.clock(b.start, "%Y-%m-%d")
         } else {
-            time_of_day(ctx, b.start)
+            ctx.time_of_day(b.start)
         }
     };
     out.push_str(&chart::render(t, ctx.width, &ctx.style, &label));
@@ -341,7 +325,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             .unwrap_or_default();
         let line = format!(
             "busiest minute   {}  {} settled by {}{share}",
-            time_of_day(ctx, m.start),
+            ctx.time_of_day(m.start),
             pretty_tokens(m.quota_tokens),
             count(m.requests, "request", "requests")
         );
@@ -355,7 +339,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let line = format!(
             "most in flight   {} at {}, holding {}",
             count(f.requests, "request", "requests"),
-            clock(ctx, f.at, "%H:%M:%S"),
+            ctx.clock(f.at, "%H:%M:%S"),
             pretty_tokens(f.reserved_tokens)
         );
         let _ = writeln!(
@@ -370,7 +354,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let line = format!(
             "most held        {} at {} by {}",
             pretty_tokens(f.reserved_tokens),
-            clock(ctx, f.at, "%H:%M:%S"),
+            ctx.clock(f.at, "%H:%M:%S"),
             count(f.requests, "request", "requests")
         );
         let _ = writeln!(
@@ -400,7 +384,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("of TPM").optional(),
         Column::number("req/min").optional(),
     ];
-    let rows = throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
+    let rows = throttle_rows(report, |at| ctx.clock(at, "%H:%M:%S"));
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
 }
 
