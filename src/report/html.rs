@@ -265,14 +265,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &pretty_tokens(t.quota_tokens),
         &settled_note,
     );
-    let ratio = if t.quota_tokens > 0 {
-        format!(
-            "{:.1}× what settled",
-            t.reserved_tokens as f64 / t.quota_tokens as f64
-        )
-    } else {
-        String::new()
-    };
+    let ratio = super::text::reserved_ratio(t);
     card(
         out,
         "",
@@ -1338,11 +1331,7 @@ fn models(out: &mut String, report: &Report) {
                 m.model.clone(),
                 m.ids.join(", "),
                 thousands(m.totals.requests),
-                format!(
-                    "{}{}",
-                    m.burndown,
-                    if m.burndown_assumed { "?" } else { "" }
-                ),
+                super::text::burn_cell(m),
                 pretty_tokens(m.totals.quota_tokens),
                 percent(m.totals.quota_tokens, settled.max(1)),
                 pretty_tokens(m.totals.reserved_tokens),
@@ -1374,29 +1363,9 @@ fn models(out: &mut String, report: &Report) {
 }
 
 fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let shown = report.sessions.top.len() as u64;
-    let title = if shown < report.sessions.count {
-        format!("Top sessions ({shown} of {})", report.sessions.count)
-    } else {
-        "Sessions".to_string()
-    };
+    let title = super::text::sessions_title(report);
     chart_section(out, "sessions", &title, "");
-    let rows: Vec<Vec<String>> = report
-        .sessions
-        .top
-        .iter()
-        .map(|s| {
-            vec![
-                s.session.clone(),
-                s.project.clone().unwrap_or_else(|| "?".to_string()),
-                thousands(s.totals.requests),
-                thousands(s.agents),
-                pretty_tokens(s.totals.quota_tokens),
-                pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", ctx.time_of_day(s.first), ctx.time_of_day(s.last)),
-            ]
-        })
-        .collect();
+    let rows = super::text::session_rows(report, ctx, str::to_string);
     table(
         out,
         &[

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use super::Shown;
-use super::aggregate::{Bucket, OutputAdvice, Report, Spread, Totals};
+use super::aggregate::{Bucket, ModelRow, OutputAdvice, Report, Spread, Totals};
 use super::chart;
 use super::table::{self, Column};
 use crate::quota::Quotas;
@@ -159,14 +159,7 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
         }
         _ => "input + cache write + output × burndown".to_string(),
     };
-    let ratio = if t.quota_tokens > 0 {
-        format!(
-            "{:.1}× what settled",
-            t.reserved_tokens as f64 / t.quota_tokens as f64
-        )
-    } else {
-        String::new()
-    };
+    let ratio = reserved_ratio(t);
     let rows: Vec<(&str, String, String)> = vec![
         ("requests", thousands(t.requests), requests_note.join(", ")),
         ("input", pretty_tokens(t.input_tokens), String::new()),
@@ -228,11 +221,7 @@ fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 pretty_tokens(m.totals.cache_write_tokens),
                 pretty_tokens(m.totals.cache_read_tokens),
                 pretty_tokens(m.totals.output_tokens),
-                format!(
-                    "{}{}",
-                    m.burndown,
-                    if m.burndown_assumed { "?" } else { "" }
-                ),
+                burn_cell(m),
                 pretty_tokens(m.totals.quota_tokens),
                 pretty_tokens(m.totals.reserved_tokens),
                 thousands(m.totals.throttles),
@@ -248,12 +237,7 @@ fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
 }
 
 fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let shown = report.sessions.top.len() as u64;
-    let title = if shown < report.sessions.count {
-        format!("Top sessions ({shown} of {})", report.sessions.count)
-    } else {
-        "Sessions".to_string()
-    };
+    let title = sessions_title(report);
     section(out, ctx, &title);
     let columns = [
         Column::text("session"),
@@ -264,23 +248,70 @@ fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("reserved"),
         Column::text("active").optional(),
     ];
-    let rows: Vec<Vec<String>> = report
+    let rows = session_rows(report, ctx, |id| id.chars().take(8).collect());
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+}
+
+/// The reserved total's note: how many times what settled, or nothing when nothing did.
+/// Shared by the terminal and the HTML report.
+pub(super) fn reserved_ratio(t: &Totals) -> String {
+    if t.quota_tokens > 0 {
+        format!(
+            "{:.1}× what settled",
+            t.reserved_tokens as f64 / t.quota_tokens as f64
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// A model's burndown rate, with `?` when it was assumed. Shared by the terminal and the
+/// HTML report.
+pub(super) fn burn_cell(m: &ModelRow) -> String {
+    format!(
+        "{}{}",
+        m.burndown,
+        if m.burndown_assumed { "?" } else { "" }
+    )
+}
+
+/// The session table's title: how many of the range's sessions it lists, when not all.
+pub(super) fn sessions_title(report: &Report) -> String {
+    let shown = report.sessions.top.len() as u64;
+    if shown < report.sessions.count {
+        format!("Top sessions ({shown} of {})", report.sessions.count)
+    } else {
+        "Sessions".to_string()
+    }
+}
+
+/// The session table's cells (session as `id` shows it, project, requests, agents,
+/// settled, reserved, active), shared by the terminal and the HTML report.
+pub(super) fn session_rows(
+    report: &Report,
+    shown: &Shown<'_>,
+    id: impl Fn(&str) -> String,
+) -> Vec<Vec<String>> {
+    report
         .sessions
         .top
         .iter()
         .map(|s| {
             vec![
-                s.session.chars().take(8).collect(),
+                id(&s.session),
                 s.project.clone().unwrap_or_else(|| "?".to_string()),
                 thousands(s.totals.requests),
                 thousands(s.agents),
                 pretty_tokens(s.totals.quota_tokens),
                 pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", ctx.time_of_day(s.first), ctx.time_of_day(s.last)),
+                format!(
+                    "{}–{}",
+                    shown.time_of_day(s.first),
+                    shown.time_of_day(s.last)
+                ),
             ]
         })
-        .collect();
-    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+        .collect()
 }
 
 fn timeline(out: &mut String, report: &Report, ctx: &Context<'_>) {
