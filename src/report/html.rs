@@ -518,13 +518,11 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
     );
     let frame = Frame::new(WIDTH, 240.0);
     let axis = Buckets::timeline(frame, t);
-    let largest = t
-        .buckets
-        .iter()
-        .map(|b| b.reserved_tokens.max(b.quota_tokens))
-        .max()
-        .unwrap_or(0);
-    let scale = Scale::new(largest);
+    let scale = nested_scale(
+        t.buckets
+            .iter()
+            .map(|b| [b.reserved_tokens, b.quota_tokens]),
+    );
     let mut svg = chart_svg(
         &frame,
         &scale,
@@ -620,6 +618,11 @@ fn open_reserve_group(
         pretty_tokens(b.quota_tokens),
         count(b.requests, "request", "requests")
     )
+}
+
+/// The scale of a chart of [`nested_bars`]: up to the largest bar.
+fn nested_scale(pairs: impl Iterator<Item = [u64; 2]>) -> Scale {
+    Scale::new(pairs.map(|[a, b]| a.max(b)).max().unwrap_or(0))
 }
 
 /// Bucket `i`'s pair of bars on one scale, each a (value, class): the outer the width of
@@ -1004,13 +1007,12 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
         width_secs,
         n: account.buckets.len(),
     };
-    let largest = account
-        .buckets
-        .iter()
-        .map(|b| b.account_tokens.max(b.own_tokens))
-        .max()
-        .unwrap_or(0);
-    let scale = Scale::new(largest);
+    let scale = nested_scale(
+        account
+            .buckets
+            .iter()
+            .map(|b| [b.account_tokens, b.own_tokens]),
+    );
     let mut svg = chart_svg(&frame, &scale, "account and own tokens");
     for (i, b) in account.buckets.iter().enumerate() {
         svg.open_group(
@@ -1051,25 +1053,19 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
 
 /// A table; every cell is escaped; `numeric` columns are right-aligned.
 fn table(out: &mut String, columns: &[(&str, bool)], rows: &[Vec<String>]) {
+    let cell = |out: &mut String, tag: &str, class: Option<&str>, text: &str| {
+        let class = class.map(|c| format!(" class=\"{c}\"")).unwrap_or_default();
+        let _ = write!(out, "<{tag}{class}>{}</{tag}>", escape(text));
+    };
     out.push_str("<table>\n<thead><tr>");
     for (name, numeric) in columns {
-        let _ = write!(
-            out,
-            "<th{}>{}</th>",
-            if *numeric { " class=\"n\"" } else { "" },
-            escape(name)
-        );
+        cell(out, "th", numeric.then_some("n"), name);
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
-        for (cell, (_, numeric)) in row.iter().zip(columns) {
-            let _ = write!(
-                out,
-                "<td class=\"{}\">{}</td>",
-                if *numeric { "n" } else { "wrap" },
-                escape(cell)
-            );
+        for (text, (_, numeric)) in row.iter().zip(columns) {
+            cell(out, "td", Some(if *numeric { "n" } else { "wrap" }), text);
         }
         out.push_str("</tr>\n");
     }
