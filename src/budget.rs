@@ -152,20 +152,8 @@ impl Budget {
 
 /// Compute the budget of the bucket the next request of `session`/`agent` counts against.
 /// `model_hint` (the status line's current model, or `ANTHROPIC_MODEL`) wins over the
-/// model of the last request.
-pub fn compute(
-    state: &LiveState,
-    config: &Config,
-    now: DateTime<Utc>,
-    session: Option<&str>,
-    agent: Option<&str>,
-    model_hint: Option<&str>,
-) -> Budget {
-    let env = ClientEnv::from_process();
-    compute_with(state, config, now, session, agent, model_hint, &env)
-}
-
-/// [`compute`] with the client's environment given (the guards, tests).
+/// model of the last request; `env` is the client's environment
+/// ([`ClientEnv::from_process`] in the status line, given by the guards and tests).
 pub fn compute_with(
     state: &LiveState,
     config: &Config,
@@ -324,6 +312,19 @@ mod tests {
         "2026-11-22T12:00:00Z".parse().unwrap()
     }
 
+    /// Session `s`'s budget at [`now`], with no client environment.
+    fn budget_of(state: &LiveState, config: &Config, model_hint: Option<&str>) -> Budget {
+        compute_with(
+            state,
+            config,
+            now(),
+            Some("s"),
+            None,
+            model_hint,
+            &ClientEnv::default(),
+        )
+    }
+
     fn state() -> LiveState {
         let mut s = LiveState {
             v: 1,
@@ -385,7 +386,7 @@ mod tests {
         let mut config = Config::default();
         config.quotas.tpd = Some(10_000_000);
         config.quotas.tpm = Some(2_322_000);
-        let b = compute(&state(), &config, now(), Some("s"), None, None);
+        let b = budget_of(&state(), &config, None);
         assert_eq!(b.day_settled, 450_000);
         assert_eq!(b.inflight_reserved, 1_000_000);
         assert_eq!(b.day_used(), 1_450_000);
@@ -395,7 +396,7 @@ mod tests {
         assert_eq!(b.next.reservation, 12_000 + 1_280_000);
         assert_eq!(b.fit(), Fit::Fits);
         config.quotas.tpm = Some(2_322_000 - 1);
-        let tight = compute(&state(), &config, now(), Some("s"), None, None);
+        let tight = budget_of(&state(), &config, None);
         assert_eq!(tight.fit(), Fit::OverMinute);
     }
 
@@ -410,24 +411,17 @@ mod tests {
                 ..Quotas::default()
             },
         );
-        let haiku = compute(
-            &state(),
-            &config,
-            now(),
-            Some("s"),
-            None,
-            Some("us.anthropic.claude-haiku-4-5"),
-        );
+        let haiku = budget_of(&state(), &config, Some("us.anthropic.claude-haiku-4-5"));
         assert_eq!(haiku.day_settled, 50_000);
         assert_eq!(haiku.inflight_reserved, 0);
         assert_eq!(haiku.quotas.tpd, Some(100_000));
-        let opus = compute(&state(), &config, now(), Some("s"), None, None);
+        let opus = budget_of(&state(), &config, None);
         assert_eq!(opus.day_settled, 400_000);
     }
 
     #[test]
     fn no_quota_means_unknown_fit() {
-        let b = compute(&state(), &Config::default(), now(), Some("s"), None, None);
+        let b = budget_of(&state(), &Config::default(), None);
         assert_eq!(b.fit(), Fit::Unknown);
     }
 
@@ -435,7 +429,7 @@ mod tests {
     fn stale_day_counts_nothing() {
         let mut s = state();
         s.day = Some("2026-11-21".parse().unwrap());
-        let b = compute(&s, &Config::default(), now(), Some("s"), None, None);
+        let b = budget_of(&s, &Config::default(), None);
         assert_eq!(b.day_settled, 0);
     }
 

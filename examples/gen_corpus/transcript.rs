@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use bedrock_hook::quota::Usage;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use super::rng::Rng;
@@ -24,23 +25,6 @@ pub const MODELS: &[(&str, u64)] = &[
 ];
 /// Title generation and classifiers: in `cost-state` only, never in an assistant entry.
 pub const SIDE_MODEL: &str = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Usage {
-    pub input: u64,
-    pub cache_write: u64,
-    pub cache_read: u64,
-    pub output: u64,
-}
-
-impl Usage {
-    fn add(&mut self, other: &Usage) {
-        self.input += other.input;
-        self.cache_write += other.cache_write;
-        self.cache_read += other.cache_read;
-        self.output += other.output;
-    }
-}
 
 /// Size of one tool result, in bytes of escaped text: mostly small, a long tail of file
 /// reads and build logs from tens of KB to megabytes.

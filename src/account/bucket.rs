@@ -50,22 +50,20 @@ mod tests {
 
     #[test]
     fn endpoint_types() {
-        assert_eq!(
-            EndpointType::of("us.anthropic.claude-opus-5-5"),
-            EndpointType::Geo
-        );
-        assert_eq!(
-            EndpointType::of("eu.anthropic.claude-sonnet-4-5-20250929-v1:0"),
-            EndpointType::Geo
-        );
-        assert_eq!(
-            EndpointType::of("global.anthropic.claude-haiku-4-5-20251001-v1:0"),
-            EndpointType::Global
-        );
-        assert_eq!(
-            EndpointType::of("anthropic.claude-opus-4-8"),
-            EndpointType::InRegion
-        );
+        for (id, endpoint) in [
+            ("us.anthropic.claude-opus-5-5", EndpointType::Geo),
+            (
+                "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                EndpointType::Geo,
+            ),
+            (
+                "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+                EndpointType::Global,
+            ),
+            ("anthropic.claude-opus-4-8", EndpointType::InRegion),
+        ] {
+            assert_eq!(EndpointType::of(id), endpoint, "{id}");
+        }
     }
 
     #[test]

@@ -144,10 +144,10 @@ pub fn for_guard(
     budget: &mut Budget,
     now: DateTime<Utc>,
 ) -> Option<(AccountView, Option<u64>)> {
-    if !super::enabled(config) {
-        return None;
-    }
-    let paths = crate::paths::Paths::from_env().ok()?;
+    // Off, the environment is not even read.
+    let paths = super::enabled(config)
+        .then(crate::paths::Paths::from_env)?
+        .ok()?;
     for_budget(&paths.data_dir, config, budget, now)
 }
 

@@ -179,6 +179,25 @@ fn fetch(
     })
 }
 
+/// `ListMetrics` for Bedrock's input tokens: one metric per model id (and dimension set)
+/// with data in this region. What `discover` reads the model ids from, and what `doctor`
+/// asks to see that the credentials may read the metrics. An answer that is not JSON is
+/// `Null`.
+pub fn list_metrics(cli: &AwsCli) -> Result<serde_json::Value, AwsError> {
+    let out = cli.call(
+        &[
+            "cloudwatch",
+            "list-metrics",
+            "--namespace",
+            "AWS/Bedrock",
+            "--metric-name",
+            "InputTokenCount",
+        ],
+        "cloudwatch:ListMetrics",
+    )?;
+    Ok(serde_json::from_slice(&out).unwrap_or_default())
+}
+
 /// The Claude model ids CloudWatch lists for this region, from the last file when that
 /// list is less than [`DISCOVER_SECS`] old, else from `ListMetrics`. Without permission
 /// for it the models in use are all that is asked for; a failure that would fail the
@@ -196,22 +215,11 @@ fn discover(
     {
         return Ok((old.discovered, Some(at)));
     }
-    let out = match cli.call(
-        &[
-            "cloudwatch",
-            "list-metrics",
-            "--namespace",
-            "AWS/Bedrock",
-            "--metric-name",
-            "InputTokenCount",
-        ],
-        "cloudwatch:ListMetrics",
-    ) {
-        Ok(out) => out,
+    let listed = match list_metrics(cli) {
+        Ok(listed) => listed,
         Err(AwsError::AccessDenied(_) | AwsError::Other(_)) => return Ok((Vec::new(), None)),
         Err(fatal) => return Err(fatal),
     };
-    let listed: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
     let mut models: BTreeSet<String> = BTreeSet::new();
     for metric in listed
         .get("Metrics")

@@ -36,19 +36,8 @@ pub fn check(ctx: &Ctx, _plan: &mut Plan) -> Vec<Finding> {
             return out;
         }
     }
-    match cli.call(
-        &[
-            "cloudwatch",
-            "list-metrics",
-            "--namespace",
-            "AWS/Bedrock",
-            "--metric-name",
-            "InputTokenCount",
-        ],
-        "cloudwatch:ListMetrics",
-    ) {
-        Ok(bytes) => {
-            let listed: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    match account::sync::list_metrics(&cli) {
+        Ok(listed) => {
             let models = listed
                 .get("Metrics")
                 .and_then(Value::as_array)

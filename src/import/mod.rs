@@ -110,13 +110,9 @@ pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
         && summary.truncated_files == 0;
     if summary.appended == 0 && nothing_skipped && summary.unchanged_files == summary.files {
         outln!(
-            "Up to date: nothing new in {} since {} last read.",
+            "Up to date: nothing new in {} {}.",
             count(summary.files, "transcript", "transcripts"),
-            if summary.files == 1 {
-                "it was"
-            } else {
-                "they were"
-            }
+            summary::since_last_read(summary.files)
         );
     } else if summary.appended == 0 && nothing_skipped {
         outln!(

@@ -37,6 +37,15 @@ impl Summary {
     }
 }
 
+/// "since it was last read" for one transcript, "since they were last read" for more.
+pub(super) fn since_last_read(files: u64) -> &'static str {
+    if files == 1 {
+        "since it was last read"
+    } else {
+        "since they were last read"
+    }
+}
+
 /// The summary printed at the end.
 pub struct Report<'s>(pub &'s Summary, pub Duration);
 
@@ -55,13 +64,9 @@ impl fmt::Display for Report<'_> {
         if s.unchanged_files > 0 {
             writeln!(
                 f,
-                "{} nothing new since {} last read.",
+                "{} nothing new {}.",
                 count(s.unchanged_files, "transcript had", "transcripts had"),
-                if s.unchanged_files == 1 {
-                    "it was"
-                } else {
-                    "they were"
-                }
+                since_last_read(s.unchanged_files)
             )?;
         }
         let mut skipped = Vec::new();

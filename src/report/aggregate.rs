@@ -234,6 +234,22 @@ pub struct Report {
     pub output: OutputAdvice,
 }
 
+/// The report of no records over `selection`, per hour, with the default quotas and
+/// rule: the fixture of the JSON and HTML shape tests.
+#[cfg(test)]
+pub(super) fn empty(selection: &super::range::Selection) -> Report {
+    let params = Params {
+        timeline_start: selection.start,
+        timeline_end: selection.end,
+        bucket_secs: 3600,
+        top: 10,
+        quotas: Quotas::default(),
+        rule: ReservationRule::default(),
+        headroom_percent: 25,
+    };
+    aggregate(&[], &params)
+}
+
 /// Aggregate `records` (any order) into a report.
 pub fn aggregate(records: &[Record], params: &Params) -> Report {
     let mut totals = Totals::default();
@@ -479,30 +495,28 @@ fn throttles(records: &[Record]) -> Vec<ThrottleRow> {
 }
 
 fn side(records: &[Record]) -> Side {
-    let mut models: BTreeMap<&str, SideModel> = BTreeMap::new();
+    // Per model: its records, and their tokens summed as every other total is.
+    let mut models: BTreeMap<&str, (u64, Totals)> = BTreeMap::new();
     let mut side = Side::default();
     for record in records.iter().filter(|r| r.kind == Kind::Side) {
         side.records += 1;
         side.quota_tokens += record.settled;
-        let row = models
-            .entry(&record.model_norm)
-            .or_insert_with(|| SideModel {
-                model: record.model_norm.clone(),
-                records: 0,
-                input_tokens: 0,
-                cache_write_tokens: 0,
-                cache_read_tokens: 0,
-                output_tokens: 0,
-                quota_tokens: 0,
-            });
-        row.records += 1;
-        row.input_tokens += record.input;
-        row.cache_write_tokens += record.cache_write;
-        row.cache_read_tokens += record.cache_read;
-        row.output_tokens += record.output;
-        row.quota_tokens += record.settled;
+        let (count, totals) = models.entry(&record.model_norm).or_default();
+        *count += 1;
+        totals.add(record);
     }
-    side.models = models.into_values().collect();
+    side.models = models
+        .into_iter()
+        .map(|(model, (records, t))| SideModel {
+            model: model.to_string(),
+            records,
+            input_tokens: t.input_tokens,
+            cache_write_tokens: t.cache_write_tokens,
+            cache_read_tokens: t.cache_read_tokens,
+            output_tokens: t.output_tokens,
+            quota_tokens: t.quota_tokens,
+        })
+        .collect();
     side
 }
 

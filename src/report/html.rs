@@ -16,28 +16,30 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
 
+use super::Shown;
 use super::aggregate::{Params, Report, Timeline, Totals, aggregate};
 use super::range::Selection;
 use super::svg::{Frame, Scale, Svg, escape};
+use super::text::Mark;
 use crate::ledger::Record;
-use crate::quota::{DayBoundary, Quotas};
+use crate::quota::DayBoundary;
 use crate::terminal::pretty_tokens;
 use crate::terminal::{count, percent, thousands};
 
 /// What the page needs besides the report.
 pub struct Context<'a> {
-    pub selection: &'a Selection,
-    pub boundary: DayBoundary,
-    pub quotas: Quotas,
-    /// The account-wide cap on all models together (`tpd_all_models`).
-    pub tpd_all_models: Option<u64>,
-    /// The reservation floor, for the advice's wording.
-    pub floor: u64,
-    pub skipped_lines: usize,
+    pub shown: Shown<'a>,
     /// When the page was made (shown in the footer).
     pub generated: DateTime<Utc>,
     /// Account-wide use next to this machine's, when account data exists.
     pub account: Option<&'a Account>,
+}
+
+impl<'a> std::ops::Deref for Context<'a> {
+    type Target = Shown<'a>;
+    fn deref(&self) -> &Shown<'a> {
+        &self.shown
+    }
 }
 
 /// Account-wide use (CloudWatch) next to what this machine recorded, per timeline bucket.
@@ -150,7 +152,7 @@ pub fn render(report: &Report, series: &Series, ctx: &Context<'_>) -> String {
          Settled = input + cache write + output × burndown; reserved = what each request \
          held against the quota while it ran.</footer>\n</main>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION"),
-        escape(&clock(ctx, ctx.generated, "%Y-%m-%d %H:%M")),
+        escape(&ctx.clock(ctx.generated, "%Y-%m-%d %H:%M")),
         escape(&ctx.boundary.describe()),
         escape(&ctx.boundary.describe()),
     );
@@ -199,30 +201,6 @@ code{background:#eef2f7;padding:1px 5px;border-radius:4px;font-family:ui-monospa
 .advice{font-size:15px}\
 .empty{font-size:16px}";
 
-fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&ctx.boundary.offset_at(at))
-        .format(format)
-        .to_string()
-}
-
-/// `09:00`, or with the date when the range spans more than a day.
-fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
-    if spans_days(ctx) {
-        clock(ctx, at, "%m-%d %H:%M")
-    } else {
-        clock(ctx, at, "%H:%M")
-    }
-}
-
-fn spans_days(ctx: &Context<'_>) -> bool {
-    ctx.selection.whole_history || ctx.selection.end - ctx.selection.start > Duration::hours(24)
-}
-
-/// One TPD day (so TPD and its even pace apply to the range as a whole).
-fn single_day(ctx: &Context<'_>) -> bool {
-    !ctx.selection.whole_history && ctx.selection.label.len() == 10
-}
-
 /// The same instant format as `report --json`.
 fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -231,46 +209,24 @@ fn iso(at: DateTime<Utc>) -> String {
 fn header(out: &mut String, title: &str, ctx: &Context<'_>) {
     let _ = writeln!(out, "<h1>{}</h1>", escape(title));
     let mut meta = Vec::new();
-    if single_day(ctx) {
+    if ctx.single_day() {
         meta.push(format!(
             "TPD day from {} {}",
-            clock(ctx, ctx.selection.start, "%H:%M"),
+            ctx.clock(ctx.selection.start, "%H:%M"),
             ctx.boundary.describe()
         ));
     }
     if let Some(session) = &ctx.selection.session {
         meta.push(format!("session {session}"));
     }
-    let mut quotas = Vec::new();
-    if let Some(tpd) = ctx.quotas.tpd {
-        quotas.push(format!("TPD {}", pretty_tokens(tpd)));
-    }
-    if let Some(tpm) = ctx.quotas.tpm {
-        quotas.push(format!("TPM {}", pretty_tokens(tpm)));
-    }
-    if let Some(rpm) = ctx.quotas.rpm {
-        quotas.push(format!("RPM {rpm}"));
-    }
-    if let Some(all) = ctx.tpd_all_models {
-        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
-    }
+    let quotas = super::text::quota_list(ctx.quotas, ctx.tpd_all_models);
     if quotas.is_empty() {
-        meta.push(
-            "No quota configured: set `tpd` and `tpm` to see the pace and the share used"
-                .to_string(),
-        );
+        meta.push(super::text::NO_QUOTA.to_string());
     } else {
         meta.push(format!("Quotas: {}", quotas.join(" · ")));
     }
     if ctx.skipped_lines > 0 {
-        meta.push(format!(
-            "{} skipped",
-            count(
-                ctx.skipped_lines as u64,
-                "unreadable ledger line",
-                "unreadable ledger lines"
-            )
-        ));
+        meta.push(super::text::skipped_lines(ctx.skipped_lines));
     }
     let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&meta.join(" · ")));
 }
@@ -295,7 +251,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         t.requests, t.quota_tokens, t.reserved_tokens, t.throttles
     );
     let settled_note = match ctx.quotas.tpd {
-        Some(tpd) if single_day(ctx) => format!(
+        Some(tpd) if ctx.single_day() => format!(
             "{} of TPD {}",
             percent(t.quota_tokens, tpd),
             pretty_tokens(tpd)
@@ -309,14 +265,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &pretty_tokens(t.quota_tokens),
         &settled_note,
     );
-    let ratio = if t.quota_tokens > 0 {
-        format!(
-            "{:.1}× what settled",
-            t.reserved_tokens as f64 / t.quota_tokens as f64
-        )
-    } else {
-        String::new()
-    };
+    let ratio = super::text::reserved_ratio(t);
     card(
         out,
         "",
@@ -344,7 +293,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &report
             .throttles
             .first()
-            .map(|t| format!("first at {} ({})", time_of_day(ctx, t.ts), t.limit))
+            .map(|t| format!("first at {} ({})", ctx.time_of_day(t.ts), t.limit))
             .unwrap_or_default(),
     );
     if let Some(m) = &report.peaks.tpm_minute {
@@ -360,7 +309,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
             &pretty_tokens(m.quota_tokens),
             &format!(
                 "at {} by {}{share}",
-                time_of_day(ctx, m.start),
+                ctx.time_of_day(m.start),
                 count(m.requests, "request", "requests")
             ),
         );
@@ -378,7 +327,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 } else {
                     "requests"
                 },
-                clock(ctx, f.at, "%H:%M:%S"),
+                ctx.clock(f.at, "%H:%M:%S"),
                 pretty_tokens(f.reserved_tokens)
             ),
         );
@@ -393,7 +342,7 @@ fn cards(out: &mut String, report: &Report, ctx: &Context<'_>) {
             &pretty_tokens(f.reserved_tokens),
             &format!(
                 "at {} by {}",
-                clock(ctx, f.at, "%H:%M:%S"),
+                ctx.clock(f.at, "%H:%M:%S"),
                 count(f.requests, "request", "requests")
             ),
         );
@@ -418,6 +367,16 @@ struct Buckets {
 }
 
 impl Buckets {
+    /// One bar per bucket of the report's timeline.
+    fn timeline(frame: Frame, t: &Timeline) -> Buckets {
+        Buckets {
+            frame,
+            start: t.buckets[0].start,
+            width_secs: t.bucket_seconds,
+            n: t.buckets.len(),
+        }
+    }
+
     fn bar_width(&self) -> f64 {
         self.frame.plot_width() / self.n.max(1) as f64
     }
@@ -487,7 +446,7 @@ fn legend(out: &mut String, items: &[(&str, String)]) {
 fn throttle_tooltip(ctx: &Context<'_>, t: &super::aggregate::ThrottleRow) -> String {
     let mut text = format!(
         "throttle at {} · {} · {}",
-        clock(ctx, t.ts, "%H:%M:%S"),
+        ctx.clock(t.ts, "%H:%M:%S"),
         t.limit,
         t.model
     );
@@ -558,65 +517,22 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
          in the end (solid), by request start. Red marks: throttles.",
     );
     let frame = Frame::new(WIDTH, 240.0);
-    let axis = Buckets {
-        frame,
-        start: t.buckets[0].start,
-        width_secs: t.bucket_seconds,
-        n: t.buckets.len(),
-    };
-    let largest = t
-        .buckets
-        .iter()
-        .map(|b| b.reserved_tokens.max(b.quota_tokens))
-        .max()
-        .unwrap_or(0);
-    let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
+    let axis = Buckets::timeline(frame, t);
+    let scale = nested_scale(
+        t.buckets
+            .iter()
+            .map(|b| [b.reserved_tokens, b.quota_tokens]),
+    );
+    let mut svg = chart_svg(
+        &frame,
+        &scale,
         &format!("reserved and settled tokens per {per}"),
     );
-    frame.y_axis(&mut svg, &scale);
-    let bw = axis.bar_width();
-    let gap = (bw * 0.15).min(4.0);
     for (i, b) in t.buckets.iter().enumerate() {
-        svg.open_group(
-            "bucket",
-            &[
-                ("data-start", iso(b.start)),
-                ("data-requests", b.requests.to_string()),
-                ("data-reserved", b.reserved_tokens.to_string()),
-                ("data-settled", b.quota_tokens.to_string()),
-                ("data-throttles", b.throttles.to_string()),
-            ],
-        );
-        let tooltip = format!(
-            "{} · reserved {} · settled {} · {}",
-            time_of_day(ctx, b.start),
-            pretty_tokens(b.reserved_tokens),
-            pretty_tokens(b.quota_tokens),
-            count(b.requests, "request", "requests")
-        );
-        let x = axis.x(i) + gap / 2.0;
-        let w = bw - gap;
-        let h_res = bar_height(&scale, b.reserved_tokens, frame.plot_height());
-        let h_set = bar_height(&scale, b.quota_tokens, frame.plot_height());
-        let base = frame.top + frame.plot_height();
-        if h_res > 0.0 {
-            svg.rect_titled(x, base - h_res, w, h_res, "reserved", &[], &tooltip);
-        }
-        if h_set > 0.0 {
-            svg.rect_titled(
-                x + w * 0.2,
-                base - h_set,
-                w * 0.6,
-                h_set,
-                "settled",
-                &[],
-                &tooltip,
-            );
-        }
+        let when = ctx.time_of_day(b.start);
+        let tooltip = open_reserve_group(&mut svg, "bucket", "data-start", b, when);
+        let bars = [(b.reserved_tokens, "reserved"), (b.quota_tokens, "settled")];
+        nested_bars(&mut svg, &axis, &scale, i, bars, &tooltip);
         svg.close_group();
     }
     if let Some(f) = &report.peaks.in_flight {
@@ -642,16 +558,7 @@ fn reserved_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     throttle_markers(&mut svg, &axis, report, ctx);
     axis.x_axis(&mut svg, &|at| bucket_label(ctx, t, at));
-    out.push_str(&svg.finish());
-    legend(
-        out,
-        &[
-            ("reserved", "reserved".to_string()),
-            ("settled", "settled".to_string()),
-            ("throttle", "throttle".to_string()),
-        ],
-    );
-    out.push_str("</section>\n");
+    end_chart(out, svg, &reserve_legend());
 }
 
 /// A bar's height; at least one pixel when the value is not zero.
@@ -663,11 +570,108 @@ fn bar_height(scale: &Scale, value: u64, height: f64) -> f64 {
     }
 }
 
+/// A chart's drawing with its y axis on `scale`.
+fn chart_svg(frame: &Frame, scale: &Scale, title: &str) -> Svg {
+    let mut svg = Svg::new(frame.width, frame.height, "chart", title);
+    frame.y_axis(&mut svg, scale);
+    svg
+}
+
+/// The drawing, its legend, and the end of the chart's section.
+fn end_chart(out: &mut String, svg: Svg, items: &[(&str, String)]) {
+    out.push_str(&svg.finish());
+    legend(out, items);
+    out.push_str("</section>\n");
+}
+
+/// The legend of the charts of reservations against settled use.
+fn reserve_legend() -> Vec<(&'static str, String)> {
+    vec![
+        ("reserved", "reserved".to_string()),
+        ("settled", "settled".to_string()),
+        ("throttle", "throttle".to_string()),
+    ]
+}
+
+/// Opens the group of one bucket of reservations against settled use (its numbers as
+/// `data-` attributes, the start under `start_key`) and gives the tooltip of its bars.
+fn open_reserve_group(
+    svg: &mut Svg,
+    class: &str,
+    start_key: &'static str,
+    b: &super::aggregate::Bucket,
+    when: String,
+) -> String {
+    svg.open_group(
+        class,
+        &[
+            (start_key, iso(b.start)),
+            ("data-requests", b.requests.to_string()),
+            ("data-reserved", b.reserved_tokens.to_string()),
+            ("data-settled", b.quota_tokens.to_string()),
+            ("data-throttles", b.throttles.to_string()),
+        ],
+    );
+    format!(
+        "{when} · reserved {} · settled {} · {}",
+        pretty_tokens(b.reserved_tokens),
+        pretty_tokens(b.quota_tokens),
+        count(b.requests, "request", "requests")
+    )
+}
+
+/// The scale of a chart of [`nested_bars`]: up to the largest bar.
+fn nested_scale(pairs: impl Iterator<Item = [u64; 2]>) -> Scale {
+    Scale::new(pairs.map(|[a, b]| a.max(b)).max().unwrap_or(0))
+}
+
+/// Bucket `i`'s pair of bars on one scale, each a (value, class): the outer the width of
+/// the bucket less a gap, the inner the middle 60% of it, in front. A zero value draws no
+/// bar.
+fn nested_bars(
+    svg: &mut Svg,
+    axis: &Buckets,
+    scale: &Scale,
+    i: usize,
+    [outer, inner]: [(u64, &str); 2],
+    tooltip: &str,
+) {
+    let frame = &axis.frame;
+    let bw = axis.bar_width();
+    let gap = (bw * 0.15).min(4.0);
+    let x = axis.x(i) + gap / 2.0;
+    let w = bw - gap;
+    let base = frame.top + frame.plot_height();
+    let h_outer = bar_height(scale, outer.0, frame.plot_height());
+    let h_inner = bar_height(scale, inner.0, frame.plot_height());
+    if h_outer > 0.0 {
+        svg.rect_titled(x, base - h_outer, w, h_outer, outer.1, &[], tooltip);
+    }
+    if h_inner > 0.0 {
+        svg.rect_titled(
+            x + w * 0.2,
+            base - h_inner,
+            w * 0.6,
+            h_inner,
+            inner.1,
+            &[],
+            tooltip,
+        );
+    }
+}
+
+/// A level across the plot (a pace or a limit) labelled at its right end.
+fn level_line(svg: &mut Svg, frame: &Frame, scale: &Scale, value: u64, class: &str, label: &str) {
+    let y = frame.y(scale, value);
+    svg.line(frame.left, y, frame.width - frame.right, y, class);
+    svg.text(frame.width - frame.right, y - 4.0, "end", "label", label);
+}
+
 fn bucket_label(ctx: &Context<'_>, t: &Timeline, at: DateTime<Utc>) -> String {
     if t.bucket_seconds >= 86_400 {
-        clock(ctx, at, "%m-%d")
+        ctx.clock(at, "%m-%d")
     } else {
-        time_of_day(ctx, at)
+        ctx.time_of_day(at)
     }
 }
 
@@ -694,12 +698,7 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
         &note,
     );
     let frame = Frame::new(WIDTH, 240.0);
-    let axis = Buckets {
-        frame,
-        start: t.buckets[0].start,
-        width_secs: t.bucket_seconds,
-        n: t.buckets.len(),
-    };
+    let axis = Buckets::timeline(frame, t);
     let largest = t
         .buckets
         .iter()
@@ -708,13 +707,11 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
+    let mut svg = chart_svg(
+        &frame,
+        &scale,
         &format!("settled tokens per {per} by model"),
     );
-    frame.y_axis(&mut svg, &scale);
     let bw = axis.bar_width();
     let gap = (bw * 0.15).min(4.0);
     for (i, bucket) in t.buckets.iter().enumerate() {
@@ -742,26 +739,18 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
                 ],
                 &format!(
                     "{} · {model} · settled {}",
-                    time_of_day(ctx, bucket.start),
+                    ctx.time_of_day(bucket.start),
                     pretty_tokens(b.quota_tokens)
                 ),
             );
         }
     }
     if let Some(p) = pace {
-        let y = frame.y(&scale, p);
-        svg.line(frame.left, y, frame.width - frame.right, y, "pace");
-        svg.text(
-            frame.width - frame.right,
-            y - 4.0,
-            "end",
-            "label",
-            &format!("even TPD pace {}/{}", pretty_tokens(p), &per[..1]),
-        );
+        let label = format!("even TPD pace {}/{}", pretty_tokens(p), &per[..1]);
+        level_line(&mut svg, &frame, &scale, p, "pace", &label);
     }
     throttle_markers(&mut svg, &axis, report, ctx);
     axis.x_axis(&mut svg, &|at| bucket_label(ctx, t, at));
-    out.push_str(&svg.finish());
     let mut items: Vec<(&str, String)> = series
         .models
         .iter()
@@ -771,8 +760,7 @@ fn settled_chart(out: &mut String, report: &Report, series: &Series, ctx: &Conte
     if pace.is_some() {
         items.push(("pace", "even TPD pace".to_string()));
     }
-    legend(out, &items);
-    out.push_str("</section>\n");
+    end_chart(out, svg, &items);
 }
 
 const MODEL_CLASS_NAMES: [&str; MODEL_CLASSES] = ["m0", "m1", "m2", "m3", "m4", "m5"];
@@ -854,13 +842,7 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         .max()
         .unwrap_or(0);
     let scale = Scale::new(largest);
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
-        "reserved and settled tokens per minute",
-    );
-    frame.y_axis(&mut svg, &scale);
+    let mut svg = chart_svg(&frame, &scale, "reserved and settled tokens per minute");
     let bw = axis.bar_width();
     let bar_w = (bw * 0.8).max(1.0);
     let base = frame.top + frame.plot_height();
@@ -876,23 +858,8 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         if !minute_active(b) {
             continue;
         }
-        svg.open_group(
-            "minute",
-            &[
-                ("data-minute", iso(b.start)),
-                ("data-requests", b.requests.to_string()),
-                ("data-reserved", b.reserved_tokens.to_string()),
-                ("data-settled", b.quota_tokens.to_string()),
-                ("data-throttles", b.throttles.to_string()),
-            ],
-        );
-        let tooltip = format!(
-            "{} · reserved {} · settled {} · {}",
-            clock(ctx, b.start, "%H:%M"),
-            pretty_tokens(b.reserved_tokens),
-            pretty_tokens(b.quota_tokens),
-            count(b.requests, "request", "requests")
-        );
+        let when = ctx.clock(b.start, "%H:%M");
+        let tooltip = open_reserve_group(&mut svg, "minute", "data-minute", b, when);
         let h_res = bar_height(&scale, b.reserved_tokens, frame.plot_height());
         let h_set = bar_height(&scale, b.quota_tokens, frame.plot_height());
         let x = axis.x(pos) + (bw - bar_w) / 2.0;
@@ -905,15 +872,8 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         svg.close_group();
     }
     if let Some(tpm) = tpm {
-        let y = frame.y(&scale, tpm);
-        svg.line(frame.left, y, frame.width - frame.right, y, "limit");
-        svg.text(
-            frame.width - frame.right,
-            y - 4.0,
-            "end",
-            "label",
-            &format!("TPM {}", pretty_tokens(tpm)),
-        );
+        let label = format!("TPM {}", pretty_tokens(tpm));
+        level_line(&mut svg, &frame, &scale, tpm, "limit", &label);
     }
     let start = minutes.buckets[0].start;
     throttle_markers_at(&mut svg, &frame, report, ctx, &|at| {
@@ -937,26 +897,20 @@ fn minute_chart(out: &mut String, report: &Report, series: &Series, ctx: &Contex
         let x = axis.x(pos);
         let fits = x + needed - 14.0 <= frame.width;
         if (stretch_start || round) && fits && last_label.is_none_or(|l| x - l >= needed) {
-            svg.text(x, base + 15.0, "start", "axis", &clock(ctx, at, "%H:%M"));
+            svg.text(x, base + 15.0, "start", "axis", &ctx.clock(at, "%H:%M"));
             last_label = Some(x);
         }
     }
-    out.push_str(&svg.finish());
-    let mut items = vec![
-        ("reserved", "reserved".to_string()),
-        ("settled", "settled".to_string()),
-        ("throttle", "throttle".to_string()),
-    ];
+    let mut items = reserve_legend();
     if tpm.is_some() {
         items.push(("limit", "TPM".to_string()));
     }
-    legend(out, &items);
-    out.push_str("</section>\n");
+    end_chart(out, svg, &items);
 }
 
 /// Settled use summed over the day, against TPD and an even spend of it.
 fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let (Some(tpd), true) = (ctx.quotas.tpd, single_day(ctx)) else {
+    let (Some(tpd), true) = (ctx.quotas.tpd, ctx.single_day()) else {
         return;
     };
     let t = &report.timeline;
@@ -986,13 +940,7 @@ fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         n: (day_secs / 3600).max(1) as usize,
     };
     let scale = Scale::new(last.cumulative_quota_tokens.max(tpd));
-    let mut svg = Svg::new(
-        frame.width,
-        frame.height,
-        "chart",
-        "settled tokens over the day against TPD",
-    );
-    frame.y_axis(&mut svg, &scale);
+    let mut svg = chart_svg(&frame, &scale, "settled tokens over the day against TPD");
     let mut points = vec![(axis.at(t.buckets[0].start), frame.y(&scale, 0))];
     for b in &t.buckets {
         let end = b.start + Duration::seconds(t.bucket_seconds);
@@ -1020,17 +968,16 @@ fn cumulative_chart(out: &mut String, report: &Report, ctx: &Context<'_>) {
         &[("data-cumulative", last.cumulative_quota_tokens.to_string())],
     );
     throttle_markers(&mut svg, &axis, report, ctx);
-    axis.x_axis(&mut svg, &|at| clock(ctx, at, "%H:%M"));
-    out.push_str(&svg.finish());
-    legend(
+    axis.x_axis(&mut svg, &|at| ctx.clock(at, "%H:%M"));
+    end_chart(
         out,
+        svg,
         &[
             ("settled", "settled so far".to_string()),
             ("pace", "even TPD pace".to_string()),
             ("limit", "TPD".to_string()),
         ],
     );
-    out.push_str("</section>\n");
 }
 
 /// The whole account's use next to this machine's, per bucket.
@@ -1060,18 +1007,13 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
         width_secs,
         n: account.buckets.len(),
     };
-    let largest = account
-        .buckets
-        .iter()
-        .map(|b| b.account_tokens.max(b.own_tokens))
-        .max()
-        .unwrap_or(0);
-    let scale = Scale::new(largest);
-    let mut svg = Svg::new(frame.width, frame.height, "chart", "account and own tokens");
-    frame.y_axis(&mut svg, &scale);
-    let bw = axis.bar_width();
-    let gap = (bw * 0.15).min(4.0);
-    let base = frame.top + frame.plot_height();
+    let scale = nested_scale(
+        account
+            .buckets
+            .iter()
+            .map(|b| [b.account_tokens, b.own_tokens]),
+    );
+    let mut svg = chart_svg(&frame, &scale, "account and own tokens");
     for (i, b) in account.buckets.iter().enumerate() {
         svg.open_group(
             "account-bucket",
@@ -1083,69 +1025,47 @@ fn account_chart(out: &mut String, account: &Account, ctx: &Context<'_>) {
         );
         let tooltip = format!(
             "{} · account {} · this machine {}",
-            time_of_day(ctx, b.start),
+            ctx.time_of_day(b.start),
             pretty_tokens(b.account_tokens),
             pretty_tokens(b.own_tokens)
         );
-        let h_acc = bar_height(&scale, b.account_tokens, frame.plot_height());
-        let h_own = bar_height(&scale, b.own_tokens, frame.plot_height());
-        let x = axis.x(i) + gap / 2.0;
-        if h_acc > 0.0 {
-            svg.rect_titled(x, base - h_acc, bw - gap, h_acc, "account", &[], &tooltip);
-        }
-        if h_own > 0.0 {
-            svg.rect_titled(
-                x + (bw - gap) * 0.2,
-                base - h_own,
-                (bw - gap) * 0.6,
-                h_own,
-                "settled",
-                &[],
-                &tooltip,
-            );
-        }
+        let bars = [(b.account_tokens, "account"), (b.own_tokens, "settled")];
+        nested_bars(&mut svg, &axis, &scale, i, bars, &tooltip);
         svg.close_group();
     }
     let per_hour = width_secs < 86_400;
     axis.x_axis(&mut svg, &|at| {
         if per_hour {
-            time_of_day(ctx, at)
+            ctx.time_of_day(at)
         } else {
-            clock(ctx, at, "%m-%d")
+            ctx.clock(at, "%m-%d")
         }
     });
-    out.push_str(&svg.finish());
-    legend(
+    end_chart(
         out,
+        svg,
         &[
             ("account", "account".to_string()),
             ("settled", "this machine".to_string()),
         ],
     );
-    out.push_str("</section>\n");
 }
 
 /// A table; every cell is escaped; `numeric` columns are right-aligned.
 fn table(out: &mut String, columns: &[(&str, bool)], rows: &[Vec<String>]) {
+    let cell = |out: &mut String, tag: &str, class: Option<&str>, text: &str| {
+        let class = class.map(|c| format!(" class=\"{c}\"")).unwrap_or_default();
+        let _ = write!(out, "<{tag}{class}>{}</{tag}>", escape(text));
+    };
     out.push_str("<table>\n<thead><tr>");
     for (name, numeric) in columns {
-        let _ = write!(
-            out,
-            "<th{}>{}</th>",
-            if *numeric { " class=\"n\"" } else { "" },
-            escape(name)
-        );
+        cell(out, "th", numeric.then_some("n"), name);
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
-        for (cell, (_, numeric)) in row.iter().zip(columns) {
-            let _ = write!(
-                out,
-                "<td class=\"{}\">{}</td>",
-                if *numeric { "n" } else { "wrap" },
-                escape(cell)
-            );
+        for (text, (_, numeric)) in row.iter().zip(columns) {
+            cell(out, "td", Some(if *numeric { "n" } else { "wrap" }), text);
         }
         out.push_str("</tr>\n");
     }
@@ -1162,7 +1082,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         "Throttles",
         "With what bedrock-hook estimated at the time.",
     );
-    let rows = super::text::throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
+    let rows = super::text::throttle_rows(report, |at| ctx.clock(at, "%H:%M:%S"));
     table(
         out,
         &[
@@ -1199,72 +1119,20 @@ fn advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         escape(&count(o.requests, "answered request", "answered requests"))
     );
     if let Some(suggested) = o.suggested_max_tokens {
-        let mut text = format!(
-            "max_tokens <b>{}</b> covers every output seen (largest {} + {}% headroom{}).",
-            thousands(suggested),
-            thousands(o.output_tokens.max),
-            o.headroom_percent,
-            if suggested == ctx.floor && ctx.floor > 0 {
-                format!(", raised to the {} reservation floor", thousands(ctx.floor))
-            } else {
-                String::new()
-            }
-        );
-        if o.reserved_savings_tokens == 0 {
-            text.push_str(" Requests already asked for no more than that: nothing to save.");
-        } else {
-            let _ = write!(
-                text,
-                " With it, {} would have been reserved instead of {} ({} less, −{}). \
-                 Claude Code takes it from <code>CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}</code>.",
-                pretty_tokens(o.counterfactual_reserved_tokens),
-                pretty_tokens(reserved),
-                pretty_tokens(o.reserved_savings_tokens),
-                percent(o.reserved_savings_tokens, reserved),
-            );
-        }
+        let text =
+            super::text::suggestion(o, suggested, reserved, ctx.floor, |mark, text| match mark {
+                Mark::Suggested => format!("<b>{text}</b>"),
+                Mark::Saving => text.to_string(),
+                Mark::Setting => format!("<code>{text}</code>"),
+            });
         let _ = writeln!(out, "<p class=\"advice\">{text}</p>");
         counterfactual_bars(out, reserved, o.counterfactual_reserved_tokens, suggested);
     }
-    let mut notes = Vec::new();
-    if o.assumed_max_tokens > 0 {
-        notes.push(format!(
-            "{} without an api-request entry: their max_tokens is assumed.",
-            count(o.assumed_max_tokens, "request", "requests")
-        ));
-    }
-    if o.at_limit > 0 {
-        notes.push(format!(
-            "{} at their max_tokens: cut short, their real need is unknown.",
-            count(o.at_limit, "request stopped", "requests stopped")
-        ));
-    }
-    for note in notes {
+    for note in super::text::advice_notes(o) {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
     }
     output_chart(out, o);
-    let spread = |s: &super::aggregate::Spread| {
-        [
-            pretty_tokens(s.p50),
-            pretty_tokens(s.p99),
-            pretty_tokens(s.max),
-        ]
-    };
-    let mut rows = Vec::new();
-    for m in &o.models {
-        let [o50, o99, omax] = spread(&m.output_tokens);
-        let [a50, _, amax] = spread(&m.max_tokens);
-        rows.push(vec![
-            m.model.clone(),
-            thousands(m.requests),
-            o50,
-            o99,
-            omax,
-            a50,
-            amax,
-            thousands(m.suggested_max_tokens),
-        ]);
-    }
+    let rows = super::text::advice_rows(o);
     table(
         out,
         &[
@@ -1459,11 +1327,7 @@ fn models(out: &mut String, report: &Report) {
                 m.model.clone(),
                 m.ids.join(", "),
                 thousands(m.totals.requests),
-                format!(
-                    "{}{}",
-                    m.burndown,
-                    if m.burndown_assumed { "?" } else { "" }
-                ),
+                super::text::burn_cell(m),
                 pretty_tokens(m.totals.quota_tokens),
                 percent(m.totals.quota_tokens, settled.max(1)),
                 pretty_tokens(m.totals.reserved_tokens),
@@ -1495,29 +1359,9 @@ fn models(out: &mut String, report: &Report) {
 }
 
 fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let shown = report.sessions.top.len() as u64;
-    let title = if shown < report.sessions.count {
-        format!("Top sessions ({shown} of {})", report.sessions.count)
-    } else {
-        "Sessions".to_string()
-    };
+    let title = super::text::sessions_title(report);
     chart_section(out, "sessions", &title, "");
-    let rows: Vec<Vec<String>> = report
-        .sessions
-        .top
-        .iter()
-        .map(|s| {
-            vec![
-                s.session.clone(),
-                s.project.clone().unwrap_or_else(|| "?".to_string()),
-                thousands(s.totals.requests),
-                thousands(s.agents),
-                pretty_tokens(s.totals.quota_tokens),
-                pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", time_of_day(ctx, s.first), time_of_day(ctx, s.last)),
-            ]
-        })
-        .collect();
+    let rows = super::text::session_rows(report, ctx, str::to_string);
     table(
         out,
         &[
@@ -1640,31 +1484,20 @@ mod tests {
         Selection::day("2026-11-22".parse().unwrap(), DayBoundary::Utc, None)
     }
 
-    fn empty_report(selection: &Selection) -> Report {
-        let params = Params {
-            timeline_start: selection.start,
-            timeline_end: selection.end,
-            bucket_secs: 3600,
-            top: 10,
-            quotas: Quotas::default(),
-            rule: crate::quota::ReservationRule::default(),
-            headroom_percent: 25,
-        };
-        aggregate(&[], &params)
-    }
-
     fn context<'a>(selection: &'a Selection, account: Option<&'a Account>) -> Context<'a> {
         Context {
-            selection,
-            boundary: DayBoundary::Utc,
-            quotas: Quotas {
-                tpd: Some(2_400_000),
-                tpm: Some(400_000),
-                rpm: None,
+            shown: Shown {
+                selection,
+                boundary: DayBoundary::Utc,
+                quotas: crate::quota::Quotas {
+                    tpd: Some(2_400_000),
+                    tpm: Some(400_000),
+                    rpm: None,
+                },
+                tpd_all_models: None,
+                floor: 4096,
+                skipped_lines: 0,
             },
-            tpd_all_models: None,
-            floor: 4096,
-            skipped_lines: 0,
             generated: "2026-11-22T18:00:00Z".parse().unwrap(),
             account,
         }
@@ -1696,7 +1529,7 @@ mod tests {
     #[test]
     fn an_empty_range_says_so() {
         let selection = day();
-        let report = empty_report(&selection);
+        let report = crate::report::aggregate::empty(&selection);
         let series = Series {
             minutes: None,
             models: Vec::new(),
@@ -1710,7 +1543,7 @@ mod tests {
     #[test]
     fn account_section_only_with_account_data() {
         let selection = day();
-        let mut report = empty_report(&selection);
+        let mut report = crate::report::aggregate::empty(&selection);
         report.totals.requests = 1;
         report.totals.quota_tokens = 10;
         let series = Series {

@@ -73,6 +73,48 @@ pub struct Args {
     pub color: ColorChoice,
 }
 
+/// What the terminal and the HTML report both show besides the report itself: the range
+/// and the clock of its TPD day, the quotas compared with, the reservation floor the
+/// advice names, the ledger lines that could not be read.
+pub struct Shown<'a> {
+    pub selection: &'a Selection,
+    pub boundary: DayBoundary,
+    pub quotas: crate::quota::Quotas,
+    /// The account-wide cap on all models together (`tpd_all_models`).
+    pub tpd_all_models: Option<u64>,
+    /// The reservation floor, for the advice's wording.
+    pub floor: u64,
+    pub skipped_lines: usize,
+}
+
+impl Shown<'_> {
+    /// `at` on the clock of the TPD day.
+    pub fn clock(&self, at: DateTime<Utc>, format: &str) -> String {
+        at.with_timezone(&self.boundary.offset_at(at))
+            .format(format)
+            .to_string()
+    }
+
+    /// `09:00`, or with the date when the range spans more than a day.
+    pub fn time_of_day(&self, at: DateTime<Utc>) -> String {
+        if self.spans_days() {
+            self.clock(at, "%m-%d %H:%M")
+        } else {
+            self.clock(at, "%H:%M")
+        }
+    }
+
+    pub fn spans_days(&self) -> bool {
+        self.selection.whole_history
+            || self.selection.end - self.selection.start > Duration::hours(24)
+    }
+
+    /// One TPD day (so TPD and its even pace apply to the range as a whole).
+    pub fn single_day(&self) -> bool {
+        !self.selection.whole_history && self.selection.label.len() == 10
+    }
+}
+
 pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
     let Context { paths, config, now } = context;
     let now = *now;
@@ -93,50 +135,46 @@ pub fn run(args: &Args, context: &Context) -> Result<ExitCode> {
     } else {
         let params = params_for(&selection, &records, config, now, args);
         let report = aggregate(&records, &params);
-        if let Some(target) = &args.html {
-            let doc = json::document(
+        // The HTML page reads the account section from the same document `--json` prints.
+        let document = || {
+            json::document(
                 &report,
                 &selection,
                 config.day_boundary.describe(),
                 config.quotas,
                 skipped,
-            );
+            )
+        };
+        let shown = || Shown {
+            selection: &selection,
+            boundary: config.day_boundary,
+            quotas: config.quotas,
+            tpd_all_models: config.tpd_all_models,
+            floor: config.reservation.floor,
+            skipped_lines: skipped,
+        };
+        if let Some(target) = &args.html {
+            let doc = document();
             let account = serde_json::to_value(&doc)
                 .ok()
                 .and_then(|doc| html::Account::from_json(&doc));
             let ctx = html::Context {
-                selection: &selection,
-                boundary: config.day_boundary,
-                quotas: config.quotas,
-                tpd_all_models: config.tpd_all_models,
-                floor: config.reservation.floor,
-                skipped_lines: skipped,
+                shown: shown(),
                 generated: now,
                 account: account.as_ref(),
             };
             let page = html::render(&report, &html::series(&records, &params, &report), &ctx);
             html::deliver(page, target.as_deref(), &selection, config.day_boundary)?
         } else if args.json {
-            let doc = json::document(
-                &report,
-                &selection,
-                config.day_boundary.describe(),
-                config.quotas,
-                skipped,
-            );
+            let doc = document();
             let mut text = json::to_string(&doc);
             text.push('\n');
             text
         } else {
             let style = terminal::Style::for_stdout(args.color);
             let ctx = text::Context {
-                selection: &selection,
-                boundary: config.day_boundary,
-                quotas: config.quotas,
-                tpd_all_models: config.tpd_all_models,
+                shown: shown(),
                 quota_source: quota_source(config),
-                floor: config.reservation.floor,
-                skipped_lines: skipped,
                 width: terminal::width(),
                 style,
             };

@@ -262,6 +262,15 @@ mod tests {
         text.parse().unwrap()
     }
 
+    /// The UTC day files a selection reads, as `YYYY-MM-DD`.
+    fn day_names(s: &Selection, ledger: &Ledger) -> Vec<String> {
+        s.utc_days(ledger)
+            .unwrap()
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
     #[test]
     fn today_by_default_at_the_boundary() {
         let now = at("2026-11-22T16:00:00Z");
@@ -271,12 +280,7 @@ mod tests {
         assert_eq!(s.start, at("2026-11-22T15:00:00Z"));
         assert_eq!(s.end, at("2026-11-23T15:00:00Z"));
         let ledger = Ledger::new(&crate::paths::Paths::at(std::path::Path::new("/none")));
-        let days: Vec<String> = s
-            .utc_days(&ledger)
-            .unwrap()
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let days = day_names(&s, &ledger);
         assert_eq!(days, ["2026-11-22", "2026-11-23"]);
         assert_eq!(
             s.utc_days(&ledger).unwrap(),
@@ -363,12 +367,7 @@ mod tests {
             ..Request::default()
         };
         let s = Selection::resolve(&req, DayBoundary::Utc, at("2026-11-22T00:00:00Z")).unwrap();
-        let days: Vec<String> = s
-            .utc_days(&ledger)
-            .unwrap()
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let days = day_names(&s, &ledger);
         assert_eq!(days, ["2019-12-31", "2020-06-01", "2026-11-01"]);
     }
 

@@ -6,28 +6,28 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::aggregate::{Bucket, Report, Spread, Totals};
+use super::Shown;
+use super::aggregate::{Bucket, ModelRow, OutputAdvice, Report, Spread, Totals};
 use super::chart;
-use super::range::Selection;
 use super::table::{self, Column};
-use crate::quota::{DayBoundary, Quotas};
+use crate::quota::Quotas;
 use crate::terminal::pretty_tokens;
 use crate::terminal::{self, Style, count, percent, thousands, wrap};
 
 /// What the text needs besides the report.
 pub struct Context<'a> {
-    pub selection: &'a Selection,
-    pub boundary: DayBoundary,
-    pub quotas: Quotas,
-    /// The account-wide cap on all models together (`tpd_all_models`).
-    pub tpd_all_models: Option<u64>,
+    pub shown: Shown<'a>,
     /// Where the quotas were set (`BEDROCK_HOOK_TPD in ~/.claude/settings.json env`).
     pub quota_source: String,
-    /// The reservation floor, for the advice's wording.
-    pub floor: u64,
-    pub skipped_lines: usize,
     pub width: usize,
     pub style: Style,
+}
+
+impl<'a> std::ops::Deref for Context<'a> {
+    type Target = Shown<'a>;
+    fn deref(&self) -> &Shown<'a> {
+        &self.shown
+    }
 }
 
 pub fn render(report: &Report, ctx: &Context<'_>) -> String {
@@ -56,20 +56,39 @@ fn section(out: &mut String, ctx: &Context<'_>, title: &str) {
     let _ = writeln!(out, "\n{}", ctx.style.paint(terminal::BOLD, &title));
 }
 
-fn clock(ctx: &Context<'_>, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&ctx.boundary.offset_at(at))
-        .format(format)
-        .to_string()
+/// The quotas the report compares with, as `TPD 2.4M`-style items; shared by the terminal
+/// and the HTML report's headers.
+pub(super) fn quota_list(quotas: Quotas, tpd_all_models: Option<u64>) -> Vec<String> {
+    let mut list = Vec::new();
+    if let Some(tpd) = quotas.tpd {
+        list.push(format!("TPD {}", pretty_tokens(tpd)));
+    }
+    if let Some(tpm) = quotas.tpm {
+        list.push(format!("TPM {}", pretty_tokens(tpm)));
+    }
+    if let Some(rpm) = quotas.rpm {
+        list.push(format!("RPM {rpm}"));
+    }
+    if let Some(all) = tpd_all_models {
+        list.push(format!("cross-model TPD {}", pretty_tokens(all)));
+    }
+    list
 }
 
-/// `09:00`, or with the date when the range spans several days.
-fn time_of_day(ctx: &Context<'_>, at: DateTime<Utc>) -> String {
-    let span = ctx.selection.end - ctx.selection.start;
-    if ctx.selection.whole_history || span > chrono::Duration::hours(24) {
-        clock(ctx, at, "%m-%d %H:%M")
-    } else {
-        clock(ctx, at, "%H:%M")
-    }
+/// The header's line where [`quota_list`] is empty.
+pub(super) const NO_QUOTA: &str =
+    "No quota configured: set `tpd` and `tpm` to see the pace and the share used";
+
+/// The header's note of ledger lines that could not be read.
+pub(super) fn skipped_lines(lines: usize) -> String {
+    format!(
+        "{} skipped",
+        count(
+            lines as u64,
+            "unreadable ledger line",
+            "unreadable ledger lines"
+        )
+    )
 }
 
 fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
@@ -77,11 +96,11 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         "Bedrock quota report · {}",
         terminal::clean(&ctx.selection.label)
     );
-    if !ctx.selection.whole_history && ctx.selection.label.len() == 10 {
+    if ctx.single_day() {
         let _ = write!(
             title,
             " (TPD day from {} {})",
-            clock(ctx, ctx.selection.start, "%H:%M"),
+            ctx.clock(ctx.selection.start, "%H:%M"),
             ctx.boundary.describe()
         );
     }
@@ -90,21 +109,9 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
     }
     let title = terminal::fit(&title, ctx.width);
     let _ = writeln!(out, "{}", ctx.style.paint(terminal::BOLD, &title));
-    let mut quotas = Vec::new();
-    if let Some(tpd) = ctx.quotas.tpd {
-        quotas.push(format!("TPD {}", pretty_tokens(tpd)));
-    }
-    if let Some(tpm) = ctx.quotas.tpm {
-        quotas.push(format!("TPM {}", pretty_tokens(tpm)));
-    }
-    if let Some(rpm) = ctx.quotas.rpm {
-        quotas.push(format!("RPM {rpm}"));
-    }
-    if let Some(all) = ctx.tpd_all_models {
-        quotas.push(format!("cross-model TPD {}", pretty_tokens(all)));
-    }
+    let quotas = quota_list(ctx.quotas, ctx.tpd_all_models);
     let line = if quotas.is_empty() {
-        "No quota configured: set `tpd` and `tpm` to see the pace and the share used.".to_string()
+        format!("{NO_QUOTA}.")
     } else {
         format!(
             "Quotas: {} ({})",
@@ -117,17 +124,8 @@ fn header(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let _ = writeln!(
             out,
             "{}",
-            ctx.style.paint(
-                terminal::YELLOW,
-                &format!(
-                    "{} skipped",
-                    count(
-                        ctx.skipped_lines as u64,
-                        "unreadable ledger line",
-                        "unreadable ledger lines"
-                    )
-                )
-            )
+            ctx.style
+                .paint(terminal::YELLOW, &skipped_lines(ctx.skipped_lines))
         );
     }
     let _ = report;
@@ -161,14 +159,7 @@ fn totals(out: &mut String, report: &Report, ctx: &Context<'_>) {
         }
         _ => "input + cache write + output × burndown".to_string(),
     };
-    let ratio = if t.quota_tokens > 0 {
-        format!(
-            "{:.1}× what settled",
-            t.reserved_tokens as f64 / t.quota_tokens as f64
-        )
-    } else {
-        String::new()
-    };
+    let ratio = reserved_ratio(t);
     let rows: Vec<(&str, String, String)> = vec![
         ("requests", thousands(t.requests), requests_note.join(", ")),
         ("input", pretty_tokens(t.input_tokens), String::new()),
@@ -230,11 +221,7 @@ fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
                 pretty_tokens(m.totals.cache_write_tokens),
                 pretty_tokens(m.totals.cache_read_tokens),
                 pretty_tokens(m.totals.output_tokens),
-                format!(
-                    "{}{}",
-                    m.burndown,
-                    if m.burndown_assumed { "?" } else { "" }
-                ),
+                burn_cell(m),
                 pretty_tokens(m.totals.quota_tokens),
                 pretty_tokens(m.totals.reserved_tokens),
                 thousands(m.totals.throttles),
@@ -250,12 +237,7 @@ fn models(out: &mut String, report: &Report, ctx: &Context<'_>) {
 }
 
 fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
-    let shown = report.sessions.top.len() as u64;
-    let title = if shown < report.sessions.count {
-        format!("Top sessions ({shown} of {})", report.sessions.count)
-    } else {
-        "Sessions".to_string()
-    };
+    let title = sessions_title(report);
     section(out, ctx, &title);
     let columns = [
         Column::text("session"),
@@ -266,23 +248,70 @@ fn sessions(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("reserved"),
         Column::text("active").optional(),
     ];
-    let rows: Vec<Vec<String>> = report
+    let rows = session_rows(report, ctx, |id| id.chars().take(8).collect());
+    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+}
+
+/// The reserved total's note: how many times what settled, or nothing when nothing did.
+/// Shared by the terminal and the HTML report.
+pub(super) fn reserved_ratio(t: &Totals) -> String {
+    if t.quota_tokens > 0 {
+        format!(
+            "{:.1}× what settled",
+            t.reserved_tokens as f64 / t.quota_tokens as f64
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// A model's burndown rate, with `?` when it was assumed. Shared by the terminal and the
+/// HTML report.
+pub(super) fn burn_cell(m: &ModelRow) -> String {
+    format!(
+        "{}{}",
+        m.burndown,
+        if m.burndown_assumed { "?" } else { "" }
+    )
+}
+
+/// The session table's title: how many of the range's sessions it lists, when not all.
+pub(super) fn sessions_title(report: &Report) -> String {
+    let shown = report.sessions.top.len() as u64;
+    if shown < report.sessions.count {
+        format!("Top sessions ({shown} of {})", report.sessions.count)
+    } else {
+        "Sessions".to_string()
+    }
+}
+
+/// The session table's cells (session as `id` shows it, project, requests, agents,
+/// settled, reserved, active), shared by the terminal and the HTML report.
+pub(super) fn session_rows(
+    report: &Report,
+    shown: &Shown<'_>,
+    id: impl Fn(&str) -> String,
+) -> Vec<Vec<String>> {
+    report
         .sessions
         .top
         .iter()
         .map(|s| {
             vec![
-                s.session.chars().take(8).collect(),
+                id(&s.session),
                 s.project.clone().unwrap_or_else(|| "?".to_string()),
                 thousands(s.totals.requests),
                 thousands(s.agents),
                 pretty_tokens(s.totals.quota_tokens),
                 pretty_tokens(s.totals.reserved_tokens),
-                format!("{}–{}", time_of_day(ctx, s.first), time_of_day(ctx, s.last)),
+                format!(
+                    "{}–{}",
+                    shown.time_of_day(s.first),
+                    shown.time_of_day(s.last)
+                ),
             ]
         })
-        .collect();
-    out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+        .collect()
 }
 
 fn timeline(out: &mut String, report: &Report, ctx: &Context<'_>) {
@@ -305,9 +334,9 @@ fn timeline(out: &mut String, report: &Report, ctx: &Context<'_>) {
     let daily = t.bucket_seconds >= 86_400;
     let label = |b: &Bucket| {
         if daily {
-            clock(ctx, b.start, "%Y-%m-%d")
+            ctx.clock(b.start, "%Y-%m-%d")
         } else {
-            time_of_day(ctx, b.start)
+            ctx.time_of_day(b.start)
         }
     };
     out.push_str(&chart::render(t, ctx.width, &ctx.style, &label));
@@ -327,7 +356,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
             .unwrap_or_default();
         let line = format!(
             "busiest minute   {}  {} settled by {}{share}",
-            time_of_day(ctx, m.start),
+            ctx.time_of_day(m.start),
             pretty_tokens(m.quota_tokens),
             count(m.requests, "request", "requests")
         );
@@ -341,7 +370,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let line = format!(
             "most in flight   {} at {}, holding {}",
             count(f.requests, "request", "requests"),
-            clock(ctx, f.at, "%H:%M:%S"),
+            ctx.clock(f.at, "%H:%M:%S"),
             pretty_tokens(f.reserved_tokens)
         );
         let _ = writeln!(
@@ -356,7 +385,7 @@ fn peaks(out: &mut String, report: &Report, ctx: &Context<'_>) {
         let line = format!(
             "most held        {} at {} by {}",
             pretty_tokens(f.reserved_tokens),
-            clock(ctx, f.at, "%H:%M:%S"),
+            ctx.clock(f.at, "%H:%M:%S"),
             count(f.requests, "request", "requests")
         );
         let _ = writeln!(
@@ -386,7 +415,7 @@ fn throttles(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("of TPM").optional(),
         Column::number("req/min").optional(),
     ];
-    let rows = throttle_rows(report, |at| clock(ctx, at, "%H:%M:%S"));
+    let rows = throttle_rows(report, |at| ctx.clock(at, "%H:%M:%S"));
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
 }
 
@@ -442,32 +471,9 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         Column::number("asked max"),
         Column::number("suggest"),
     ];
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let row = |model: &str, requests: u64, output: &Spread, asked: &Spread, suggest: String| {
-        let [o50, o99, omax] = spread(output);
-        let [m50, _, mmax] = spread(asked);
-        vec![
-            model.to_string(),
-            thousands(requests),
-            o50,
-            o99,
-            omax,
-            m50,
-            mmax,
-            suggest,
-        ]
-    };
-    for m in &o.models {
-        rows.push(row(
-            &m.model,
-            m.requests,
-            &m.output_tokens,
-            &m.max_tokens,
-            thousands(m.suggested_max_tokens),
-        ));
-    }
+    let mut rows = advice_rows(o);
     if o.models.len() > 1 {
-        rows.push(row(
+        rows.push(advice_row(
             "all models",
             o.requests,
             &o.output_tokens,
@@ -476,6 +482,76 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
         ));
     }
     out.push_str(&table::render(&columns, &rows, ctx.width, &ctx.style));
+    for note in advice_notes(o) {
+        out.push_str(&wrap(
+            &ctx.style.paint(terminal::YELLOW, &note),
+            ctx.width,
+            "  ",
+        ));
+    }
+    let Some(suggested) = o.suggested_max_tokens else {
+        return;
+    };
+    let advice = suggestion(
+        o,
+        suggested,
+        report.totals.reserved_tokens,
+        ctx.floor,
+        |mark, text| {
+            let colour = match mark {
+                Mark::Suggested => terminal::BOLD,
+                Mark::Saving => terminal::GREEN,
+                Mark::Setting => terminal::CYAN,
+            };
+            ctx.style.paint(colour, text)
+        },
+    );
+    out.push('\n');
+    out.push_str(&wrap(&advice, ctx.width, "  "));
+}
+
+/// The max_tokens table's rows of each model, shared by the terminal and the HTML report.
+pub(super) fn advice_rows(o: &OutputAdvice) -> Vec<Vec<String>> {
+    o.models
+        .iter()
+        .map(|m| {
+            advice_row(
+                &m.model,
+                m.requests,
+                &m.output_tokens,
+                &m.max_tokens,
+                thousands(m.suggested_max_tokens),
+            )
+        })
+        .collect()
+}
+
+/// One row of the max_tokens table: model, requests, output p50/p99/max, asked p50/max,
+/// suggestion.
+fn advice_row(
+    model: &str,
+    requests: u64,
+    output: &Spread,
+    asked: &Spread,
+    suggest: String,
+) -> Vec<String> {
+    let [o50, o99, omax] = spread(output);
+    let [m50, _, mmax] = spread(asked);
+    vec![
+        model.to_string(),
+        thousands(requests),
+        o50,
+        o99,
+        omax,
+        m50,
+        mmax,
+        suggest,
+    ]
+}
+
+/// What the max_tokens advice could not see: assumed max_tokens, requests cut short.
+/// Shared by the terminal and the HTML report.
+pub(super) fn advice_notes(o: &OutputAdvice) -> Vec<String> {
     let mut notes = Vec::new();
     if o.assumed_max_tokens > 0 {
         notes.push(format!(
@@ -489,28 +565,41 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
             count(o.at_limit, "request stopped", "requests stopped")
         ));
     }
-    for note in notes {
-        out.push_str(&wrap(
-            &ctx.style.paint(terminal::YELLOW, &note),
-            ctx.width,
-            "  ",
-        ));
-    }
-    let Some(suggested) = o.suggested_max_tokens else {
-        return;
-    };
+    notes
+}
+
+/// The figures of the max_tokens suggestion that each report shows in its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// The suggested max_tokens.
+    Suggested,
+    /// The reserved tokens it saves.
+    Saving,
+    /// The setting that applies it.
+    Setting,
+}
+
+/// The max_tokens suggestion as one paragraph, `mark` dressing its figures: the terminal
+/// colours them, the HTML report wraps them in tags. `reserved` is what the requests
+/// reserved; `floor` the reservation floor.
+pub(super) fn suggestion(
+    o: &OutputAdvice,
+    suggested: u64,
+    reserved: u64,
+    floor: u64,
+    mark: impl Fn(Mark, &str) -> String,
+) -> String {
     let mut advice = format!(
         "max_tokens {} covers every output seen (largest {} + {}% headroom{}).",
-        ctx.style.paint(terminal::BOLD, &thousands(suggested)),
+        mark(Mark::Suggested, &thousands(suggested)),
         thousands(o.output_tokens.max),
         o.headroom_percent,
-        if suggested == ctx.floor && ctx.floor > 0 {
-            format!(", raised to the {} reservation floor", thousands(ctx.floor))
+        if suggested == floor && floor > 0 {
+            format!(", raised to the {} reservation floor", thousands(floor))
         } else {
             String::new()
         }
     );
-    let reserved = report.totals.reserved_tokens;
     if o.reserved_savings_tokens == 0 {
         advice.push_str(" Requests already asked for no more than that: nothing to save.");
     } else {
@@ -520,17 +609,15 @@ fn output_advice(out: &mut String, report: &Report, ctx: &Context<'_>) {
              Claude Code takes it from {}.",
             pretty_tokens(o.counterfactual_reserved_tokens),
             pretty_tokens(reserved),
-            ctx.style
-                .paint(terminal::GREEN, &pretty_tokens(o.reserved_savings_tokens)),
+            mark(Mark::Saving, &pretty_tokens(o.reserved_savings_tokens)),
             percent(o.reserved_savings_tokens, reserved),
-            ctx.style.paint(
-                terminal::CYAN,
+            mark(
+                Mark::Setting,
                 &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={suggested}")
             )
         );
     }
-    out.push('\n');
-    out.push_str(&wrap(&advice, ctx.width, "  "));
+    advice
 }
 
 /// The throttle table's cells (time, model, limit, what was estimated against each quota),

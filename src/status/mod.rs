@@ -79,13 +79,14 @@ fn line(bytes: &[u8], context: fn() -> anyhow::Result<Context>) -> (String, Opti
     }
     let state = fresh_state(&paths, &config, &input, now).unwrap_or_default();
     remember_model(&paths, &config, &input, &state, now);
-    let mut budget = budget::compute(
+    let mut budget = budget::compute_with(
         &state,
         &config,
         now,
         input.session_id.as_deref(),
         None,
         input.model_id(),
+        &crate::claude::ClientEnv::from_process(),
     );
     let account = crate::account::share::for_budget(&paths.data_dir, &config, &mut budget, now);
     let mut line = render::render_with_account(
