@@ -290,7 +290,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn budget(state: &LiveState, config: &Config) -> Budget {
+    /// The budget of session `s` now, with no client environment.
+    pub fn budget(state: &LiveState, config: &Config) -> Budget {
         crate::budget::compute_with(
             state,
             config,

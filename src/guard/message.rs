@@ -492,7 +492,7 @@ fn rate(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::assess::tests::{config, now, state};
+    use crate::guard::assess::tests::{budget, config, now, state};
 
     #[test]
     fn spans_and_clocks() {
@@ -509,15 +509,7 @@ mod tests {
     #[test]
     fn breakdown_names_floor_source_and_multiplier() {
         let c = config(None, None, None);
-        let b = crate::budget::compute_with(
-            &state(),
-            &c,
-            now(),
-            Some("s"),
-            None,
-            None,
-            &crate::claude::ClientEnv::default(),
-        );
+        let b = budget(&state(), &c);
         let mut next = b.next.clone();
         assert_eq!(
             breakdown(&next, &c),
@@ -544,15 +536,7 @@ mod tests {
         let mut s = state();
         s = crate::guard::assess::tests::with_inflight(s, "s/a", 200_000);
         s = crate::guard::assess::tests::with_inflight(s, "s/b", 300_000);
-        let b = crate::budget::compute_with(
-            &s,
-            &c,
-            now(),
-            Some("s"),
-            None,
-            None,
-            &crate::claude::ClientEnv::default(),
-        );
+        let b = budget(&s, &c);
         assert_eq!(
             numbers(&b),
             "Left: 9.1M of 10M TPD, TPM not set, 46 of 50 RPM; 2 requests in flight holding 500k."

@@ -15,17 +15,15 @@ use crate::quota::Usage;
 
 /// `{"type":"api-request", ...}`: what the client sent (2.1.x clients).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApiRequestLine {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// The client's id for this request; assistant entries point back with `requestRef`.
     pub id: Option<String>,
     pub timestamp: Option<String>,
-    #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
-    #[serde(rename = "agentId")]
     pub agent_id: Option<String>,
-    #[serde(rename = "querySource")]
     pub query_source: Option<String>,
     pub params: Option<ApiParams>,
 }
@@ -38,22 +36,17 @@ pub struct ApiParams {
 
 /// `{"type":"assistant", ...}`: one (part of a) response.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AssistantLine {
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(rename = "requestId")]
     pub request_id: Option<String>,
-    #[serde(rename = "requestRef")]
     pub request_ref: Option<String>,
     pub timestamp: Option<String>,
-    #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
-    #[serde(rename = "agentId")]
     pub agent_id: Option<String>,
-    #[serde(rename = "isApiErrorMessage")]
     pub is_api_error_message: Option<bool>,
     /// On the client's own error message: the HTTP status it gave up on (429: throttled).
-    #[serde(rename = "apiErrorStatus")]
     pub api_error_status: Option<u64>,
     pub cwd: Option<String>,
     pub message: Option<AssistantMessage>,
@@ -87,24 +80,21 @@ impl WireUsage {
 
 /// `{"type":"cost-state", ...}`: the session's per-model totals, side requests included.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CostStateLine {
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
-    #[serde(rename = "modelUsage", default)]
+    #[serde(default)]
     pub model_usage: BTreeMap<String, ModelUsage>,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModelUsage {
-    #[serde(rename = "inputTokens")]
     pub input_tokens: Option<u64>,
-    #[serde(rename = "outputTokens")]
     pub output_tokens: Option<u64>,
-    #[serde(rename = "cacheReadInputTokens")]
     pub cache_read_input_tokens: Option<u64>,
-    #[serde(rename = "cacheCreationInputTokens")]
     pub cache_creation_input_tokens: Option<u64>,
 }
 
@@ -127,15 +117,14 @@ impl ModelUsage {
 ///   `error.status` 429 is a throttle. The attempt that is not retried gets the synthetic
 ///   error message instead (and the `StopFailure` hook).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SystemLine {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub subtype: Option<String>,
     pub uuid: Option<String>,
     pub timestamp: Option<String>,
-    #[serde(rename = "sessionId")]
     pub session_id: Option<String>,
-    #[serde(rename = "agentId")]
     pub agent_id: Option<String>,
     #[serde(rename = "compactMetadata")]
     pub metadata: Option<CompactMetadata>,
@@ -151,10 +140,10 @@ impl SystemLine {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CompactMetadata {
     /// `manual` (`/compact`) or `auto`.
     pub trigger: Option<String>,
-    #[serde(rename = "durationMs")]
     pub duration_ms: Option<u64>,
 }
 
@@ -223,20 +212,18 @@ pub fn classify(line: &[u8]) -> Entry {
             }
             _ => {}
         }
-        let end = skip_value(line, value_start)?;
         let slot = match key {
-            b"requestId" => &mut fields.request_id,
-            b"requestRef" => &mut fields.request_ref,
-            b"timestamp" => &mut fields.timestamp,
-            b"sessionId" => &mut fields.session_id,
-            b"agentId" => &mut fields.agent_id,
-            b"isApiErrorMessage" => &mut fields.is_api_error_message,
-            b"apiErrorStatus" => &mut fields.api_error_status,
-            b"cwd" => &mut fields.cwd,
-            _ => return Some(Field::Next(end)),
+            b"requestId" => Some(&mut fields.request_id),
+            b"requestRef" => Some(&mut fields.request_ref),
+            b"timestamp" => Some(&mut fields.timestamp),
+            b"sessionId" => Some(&mut fields.session_id),
+            b"agentId" => Some(&mut fields.agent_id),
+            b"isApiErrorMessage" => Some(&mut fields.is_api_error_message),
+            b"apiErrorStatus" => Some(&mut fields.api_error_status),
+            b"cwd" => Some(&mut fields.cwd),
+            _ => None,
         };
-        *slot = Some(raw(end));
-        Some(Field::Next(end))
+        keep_value(line, value_start, slot, |raw| Some(Some(raw)))
     });
     match kind.map(|k| k.strip_prefix(b"\"").and_then(|k| k.strip_suffix(b"\""))) {
         Some(Some(b"user")) => Entry::UserTurn,
@@ -318,20 +305,33 @@ fn api_request(line: &[u8], start: usize) -> Option<ApiRequestLine> {
             out.params = params;
             return Some(Field::Next(end));
         }
-        let end = skip_value(line, at)?;
         let slot = match key {
-            b"type" => &mut out.kind,
-            b"id" => &mut out.id,
-            b"timestamp" => &mut out.timestamp,
-            b"sessionId" => &mut out.session_id,
-            b"agentId" => &mut out.agent_id,
-            b"querySource" => &mut out.query_source,
-            _ => return Some(Field::Next(end)),
+            b"type" => Some(&mut out.kind),
+            b"id" => Some(&mut out.id),
+            b"timestamp" => Some(&mut out.timestamp),
+            b"sessionId" => Some(&mut out.session_id),
+            b"agentId" => Some(&mut out.agent_id),
+            b"querySource" => Some(&mut out.query_source),
+            _ => None,
         };
-        *slot = opt_string(&line[at..end])?;
-        Some(Field::Next(end))
+        keep_value(line, at, slot, opt_string)
     })?;
     Some(out)
+}
+
+/// Skip the value at `at` and, where `slot` is a field the caller keeps, store it through
+/// `keep` (which may refuse it: the line is then malformed).
+fn keep_value<'a, T>(
+    line: &'a [u8],
+    at: usize,
+    slot: Option<&mut T>,
+    keep: impl FnOnce(&'a [u8]) -> Option<T>,
+) -> Option<Field> {
+    let end = skip_value(line, at)?;
+    if let Some(slot) = slot {
+        *slot = keep(&line[at..end])?;
+    }
+    Some(Field::Next(end))
 }
 
 /// Where an assistant line's fields are (raw JSON values).
