@@ -3,9 +3,10 @@
 //!
 //! It holds today's totals per model, the requests settled in the last two minutes (for
 //! the sliding TPM/RPM windows), the requests in flight, and what each session's last
-//! request looked like. It is rewritten whole (temp file + rename) under the ledger lock;
-//! readers take no lock. Missing or unreadable, it is rebuilt from the ledger; otherwise it
-//! counts what the ledger gained since it was saved (see [`super::converge`]).
+//! request looked like. It is rewritten whole (through a swap file, `files::replace_through_swap`)
+//! under the ledger lock; readers take no lock. Missing, unreadable or of another version, it
+//! is rebuilt from the ledger; otherwise it counts what the ledger gained since it was saved
+//! (see [`super::converge`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
