@@ -3,9 +3,9 @@
 //! environment lookups, the same config file, one clock reading) and none builds its own.
 //!
 //! `lib.rs` builds it once per run and hands it to the command. The hot paths (`hook`,
-//! `statusline`) are handed [`Context::from_env`] itself and call it where they first need
-//! it: past their input checks, so an input they refuse costs no config read, and after the
-//! status line has started the line it chains.
+//! `statusline`) call [`Context::from_env`] themselves where they first need it: past their
+//! input checks, so an input they refuse costs no config read, and after the status line
+//! has started the line it chains.
 //!
 //! Commands that run on (the import's batches, the catch-up's passes) still read the clock
 //! when they write: [`Context::now`] is when the command started.

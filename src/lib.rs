@@ -44,16 +44,12 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     match args.get(1).and_then(|a| a.to_str()).filter(|_| !wants_help) {
         Some("hook") => {
             fail_open_on_panic(false);
-            return hook::run(&mut std::io::stdin().lock(), Context::from_env);
+            return hook::run(&mut std::io::stdin().lock());
         }
         Some("statusline") => {
             fail_open_on_panic(true);
             let chain = chain_argument(&args[2..]);
-            return status::run(
-                &mut std::io::stdin().lock(),
-                chain.as_deref(),
-                Context::from_env,
-            );
+            return status::run(&mut std::io::stdin().lock(), chain.as_deref());
         }
         _ => {}
     }
@@ -94,11 +90,10 @@ fn commands(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     // Read once for every command; only `doctor` and `uninstall` do without a data dir.
     let context = Context::from_env();
     match cli.command {
-        Command::Hook => Ok(hook::run(&mut std::io::stdin().lock(), Context::from_env)),
+        Command::Hook => Ok(hook::run(&mut std::io::stdin().lock())),
         Command::Statusline(args) => Ok(status::run(
             &mut std::io::stdin().lock(),
             args.chain.as_deref(),
-            Context::from_env,
         )),
         Command::CatchUp(args) => {
             hook::catch_up::run(&args, &context?)?;

@@ -36,10 +36,10 @@ const MAX_INPUT: u64 = 256 << 20;
 /// event reads the same bytes).
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 
-/// Run the hook; always exits 0. Prints a JSON decision only when there is one. `context`
-/// is called once, when the event is one to record.
-pub fn run(stdin: &mut dyn Read, context: fn() -> Result<Context>) -> ExitCode {
-    match handle(stdin, context) {
+/// Run the hook; always exits 0. Prints a JSON decision only when there is one. The
+/// context (paths, config, now) is read only for an event that is one to record.
+pub fn run(stdin: &mut dyn Read) -> ExitCode {
+    match handle(stdin) {
         Ok(handled) => {
             if let Some(output) = handled.output {
                 println!("{output}");
@@ -60,7 +60,7 @@ struct Handled {
     problem: Option<String>,
 }
 
-fn handle(stdin: &mut dyn Read, context: fn() -> Result<Context>) -> Result<Handled> {
+fn handle(stdin: &mut dyn Read) -> Result<Handled> {
     let mut bytes = Vec::new();
     stdin
         .take(MAX_INPUT)
@@ -80,7 +80,7 @@ fn handle(stdin: &mut dyn Read, context: fn() -> Result<Context>) -> Result<Hand
             problem: None,
         });
     }
-    let Context { paths, config, now } = context()?;
+    let Context { paths, config, now } = Context::from_env()?;
     let env = client_env(&input);
     let Some(mut writer) = Writer::begin(&paths, &config, now, LOCK_WAIT)
         .with_context(|| format!("cannot open the ledger in {}", paths.data_dir.display()))?

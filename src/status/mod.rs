@@ -36,16 +36,13 @@ pub struct Args {
 /// Status line input is a few KiB; anything past this is not ours to read.
 const MAX_INPUT: u64 = 4 << 20;
 
-/// Print the status line; always exits 0. `context` is called once, when the input parses.
-pub fn run(
-    stdin: &mut dyn Read,
-    chain: Option<&str>,
-    context: fn() -> anyhow::Result<Context>,
-) -> ExitCode {
+/// Print the status line; always exits 0. The context (paths, config, now) is read once
+/// the input parses, after the chained status line has started.
+pub fn run(stdin: &mut dyn Read, chain: Option<&str>) -> ExitCode {
     let mut bytes = Vec::new();
     let _ = stdin.take(MAX_INPUT).read_to_end(&mut bytes);
     let chained = chain.and_then(|command| chain::start(command, &bytes));
-    let (ours, config) = line(&bytes, context);
+    let (ours, config) = line(&bytes);
     let theirs = chained.and_then(|c| {
         let timeout = config.as_ref().map_or(250, |c| c.chain_timeout_ms);
         c.finish(Duration::from_millis(timeout))
@@ -61,13 +58,13 @@ pub fn run(
     ExitCode::SUCCESS
 }
 
-fn line(bytes: &[u8], context: fn() -> anyhow::Result<Context>) -> (String, Option<Config>) {
+fn line(bytes: &[u8]) -> (String, Option<Config>) {
     let input: StatusInput = match serde_json::from_slice(bytes) {
         Ok(input) => input,
         Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => StatusInput::default(),
         Err(_) => return (render::fallback("bad input"), None),
     };
-    let Ok(Context { paths, config, now }) = context() else {
+    let Ok(Context { paths, config, now }) = Context::from_env() else {
         return (render::fallback("no data dir"), None);
     };
     if crate::files::unsafe_dir(&paths.data_dir).is_some() {
