@@ -209,7 +209,8 @@ fn skip_long_line(file: &File, cursor: &mut Cursor, len: u64, limits: Limits) ->
 
 /// Up to `want` bytes of `file` from `offset` (fewer at its end). Read straight into
 /// the vector's spare capacity: zeroing it first would cost as much as the copy out of the
-/// page cache (64 KiB on an ordinary event).
+/// page cache (64 KiB on an ordinary event), and `read_to_end` into reserved capacity reads
+/// in growing 8 KiB steps (five system calls for those 64 KiB instead of one).
 pub(crate) fn read_at(file: &File, offset: u64, want: u64) -> io::Result<Vec<u8>> {
     use std::os::fd::AsRawFd;
     let want = usize::try_from(want).unwrap_or(usize::MAX);
