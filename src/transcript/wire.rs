@@ -59,17 +59,11 @@ pub struct AssistantMessage {
     pub usage: Option<WireUsage>,
 }
 
-/// Token counts as a response's `usage` spells them (`input_tokens`), and as a cost-state
-/// line's `modelUsage` does (`inputTokens`).
 #[derive(Debug, Default, Deserialize)]
 pub struct WireUsage {
-    #[serde(alias = "inputTokens")]
     pub input_tokens: Option<u64>,
-    #[serde(alias = "cacheCreationInputTokens")]
     pub cache_creation_input_tokens: Option<u64>,
-    #[serde(alias = "cacheReadInputTokens")]
     pub cache_read_input_tokens: Option<u64>,
-    #[serde(alias = "outputTokens")]
     pub output_tokens: Option<u64>,
 }
 
@@ -92,7 +86,27 @@ pub struct CostStateLine {
     pub kind: Option<String>,
     pub session_id: Option<String>,
     #[serde(default)]
-    pub model_usage: BTreeMap<String, WireUsage>,
+    pub model_usage: BTreeMap<String, ModelUsage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelUsage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+impl ModelUsage {
+    pub fn to_usage(&self) -> Usage {
+        Usage {
+            input: self.input_tokens.unwrap_or(0),
+            cache_write: self.cache_creation_input_tokens.unwrap_or(0),
+            cache_read: self.cache_read_input_tokens.unwrap_or(0),
+            output: self.output_tokens.unwrap_or(0),
+        }
+    }
 }
 
 /// `{"type":"system", ...}` lines of the subtypes we read:
