@@ -3,10 +3,10 @@
 //!
 //! It holds today's totals per model, the requests settled in the last two minutes (for
 //! the sliding TPM/RPM windows), the requests in flight, and what each session's last
-//! request looked like. It is rewritten whole (through a swap file, `files::replace_through_swap`)
-//! under the ledger lock; readers take no lock. Missing, unreadable or of another version, it
-//! is rebuilt from the ledger; otherwise it counts what the ledger gained since it was saved
-//! (see [`super::converge`]).
+//! request looked like. It is rewritten whole through a swap file
+//! (`files::replace_through_swap`) under the ledger lock; readers take no lock. Missing,
+//! unreadable or of another version, it is rebuilt from the ledger; otherwise it counts what
+//! the ledger gained since it was saved (see [`super::converge`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -157,6 +157,7 @@ pub(super) fn keep_newest<V>(map: &mut BTreeMap<String, V>, max: usize, at: impl
 }
 
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
+/// 4: `recent` as flat triples per model (`recent_wire`).
 pub const STATE_VERSION: u32 = 4;
 
 impl LiveState {
