@@ -104,7 +104,7 @@ NOW="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 # ---------------------------------------------------------------- data
 step "data: ledgers of one day and one year, corpus of $SIZE, 50 MB transcript"
-rm -rf "$WORK/ledger-day" "$WORK/ledger-year" "$WORK/corpus" "$WORK/corpus-data" "$WORK/hook"
+rm -rf "$WORK/ledger-day" "$WORK/ledger-year" "$WORK/corpus" "$WORK/corpus-data" "$WORK/hook" "$WORK/hook-data"
 "$GEN" ledger --data-dir "$WORK/ledger-day" --days 1 --now "$NOW" --seed 1
 "$GEN" ledger --data-dir "$WORK/ledger-year" --days 365 --now "$NOW" --seed 1
 CORPUS="$WORK/corpus"
