@@ -64,11 +64,19 @@ pub fn open_read(path: &Path) -> io::Result<File> {
 
 /// [`open_read`], with the file's length.
 fn open_read_with_len(path: &Path) -> io::Result<(File, u64)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)?;
+    let file = own_file().read(true).open(path)?;
     regular_with_len(file, path)
+}
+
+/// How every file of our own in the data dir is opened: created with mode 0600, never
+/// through a symlink, never blocking (a FIFO planted in its place fails instead of hanging
+/// a hook). The mode matters only where the caller also creates.
+fn own_file() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    options
 }
 
 fn regular(file: File, path: &Path) -> io::Result<File> {
@@ -126,25 +134,18 @@ pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// Open for appending, creating with mode 0600; never through a symlink, never anything
 /// but a regular file (a FIFO in its place fails instead of blocking).
 pub fn open_append(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
+    let file = own_file().append(true).create(true).open(path)?;
     regular(file, path)
 }
 
 /// Open for reading and writing, creating with mode 0600; as [`open_append`], never
 /// through a symlink and only a regular file.
 pub fn open_rw(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
+    let file = own_file()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
     regular(file, path)
 }
@@ -172,12 +173,7 @@ pub fn replace_through_swap(path: &Path, swap: &Path, json: &[u8]) -> io::Result
     let (file, old_len) = match open_swap(swap) {
         Ok(opened) => opened,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(swap)?;
+            let file = own_file().write(true).create_new(true).open(swap)?;
             (file, 0)
         }
         Err(_) => {
@@ -209,10 +205,7 @@ const SWAP_PAD_MAX: u64 = 1024;
 
 /// The swap file if it is ours to overwrite, with its length.
 fn open_swap(swap: &Path) -> io::Result<(File, u64)> {
-    let file = OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(swap)?;
+    let file = own_file().write(true).open(swap)?;
     let meta = file.metadata()?;
     let ours = meta.uid() == unsafe { libc::geteuid() };
     if meta.file_type().is_file() && meta.nlink() == 1 && ours {
