@@ -16,6 +16,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::cursor::Cursor;
+use super::mapped::{Chunk, MAP_FROM, Mapping};
 
 /// Read limits for one call.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +30,7 @@ pub struct Limits {
 /// Complete new lines (each ending in `\n`), and whether more bytes remain unread.
 #[derive(Debug, Default)]
 pub struct NewLines {
-    pub bytes: Vec<u8>,
+    pub bytes: Chunk,
     pub more: bool,
 }
 
@@ -46,7 +47,7 @@ pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<
         return Ok(out);
     }
     let want = (len - cursor.offset).min(limits.budget.max(1));
-    let mut chunk = read_at(&file, cursor.offset, want)?;
+    let mut chunk = read_chunk(&file, cursor.offset, want)?;
     match memchr::memrchr(b'\n', &chunk) {
         Some(at) => {
             cursor.offset += at as u64 + 1;
@@ -63,6 +64,18 @@ pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<
         None => {}
     }
     Ok(out)
+}
+
+/// `want` bytes of `file` from `offset` (which end before its length as last seen): mapped
+/// when there are many (see [`super::mapped`]), else copied.
+fn read_chunk(file: &File, offset: u64, want: u64) -> io::Result<Chunk> {
+    if want >= MAP_FROM
+        && let Ok(len) = usize::try_from(want)
+        && let Some(mapping) = Mapping::new(file, offset, len)
+    {
+        return Ok(Chunk::Mapped(mapping));
+    }
+    read_at(file, offset, want).map(Chunk::Copied)
 }
 
 /// Open a transcript for reading without ever blocking on it (a FIFO in its place).
@@ -273,6 +286,30 @@ mod tests {
             lines(&read_new(&path, &mut cursor, BIG).unwrap()),
             vec!["three", "four"]
         );
+    }
+
+    #[test]
+    fn long_reads_from_any_offset_hand_over_the_same_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let all: Vec<String> = (0..3000)
+            .map(|i| format!("line {i:05} {}", "x".repeat(i % 40)))
+            .collect();
+        let mut f = File::create(&path).unwrap();
+        f.write_all(all.join("\n").as_bytes()).unwrap();
+        // The first line and the unfinished last one out: the read starts mid-page and
+        // is longer than MAP_FROM, so it is mapped whenever no other mapping is in use.
+        let meta = f.metadata().unwrap();
+        let mut cursor = Cursor {
+            offset: all[0].len() as u64 + 1,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            ..Cursor::default()
+        };
+        let out = read_new(&path, &mut cursor, BIG).unwrap();
+        assert!(out.bytes.len() as u64 >= MAP_FROM);
+        assert_eq!(lines(&out), all[1..all.len() - 1]);
+        assert_eq!(out.bytes.last(), Some(&b'\n'));
     }
 
     /// Every line `stream_new` hands over, stopping after `stop_after` blocks.
