@@ -22,6 +22,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::record::Record;
+use crate::files::mapped::{Chunk, Holds, MAP_FROM, Mapping};
 use crate::files::{self, LockGuard};
 use crate::paths::Paths;
 
@@ -342,29 +343,23 @@ struct DayIndex {
 impl DayIndex {
     fn open(data_path: &Path, index_path: &Path) -> io::Result<DayIndex> {
         let data = files::open_append(data_path)?;
-        let mut index = files::open_rw(index_path)?;
-        let mut raw = Vec::new();
-        index.read_to_end(&mut raw)?;
-        let whole = raw.len() - raw.len() % INDEX_ENTRY;
-        if whole != raw.len() {
+        let index = files::open_rw(index_path)?;
+        let len = index.metadata()?.len();
+        let whole = len - len % INDEX_ENTRY as u64;
+        if whole != len {
             // A torn index entry: drop it, the repair below re-indexes its line.
-            index.set_len(whole as u64)?;
+            index.set_len(whole)?;
         }
-        let mut seen = Seen::with_capacity(whole / INDEX_ENTRY + 16);
+        let mut seen = Seen::new(read_index(&index, whole)?);
         let mut indexed_len = 0u64;
         let mut intact = true;
-        for entry in raw[..whole].chunks_exact(INDEX_ENTRY) {
-            let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-            let tagged = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+        for (hash, tagged) in entries(&seen.indexed) {
             let end = tagged & END_MASK;
             if tagged >> END_BITS != entry_check(hash, end) || end <= indexed_len {
                 intact = false;
                 break;
             }
             indexed_len = end;
-            if hash != NO_RECORD {
-                seen.load(hash);
-            }
         }
         let data_meta = data.metadata()?;
         let file_id = {
@@ -374,9 +369,9 @@ impl DayIndex {
         let mut data_len = data_meta.len();
         if !intact || data_len < indexed_len {
             // Damaged, from an older version, or longer than its day file: rebuild the
-            // index from the day file.
-            index.set_len(0)?;
+            // index from the day file (its mapping let go first).
             seen.clear();
+            index.set_len(0)?;
             indexed_len = 0;
         }
         let mut day = DayIndex {
@@ -449,11 +444,40 @@ fn entry_check(hash: u64, end: u64) -> u64 {
     ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
 }
 
-/// The dedupe hashes of one day file. A hook asks about one to three records per event,
-/// so its questions are answered by scanning the hashes (microseconds for a busy day); a
-/// hash set is built only for a writer that asks many times (`import`). Building one on
-/// every event was a third of a hook's instructions.
+/// The index file's whole entries, mapped when a busy day's index is long (a hook then
+/// copies none of it), else read.
+fn read_index(index: &File, whole: u64) -> io::Result<Chunk> {
+    if whole >= MAP_FROM
+        && let Ok(len) = usize::try_from(whole)
+        && let Some(mapping) = Mapping::new(index, 0, len, Holds::LedgerIndex)
+    {
+        return Ok(Chunk::Mapped(mapping));
+    }
+    // Just opened: the file position is at its start.
+    let mut raw = Vec::with_capacity(usize::try_from(whole).unwrap_or(0));
+    index.take(whole).read_to_end(&mut raw)?;
+    raw.truncate(raw.len() - raw.len() % INDEX_ENTRY);
+    Ok(Chunk::Copied(raw))
+}
+
+/// The (hash, tagged end) pairs of index bytes.
+fn entries(bytes: &[u8]) -> impl Iterator<Item = (u64, u64)> + '_ {
+    bytes.chunks_exact(INDEX_ENTRY).map(|entry| {
+        let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
+        let tagged = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
+        (hash, tagged)
+    })
+}
+
+/// The dedupe hashes of one day file: the index's entries as found when the day was
+/// opened (scanned where they lie) and the hashes added since. A hook asks about one to
+/// three records per event, so its questions are answered by scanning (microseconds for a
+/// busy day); a hash set is built only for a writer that asks many times (`import`).
+/// Building one on every event was a third of a hook's instructions.
 struct Seen {
+    /// Index entries read at open (valid once `DayIndex::open` kept them).
+    indexed: Chunk,
+    /// Hashes added since, or all of them once the index was rebuilt.
     hashes: Vec<u64>,
     set: Option<HashSet<u64, BuildHasherDefault<PreHashed>>>,
     scans: usize,
@@ -463,24 +487,29 @@ struct Seen {
 const SCANS_BEFORE_SET: usize = 64;
 
 impl Seen {
-    fn with_capacity(n: usize) -> Seen {
+    fn new(indexed: Chunk) -> Seen {
         Seen {
-            hashes: Vec::with_capacity(n),
+            indexed,
+            hashes: Vec::new(),
             set: None,
             scans: 0,
         }
     }
 
-    /// Add `hash` while building from the index, or ask: whether it was not there yet.
+    /// Add `hash` while repairing the index, or ask: whether it was not there yet.
     fn insert_new(&mut self, hash: u64) -> bool {
         if self.set.is_none() && self.scans >= SCANS_BEFORE_SET {
-            self.set = Some(self.hashes.iter().copied().collect());
+            let indexed = entries(&self.indexed)
+                .map(|(h, _)| h)
+                .filter(|h| *h != NO_RECORD);
+            self.set = Some(indexed.chain(self.hashes.iter().copied()).collect());
         }
         let new = match &mut self.set {
             Some(set) => set.insert(hash),
             None => {
                 self.scans += 1;
-                !self.hashes.contains(&hash)
+                !(self.hashes.contains(&hash)
+                    || (hash != NO_RECORD && entries(&self.indexed).any(|(h, _)| h == hash)))
             }
         };
         if new {
@@ -489,12 +518,8 @@ impl Seen {
         new
     }
 
-    /// Add while loading the index: no question asked.
-    fn load(&mut self, hash: u64) {
-        self.hashes.push(hash);
-    }
-
     fn clear(&mut self) {
+        self.indexed = Chunk::default();
         self.hashes.clear();
         self.set = None;
     }
@@ -731,6 +756,46 @@ mod tests {
             1
         );
         assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 3);
+    }
+
+    #[test]
+    fn busy_day_index_long_enough_to_be_mapped_dedupes_and_is_repaired_alike() {
+        // 1,200 records: an index of 19,200 bytes, past MAP_FROM, read where it lies.
+        let (_dir, paths, ledger) = setup();
+        let lock = LedgerLock::acquire(&paths, Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        let batch: Vec<Record> = (0..1200)
+            .map(|n| record(&format!("r{n}"), "2026-11-22T01:00:00Z"))
+            .collect();
+        assert_eq!(append_once(&paths, &lock, &batch).len(), 1200);
+        let idx = ledger.index_file(day("2026-11-22"));
+        assert!(std::fs::metadata(&idx).unwrap().len() >= MAP_FROM);
+        // Every old key is found (first, middle, last), a new one is not; asked more
+        // often than a hook does, the answers come from the hash set, the same.
+        let asked: Vec<Record> = [0, 599, 1199]
+            .iter()
+            .map(|n| record(&format!("r{n}"), "2026-11-22T01:00:00Z"))
+            .chain([record("new", "2026-11-22T02:00:00Z")])
+            .collect();
+        assert_eq!(append_once(&paths, &lock, &asked), vec!["new"]);
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        // A torn last entry, then a body overwritten: each time rebuilt, nothing twice.
+        let mut bytes = std::fs::read(&idx).unwrap();
+        bytes.truncate(bytes.len() - 5);
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &asked).is_empty());
+        let mut bytes = std::fs::read(&idx).unwrap();
+        for byte in &mut bytes[64..8000] {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(append_once(&paths, &lock, &batch).is_empty());
+        assert_eq!(ledger.read_day(day("2026-11-22")).unwrap().0.len(), 1201);
+        assert_eq!(
+            std::fs::metadata(&idx).unwrap().len(),
+            1201 * INDEX_ENTRY as u64
+        );
     }
 
     #[test]

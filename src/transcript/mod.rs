@@ -3,7 +3,6 @@
 
 pub mod assemble;
 pub mod cursor;
-pub mod mapped;
 pub mod scan;
 pub mod tail;
 pub mod wire;

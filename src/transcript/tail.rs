@@ -16,7 +16,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::cursor::Cursor;
-use super::mapped::{Chunk, MAP_FROM, Mapping};
+use crate::files::mapped::{Chunk, Holds, MAP_FROM, Mapping};
 
 /// Read limits for one call.
 #[derive(Debug, Clone, Copy)]
@@ -67,11 +67,11 @@ pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<
 }
 
 /// `want` bytes of `file` from `offset` (which end before its length as last seen): mapped
-/// when there are many (see [`super::mapped`]), else copied.
+/// when there are many (see [`crate::files::mapped`]), else copied.
 fn read_chunk(file: &File, offset: u64, want: u64) -> io::Result<Chunk> {
     if want >= MAP_FROM
         && let Ok(len) = usize::try_from(want)
-        && let Some(mapping) = Mapping::new(file, offset, len)
+        && let Some(mapping) = Mapping::new(file, offset, len, Holds::Transcript)
     {
         return Ok(Chunk::Mapped(mapping));
     }

@@ -1,4 +1,5 @@
-//! A transcript's new bytes, mapped rather than copied when there are many of them.
+//! Bytes of a file mapped rather than copied, when there are many of them: a transcript's
+//! new bytes, a busy day's dedupe index.
 //!
 //! A hook reads tens of kilobytes on an ordinary event (the tool result it follows). Copied
 //! into fresh heap memory, every 4 KiB page of that copy is a page fault, and on the
@@ -6,17 +7,19 @@
 //! read was 17 faults, a tenth of a hook's whole run. Mapped, the bytes are the page
 //! cache's own pages, mapped a batch at a time, and nothing is copied.
 //!
-//! A mapped file that shrinks under us (someone truncates a transcript while we read it;
-//! the client only ever appends) turns the next touch of a page past its new end into
-//! `SIGBUS`. While a mapping is in use, that signal, for an address inside it, ends the
-//! process with exit status 0 and one line on stderr: exactly a hook killed at that
-//! moment, which loses nothing (the transcript's cursor was not moved, the next event
-//! reads again, the live state converges to the ledger). Any other `SIGBUS` gets the
-//! default action, as before.
+//! A mapped file that shrinks under us (someone truncates a transcript or a ledger index
+//! while we read it; the client and our writers only ever append to them) turns the next
+//! touch of a page past its new end into `SIGBUS`. For an address inside a live mapping,
+//! that signal ends the process with exit status 0 and one line on stderr: exactly a hook
+//! killed at that moment, which loses nothing (no cursor moved past what was recorded, the
+//! next event reads again, the live state converges to the ledger). Any other `SIGBUS`
+//! goes to the handler that was there before (the standard library's), or gets the default
+//! action.
 
 use std::fs::File;
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Reads at least this long are mapped; shorter ones are copied (a mapping costs two
@@ -61,6 +64,18 @@ impl Chunk {
     }
 }
 
+/// What a mapping holds, for the line printed if its file shrinks under it.
+#[derive(Debug, Clone, Copy)]
+pub enum Holds {
+    Transcript = 0,
+    LedgerIndex = 1,
+}
+
+const SHRUNK: [&[u8]; 2] = [
+    b"bedrock-hook: a transcript shrank while it was being read; nothing was recorded from it, the next event reads it again\n",
+    b"bedrock-hook: a ledger index shrank while it was being read; the next event repairs it from its day file\n",
+];
+
 /// `len` bytes of a file from some offset, mapped read-only; unmapped on drop.
 pub struct Mapping {
     /// Start of the mapping (page-aligned, at or before the first byte we want).
@@ -70,19 +85,26 @@ pub struct Mapping {
     /// Where our bytes start inside it, and how many there are.
     skip: usize,
     len: usize,
+    /// The guard slot naming its addresses.
+    slot: usize,
 }
 
 impl Mapping {
     /// Map `len` bytes of `file` from `offset`; `None` if the file cannot be mapped (a
-    /// file system without mmap) or another mapping is in use, and the caller copies.
+    /// file system without mmap) or every guard slot is in use, and the caller copies.
     /// `len` must not reach past the file's end as last seen.
-    pub fn new(file: &File, offset: u64, len: usize) -> Option<Mapping> {
-        if len == 0 || GUARD_IN_USE.swap(true, Ordering::AcqRel) {
+    pub fn new(file: &File, offset: u64, len: usize, holds: Holds) -> Option<Mapping> {
+        if len == 0 || !guard_installed() {
             return None;
         }
-        let mapped = map(file, offset, len);
+        let slot = (0..SLOTS).find(|&i| {
+            IN_USE[i]
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })?;
+        let mapped = map(file, offset, len, slot, holds);
         if mapped.is_none() {
-            GUARD_IN_USE.store(false, Ordering::Release);
+            IN_USE[slot].store(false, Ordering::Release);
         }
         mapped
     }
@@ -95,12 +117,11 @@ impl Mapping {
     }
 }
 
-fn map(file: &File, offset: u64, len: usize) -> Option<Mapping> {
+fn map(file: &File, offset: u64, len: usize, slot: usize, holds: Holds) -> Option<Mapping> {
     let page = page_size();
     let skip = (offset % page as u64) as usize;
     let start = libc::off_t::try_from(offset - skip as u64).ok()?;
     let mapped = len.checked_add(skip)?;
-    guard_sigbus()?;
     // SAFETY: a fresh private read-only mapping of a file we hold open; checked below.
     let base = unsafe {
         libc::mmap(
@@ -113,28 +134,28 @@ fn map(file: &File, offset: u64, len: usize) -> Option<Mapping> {
         )
     };
     if base == libc::MAP_FAILED {
-        unguard_sigbus();
         return None;
     }
-    GUARDED_START.store(base as usize, Ordering::Release);
-    GUARDED_END.store(base as usize + mapped, Ordering::Release);
+    HOLDS[slot].store(holds as usize, Ordering::Release);
+    GUARDED_END[slot].store(base as usize + mapped, Ordering::Release);
+    GUARDED_START[slot].store(base as usize, Ordering::Release);
     Some(Mapping {
         base,
         mapped,
         skip,
         len,
+        slot,
     })
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        GUARDED_START.store(0, Ordering::Release);
-        GUARDED_END.store(0, Ordering::Release);
+        GUARDED_START[self.slot].store(0, Ordering::Release);
+        GUARDED_END[self.slot].store(0, Ordering::Release);
         // SAFETY: unmapping what `map` mapped, once; no slice of it is alive (they borrow
         // `self`).
         unsafe { libc::munmap(self.base, self.mapped) };
-        unguard_sigbus();
-        GUARD_IN_USE.store(false, Ordering::Release);
+        IN_USE[self.slot].store(false, Ordering::Release);
     }
 }
 
@@ -147,64 +168,78 @@ fn page_size() -> usize {
         .unwrap_or(4096)
 }
 
-/// One mapping is guarded at a time: the one whose addresses are below.
-static GUARD_IN_USE: AtomicBool = AtomicBool::new(false);
-static GUARDED_START: AtomicUsize = AtomicUsize::new(0);
-static GUARDED_END: AtomicUsize = AtomicUsize::new(0);
-/// The SIGBUS action before ours, put back when the mapping goes.
-static mut PREVIOUS: Option<libc::sigaction> = None;
-
-const SHRUNK: &[u8] = b"bedrock-hook: a transcript shrank while it was being read; nothing was recorded from it, the next event reads it again\n";
+/// Mappings guarded at once (a transcript's new bytes and the day indexes one command
+/// holds open); past that, reads are copied.
+const SLOTS: usize = 8;
+static IN_USE: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
+static GUARDED_START: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static GUARDED_END: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static HOLDS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+/// The SIGBUS action before ours (`None`: installing ours failed, nothing is mapped).
+static PREVIOUS: OnceLock<Option<libc::sigaction>> = OnceLock::new();
 
 extern "C" fn on_sigbus(
-    _signal: libc::c_int,
+    signal: libc::c_int,
     info: *mut libc::siginfo_t,
-    _context: *mut libc::c_void,
+    context: *mut libc::c_void,
 ) {
     // SAFETY: the kernel hands a valid siginfo to an SA_SIGINFO handler.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let (start, end) = (
-        GUARDED_START.load(Ordering::Acquire),
-        GUARDED_END.load(Ordering::Acquire),
-    );
-    if start <= addr && addr < end {
-        // SAFETY: write and _exit are async-signal-safe.
-        unsafe {
-            libc::write(2, SHRUNK.as_ptr().cast(), SHRUNK.len());
-            libc::_exit(0);
+    for slot in 0..SLOTS {
+        let start = GUARDED_START[slot].load(Ordering::Acquire);
+        let end = GUARDED_END[slot].load(Ordering::Acquire);
+        if start != 0 && start <= addr && addr < end {
+            let line = SHRUNK[HOLDS[slot].load(Ordering::Acquire).min(SHRUNK.len() - 1)];
+            // SAFETY: write and _exit are async-signal-safe.
+            unsafe {
+                libc::write(2, line.as_ptr().cast(), line.len());
+                libc::_exit(0);
+            }
         }
     }
-    // Not ours: the default action, raised again as the faulting instruction repeats.
-    // SAFETY: signal is async-signal-safe.
-    unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+    // Not ours: whoever handled SIGBUS before, else the default action, raised again as
+    // the faulting instruction repeats.
+    let previous = PREVIOUS.get().copied().flatten();
+    // SAFETY: calling the handler that was installed for this signal, with the kernel's
+    // arguments, as the kernel would have; `signal` is async-signal-safe.
+    unsafe {
+        match previous {
+            Some(p) if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN => {
+                if p.sa_flags & libc::SA_SIGINFO != 0 {
+                    let handler: extern "C" fn(
+                        libc::c_int,
+                        *mut libc::siginfo_t,
+                        *mut libc::c_void,
+                    ) = std::mem::transmute(p.sa_sigaction);
+                    handler(signal, info, context);
+                } else {
+                    let handler: extern "C" fn(libc::c_int) = std::mem::transmute(p.sa_sigaction);
+                    handler(signal);
+                }
+            }
+            _ => {
+                libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            }
+        }
+    }
 }
 
-/// Install `on_sigbus`, keeping the action it replaces.
-fn guard_sigbus() -> Option<()> {
-    // SAFETY: a zeroed sigaction is valid; the handler has the SA_SIGINFO signature. Only
-    // the holder of GUARD_IN_USE touches PREVIOUS.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_sigbus as *const () as usize;
-        action.sa_flags = libc::SA_SIGINFO;
-        libc::sigemptyset(&mut action.sa_mask);
-        let mut previous: libc::sigaction = std::mem::zeroed();
-        if libc::sigaction(libc::SIGBUS, &action, &mut previous) != 0 {
-            return None;
-        }
-        *std::ptr::addr_of_mut!(PREVIOUS) = Some(previous);
-    }
-    Some(())
-}
-
-/// Put back the SIGBUS action `guard_sigbus` replaced.
-fn unguard_sigbus() {
-    // SAFETY: as in `guard_sigbus`.
-    unsafe {
-        if let Some(previous) = (*std::ptr::addr_of_mut!(PREVIOUS)).take() {
-            libc::sigaction(libc::SIGBUS, &previous, std::ptr::null_mut());
-        }
-    }
+/// Install `on_sigbus` once per process, keeping the action it replaces; whether it is in
+/// place.
+fn guard_installed() -> bool {
+    PREVIOUS
+        .get_or_init(|| {
+            // SAFETY: zeroed sigactions are valid; the handler has the SA_SIGINFO signature.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_sigbus as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut previous: libc::sigaction = std::mem::zeroed();
+                (libc::sigaction(libc::SIGBUS, &action, &mut previous) == 0).then_some(previous)
+            }
+        })
+        .is_some()
 }
 
 #[cfg(test)]
@@ -227,21 +262,21 @@ mod tests {
     fn maps_the_bytes_asked_for_at_any_offset() {
         let (_dir, file, content) = file_of(3 * 4096 + 100);
         for (offset, len) in [(0, 10), (1, 4096), (4095, 2), (4097, 8000), (100, 12288)] {
-            let mapping = Mapping::new(&file, offset as u64, len).expect("maps");
+            let mapping = Mapping::new(&file, offset as u64, len, Holds::Transcript).expect("maps");
             assert_eq!(mapping.bytes(), &content[offset..offset + len]);
         }
     }
 
     #[test]
-    fn one_mapping_at_a_time_and_none_of_nothing() {
+    fn a_few_mappings_at_a_time_and_none_of_nothing() {
         let (_dir, file, _) = file_of(100);
-        assert!(Mapping::new(&file, 0, 0).is_none());
-        let first = Mapping::new(&file, 0, 50).expect("maps");
-        assert!(
-            Mapping::new(&file, 0, 50).is_none(),
-            "second is copied instead"
-        );
-        drop(first);
+        assert!(Mapping::new(&file, 0, 0, Holds::Transcript).is_none());
+        let held: Vec<Mapping> =
+            std::iter::from_fn(|| Mapping::new(&file, 0, 50, Holds::LedgerIndex))
+                .take(SLOTS + 1)
+                .collect();
+        assert!(held.len() <= SLOTS, "past the slots, reads are copied");
+        assert!(held.iter().all(|m| m.bytes().len() == 50));
     }
 
     /// The child of `shrunk_file_under_a_mapping_exits_0_with_one_line`.
@@ -252,7 +287,7 @@ mod tests {
         };
         let file = File::open(&path).unwrap();
         let mapping = loop {
-            if let Some(mapping) = Mapping::new(&file, 0, 3 * 4096) {
+            if let Some(mapping) = Mapping::new(&file, 0, 3 * 4096, Holds::Transcript) {
                 break mapping;
             }
         };
@@ -272,7 +307,7 @@ mod tests {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "transcript::mapped::tests::child_touches_a_mapping_past_a_truncated_end",
+                "files::mapped::tests::child_touches_a_mapping_past_a_truncated_end",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -298,7 +333,7 @@ mod tests {
     #[test]
     fn truncated_chunk_keeps_its_start() {
         let (_dir, file, content) = file_of(9000);
-        let mut chunk = Chunk::Mapped(Mapping::new(&file, 10, 8000).unwrap());
+        let mut chunk = Chunk::Mapped(Mapping::new(&file, 10, 8000, Holds::Transcript).unwrap());
         chunk.truncate(5);
         assert_eq!(&chunk[..], &content[10..15]);
         chunk.truncate(50);

@@ -2,6 +2,8 @@
 //! exclusive locks through the standard library's `File::lock` (stable since Rust 1.89,
 //! replacing the unmaintained fs2 crate), and whole-file rewrites via temp file + rename.
 
+pub mod mapped;
+
 use std::fs::{DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
