@@ -7,7 +7,7 @@
 #
 #   --size SIZE    corpus size for the import and ccusage comparisons (default 1G)
 #   --quick        fewer rounds and runs (for trying the script, not for figures)
-#   --only GROUPS  comma-separated subset of: statusline,corpus,growing,hook,import,report,memory
+#   --only GROUPS  comma-separated subset of: statusline,corpus,growing,hook,hook-busy,import,report,memory
 #
 # BENCH_BIN=/path/to/bedrock-hook measures another build of bedrock-hook (e.g. a branch
 # built elsewhere) with this tree's floor, generator and data.
@@ -20,7 +20,7 @@ ROOT="$PWD"
 
 SIZE=1G
 QUICK=0
-ONLY="statusline,corpus,growing,hook,import,report,memory"
+ONLY="statusline,corpus,growing,hook,hook-busy,import,report,memory"
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2 ;;
@@ -88,10 +88,11 @@ echo "ccusage $CCUSAGE_VERSION: $CCUSAGE_KIND" >&2
 
 # ---------------------------------------------------------------- build
 step "build (release)"
-cargo build --release --quiet --bin bedrock-hook --example floor --example gen_corpus
+cargo build --release --quiet --bin bedrock-hook --example floor --example gen_corpus --example interleave
 BIN="${BENCH_BIN:-$ROOT/target/release/bedrock-hook}"
 FLOOR="$ROOT/target/release/examples/floor"
 GEN="$ROOT/target/release/examples/gen_corpus"
+INTERLEAVE="$ROOT/target/release/examples/interleave"
 has_command() { "$BIN" "$1" --help >/dev/null 2>&1; }
 
 # Isolation: no config search, no real home, ccusage's cache in our tmp.
@@ -248,8 +249,34 @@ if want hook; then
   summarize hook | tee -a "$RESULTS"
   after="$(cat "$WORK"/hook-data/ledger/*.jsonl | wc -l)"
   expected=$(( ROUNDS * 2 * (RUNS + WARMUP) ))
+  # The same, interleaved: floor and hook in turn, each after its own new request, as
+  # Claude Code runs a hook between its own work rather than many times in a row.
+  BEDROCK_HOOK_DATA_DIR="$WORK/hook-data" "$INTERLEAVE" --tsv hook-interleaved \
+    --input "$WORK/post-hook.json" --prepare "$APPEND" --runs "$(( ROUNDS * RUNS ))" \
+    "$FLOOR" "$BIN hook" | tee -a "$RESULTS"
   echo "hook runs recorded $((after - before)) new requests; $expected were appended" >&2
   echo "hook-check	$((after - before)) recorded of $expected appended" >>"$OUT/checks.tsv"
+fi
+
+if want hook-busy; then
+  # The same event on a busy day: the data dir already holds 3,000 more of today's
+  # requests (a 50 KB dedupe index), which every append checks.
+  step "hook on a busy day: the same event after 3,000 more requests today"
+  rm -rf "$WORK/hook-busy" "$WORK/hook-busy-data"
+  BUSY_T="$("$GEN" transcripts --out "$WORK/hook-busy" --size 50M --sessions 1 --days 1 --end "$NOW" --seed 2)"
+  "$GEN" input PostToolUse --transcript "$BUSY_T" >"$WORK/post-busy.json"
+  "$GEN" append --transcript "$BUSY_T" --requests 3000 --result-bytes 1K
+  for _ in 1 2 3 4 5 6 7 8; do
+    BEDROCK_HOOK_DATA_DIR="$WORK/hook-busy-data" "$BIN" hook <"$WORK/post-busy.json" >/dev/null
+  done
+  today="$WORK/hook-busy-data/ledger/$(date -u +%Y-%m-%d).jsonl"
+  before="$(wc -l <"$today")"
+  BEDROCK_HOOK_DATA_DIR="$WORK/hook-busy-data" measure hook-busy "$ROUNDS" "$RUNS" "$WARMUP" \
+    --input "$WORK/post-busy.json" \
+    --prepare "$GEN append --transcript $BUSY_T --requests 1 --result-bytes 32K" \
+    -n floor "$FLOOR" -n "bedrock-hook hook (busy day)" "$BIN hook"
+  summarize hook-busy | tee -a "$RESULTS"
+  echo "hook-busy-records	$before of today's requests in the ledger before the runs, $(wc -l <"$today") after" >>"$OUT/checks.tsv"
 fi
 
 if want import; then
