@@ -159,3 +159,108 @@ fn fail_open_on_panic(statusline: bool) {
         std::process::exit(0);
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Each top-level module -> the top-level modules its code (comments and test modules
+    /// aside) names as `crate::<module>`.
+    fn module_uses() -> BTreeMap<String, BTreeSet<String>> {
+        fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in files {
+            let relative = file.strip_prefix(&src).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let named = uses.entry(module.clone()).or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (at, _) in line.match_indices("crate::") {
+                    let used: String = line[at + "crate::".len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if !used.is_empty() && used != module {
+                        named.insert(used);
+                    }
+                }
+            }
+        }
+        uses
+    }
+
+    /// A cycle among the modules, if there is one: the modules along it.
+    fn find_cycle(uses: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+        fn visit(
+            module: &str,
+            uses: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|m| m == module) {
+                let mut cycle = path[at..].to_vec();
+                cycle.push(module.to_string());
+                return Some(cycle);
+            }
+            if !done.insert(module.to_string()) {
+                return None;
+            }
+            path.push(module.to_string());
+            for used in uses.get(module).into_iter().flatten() {
+                if let Some(cycle) = visit(used, uses, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            None
+        }
+        let mut done = BTreeSet::new();
+        uses.keys()
+            .find_map(|module| visit(module, uses, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn modules_use_each_other_without_a_cycle() {
+        let uses = module_uses();
+        assert!(
+            uses.contains_key("hook") && uses["hook"].contains("ingest"),
+            "{uses:?}"
+        );
+        assert_eq!(find_cycle(&uses), None);
+    }
+
+    #[test]
+    fn a_cycle_is_found() {
+        let uses: BTreeMap<String, BTreeSet<String>> = [
+            ("a", vec!["b"]),
+            ("b", vec!["c"]),
+            ("c", vec!["a"]),
+            ("d", vec![]),
+        ]
+        .into_iter()
+        .map(|(m, used)| (m.to_string(), used.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(
+            find_cycle(&uses),
+            Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+        );
+    }
+}
