@@ -17,6 +17,7 @@
 //! action.
 
 use std::fs::File;
+use std::io;
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
 use std::sync::OnceLock;
@@ -25,6 +26,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// Reads at least this long are mapped; shorter ones are copied (a mapping costs two
 /// system calls and its own bookkeeping, more than copying a few pages).
 pub const MAP_FROM: u64 = 16 << 10;
+
+/// `len` bytes of `file` from `offset` (which end before its length as last seen): mapped
+/// when there are [`MAP_FROM`] or more and a guard slot is free, else copied (fewer if the
+/// file is shorter by now).
+pub fn read(file: &File, offset: u64, len: u64, holds: Holds) -> io::Result<Chunk> {
+    if len >= MAP_FROM
+        && let Ok(mapped_len) = usize::try_from(len)
+        && let Some(mapping) = Mapping::new(file, offset, mapped_len, holds)
+    {
+        return Ok(Chunk::Mapped(mapping));
+    }
+    super::read_at(file, offset, len).map(Chunk::Copied)
+}
 
 /// Bytes read from a file: copied into the heap, or mapped.
 pub enum Chunk {

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use super::discover::{Role, Transcript};
 use crate::config::Config;
+use crate::files::read_at;
 use crate::ingest::{HOOK_READ, Origin, Prepared, ReadOpts, RecordMaker, prepare};
 use crate::paths::Paths;
 use crate::transcript::scan::string_end;
-use crate::transcript::tail::read_at;
 
 /// One transcript for a worker, numbered in discovery order.
 pub struct Job {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::record::Record;
-use crate::files::mapped::{Chunk, Holds, MAP_FROM, Mapping};
+use crate::files::mapped::{self, Chunk, Holds};
 use crate::files::{self, LockGuard};
 use crate::paths::Paths;
 
@@ -343,14 +343,16 @@ struct DayIndex {
 impl DayIndex {
     fn open(data_path: &Path, index_path: &Path) -> io::Result<DayIndex> {
         let data = files::open_append(data_path)?;
-        let index = files::open_rw(index_path)?;
-        let len = index.metadata()?.len();
+        let (index, len) = files::open_rw_with_len(index_path)?;
         let whole = len - len % INDEX_ENTRY as u64;
         if whole != len {
             // A torn index entry: drop it, the repair below re-indexes its line.
             index.set_len(whole)?;
         }
-        let mut seen = Seen::new(read_index(&index, whole)?);
+        // Scanned where it lies when long (a busy day's index is then not copied).
+        let mut indexed = mapped::read(&index, 0, whole, Holds::LedgerIndex)?;
+        indexed.truncate(indexed.len() - indexed.len() % INDEX_ENTRY);
+        let mut seen = Seen::new(indexed);
         let mut indexed_len = 0u64;
         let mut intact = true;
         for (hash, tagged) in entries(&seen.indexed) {
@@ -442,22 +444,6 @@ const END_MASK: u64 = (1 << END_BITS) - 1;
 /// Never 0, so an index without checks (an older version's) reads as damaged and is rebuilt.
 fn entry_check(hash: u64, end: u64) -> u64 {
     ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
-}
-
-/// The index file's whole entries, mapped when a busy day's index is long (a hook then
-/// copies none of it), else read.
-fn read_index(index: &File, whole: u64) -> io::Result<Chunk> {
-    if whole >= MAP_FROM
-        && let Ok(len) = usize::try_from(whole)
-        && let Some(mapping) = Mapping::new(index, 0, len, Holds::LedgerIndex)
-    {
-        return Ok(Chunk::Mapped(mapping));
-    }
-    // Just opened: the file position is at its start.
-    let mut raw = Vec::with_capacity(usize::try_from(whole).unwrap_or(0));
-    index.take(whole).read_to_end(&mut raw)?;
-    raw.truncate(raw.len() - raw.len() % INDEX_ENTRY);
-    Ok(Chunk::Copied(raw))
 }
 
 /// The (hash, tagged end) pairs of index bytes.
@@ -770,7 +756,7 @@ mod tests {
             .collect();
         assert_eq!(append_once(&paths, &lock, &batch).len(), 1200);
         let idx = ledger.index_file(day("2026-11-22"));
-        assert!(std::fs::metadata(&idx).unwrap().len() >= MAP_FROM);
+        assert!(std::fs::metadata(&idx).unwrap().len() >= mapped::MAP_FROM);
         // Every old key is found (first, middle, last), a new one is not; asked more
         // often than a hook does, the answers come from the hash set, the same.
         let asked: Vec<Record> = [0, 599, 1199]

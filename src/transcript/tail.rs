@@ -16,7 +16,8 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::cursor::Cursor;
-use crate::files::mapped::{Chunk, Holds, MAP_FROM, Mapping};
+use crate::files::mapped::{self, Chunk, Holds};
+use crate::files::read_at;
 
 /// Read limits for one call.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +48,7 @@ pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<
         return Ok(out);
     }
     let want = (len - cursor.offset).min(limits.budget.max(1));
-    let mut chunk = read_chunk(&file, cursor.offset, want)?;
+    let mut chunk = mapped::read(&file, cursor.offset, want, Holds::Transcript)?;
     match memchr::memrchr(b'\n', &chunk) {
         Some(at) => {
             cursor.offset += at as u64 + 1;
@@ -64,18 +65,6 @@ pub fn read_new(path: &Path, cursor: &mut Cursor, limits: Limits) -> io::Result<
         None => {}
     }
     Ok(out)
-}
-
-/// `want` bytes of `file` from `offset` (which end before its length as last seen): mapped
-/// when there are many (see [`crate::files::mapped`]), else copied.
-fn read_chunk(file: &File, offset: u64, want: u64) -> io::Result<Chunk> {
-    if want >= MAP_FROM
-        && let Ok(len) = usize::try_from(want)
-        && let Some(mapping) = Mapping::new(file, offset, len, Holds::Transcript)
-    {
-        return Ok(Chunk::Mapped(mapping));
-    }
-    read_at(file, offset, want).map(Chunk::Copied)
 }
 
 /// Open a transcript for reading without ever blocking on it (a FIFO in its place).
@@ -220,37 +209,6 @@ fn skip_long_line(file: &File, cursor: &mut Cursor, len: u64, limits: Limits) ->
     Ok(false)
 }
 
-/// Up to `want` bytes of `file` from `offset` (fewer at its end). Read straight into
-/// the vector's spare capacity: zeroing it first would cost as much as the copy out of the
-/// page cache (64 KiB on an ordinary event), and `read_to_end` into reserved capacity reads
-/// in growing 8 KiB steps (five system calls for those 64 KiB instead of one).
-pub(crate) fn read_at(file: &File, offset: u64, want: u64) -> io::Result<Vec<u8>> {
-    use std::os::fd::AsRawFd;
-    let want = usize::try_from(want).unwrap_or(usize::MAX);
-    let mut buf: Vec<u8> = Vec::with_capacity(want);
-    while buf.len() < want {
-        let Ok(at) = libc::off_t::try_from(offset + buf.len() as u64) else {
-            break;
-        };
-        let spare = buf.spare_capacity_mut();
-        // SAFETY: `spare` is valid for writes of `spare.len()` bytes, and `pread` writes
-        // at most that many; the length is raised only by what it reports written.
-        let n =
-            unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), spare.len(), at) };
-        match n {
-            0 => break,
-            n if n > 0 => unsafe { buf.set_len(buf.len() + n as usize) },
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    Ok(buf)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,7 +265,7 @@ mod tests {
             ..Cursor::default()
         };
         let out = read_new(&path, &mut cursor, BIG).unwrap();
-        assert!(out.bytes.len() as u64 >= MAP_FROM);
+        assert!(out.bytes.len() as u64 >= mapped::MAP_FROM);
         assert_eq!(lines(&out), all[1..all.len() - 1]);
         assert_eq!(out.bytes.last(), Some(&b'\n'));
     }
