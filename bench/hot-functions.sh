@@ -42,7 +42,11 @@ T="$("$GEN" transcripts --out "$WORK/transcripts" --size 5M --sessions 1 --days 
 for kind in install bench; do
   BIN="$WORK/target-$kind/release/bedrock-hook"
   export BEDROCK_HOOK_DATA_DIR="$WORK/data-$kind"
-  "$GEN" input PostToolUse --transcript "$T" | "$BIN" hook >/dev/null   # the day so far, read
+  # The day so far, read: 1,200 requests, so that the day's dedupe index is large enough
+  # to be mapped (16 KB), as on a busy day; the runs below each add a 32 KB tool result,
+  # so that the transcript's new bytes are mapped too.
+  "$GEN" append --transcript "$T" --requests 1200 --result-bytes 1K
+  "$GEN" input PostToolUse --transcript "$T" | "$BIN" hook >/dev/null
   for event in SessionStart UserPromptSubmit PreToolUse PostToolUse Stop statusline; do
     "$GEN" append --transcript "$T" --requests 1 --result-bytes 32K
     "$GEN" input "$event" --transcript "$T" >"$WORK/runs/$event.json"
