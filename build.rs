@@ -3,15 +3,16 @@
 //! 64 KB window of it). The list is `link/hot-functions.txt`, written by
 //! `bench/hot-functions.sh`; BENCHMARKS.md has what it saves.
 //!
-//! Only for the linker that reads such a list, LLD, which rustc uses by default on
-//! x86_64-unknown-linux-gnu since Rust 1.90; any other target, an older rustc or a linker
-//! chosen by the user links as before. A name the list has and the build has not (another
-//! toolchain, changed code) is skipped: the list can only be out of date, never wrong.
-//! `BEDROCK_HOOK_LINK_ORDER=0` turns it off.
+//! Only a linker that reads such a list gets it: LLD, which rustc uses by default on
+//! x86_64-unknown-linux-gnu since Rust 1.90. Rather than guess from versions and settings,
+//! this links an empty program with the same flags and the list first; a linker that
+//! refuses it (GNU ld, a distribution's rustc, macOS) links the binary as before. A name the
+//! list has and the build has not (another toolchain, changed code) is skipped: the list can
+//! only be out of date, never wrong. `BEDROCK_HOOK_LINK_ORDER=0` turns it off.
 
 use std::env;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 const LIST: &str = "link/hot-functions.txt";
 
@@ -19,16 +20,16 @@ fn main() {
     println!("cargo:rerun-if-changed={LIST}");
     println!("cargo:rerun-if-env-changed=BEDROCK_HOOK_LINK_ORDER");
     println!("cargo:rerun-if-env-changed=BEDROCK_HOOK_LINK_MAP");
-    if !links_with_default_lld() || env::var("BEDROCK_HOOK_LINK_ORDER").as_deref() == Ok("0") {
-        return;
-    }
     let list = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join(LIST);
-    if list.is_file() {
-        println!(
-            "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-            list.display()
-        );
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    let wanted = env::var("BEDROCK_HOOK_LINK_ORDER").as_deref() != Ok("0") && list.is_file();
+    let ordering = [
+        format!("-Wl,--symbol-ordering-file={}", list.display()),
+        "-Wl,--no-warn-symbol-ordering".to_string(),
+    ];
+    if wanted && links_with(&ordering) {
+        for arg in &ordering {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
     }
     // For bench/hot-functions.sh: where each function of this very build was placed.
     if let Ok(map) = env::var("BEDROCK_HOOK_LINK_MAP") {
@@ -36,33 +37,44 @@ fn main() {
     }
 }
 
-/// The target is x86_64-unknown-linux-gnu, rustc is 1.90 or newer, and nothing chose
-/// another linker (a configured `linker`, `-fuse-ld`, linker flavour or features).
-fn links_with_default_lld() -> bool {
-    if env::var("TARGET").as_deref() != Ok("x86_64-unknown-linux-gnu")
-        || env::var_os("RUSTC_LINKER").is_some()
-    {
-        return false;
-    }
-    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    if ["fuse-ld", "linker", "link-self-contained"]
-        .iter()
-        .any(|word| flags.contains(word))
-    {
-        return false;
-    }
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let Ok(out) = Command::new(rustc).arg("--version").output() else {
+/// Whether an empty program links for this target, with this build's rustc, flags and
+/// linker, and `link_args` on top.
+fn links_with(link_args: &[String]) -> bool {
+    let (Some(out_dir), Ok(target)) = (
+        env::var_os("OUT_DIR").map(PathBuf::from),
+        env::var("TARGET"),
+    ) else {
         return false;
     };
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = String::from_utf8_lossy(&out.stdout);
-    let mut numbers = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .split('.')
-        .map(|n| n.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
+    let source = out_dir.join("link_probe.rs");
+    if std::fs::write(&source, "fn main() {}\n").is_err() {
+        return false;
+    }
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let mut probe = Command::new(rustc);
+    probe
+        .args([
+            "--crate-name",
+            "link_probe",
+            "--crate-type",
+            "bin",
+            "--edition",
+            "2021",
+        ])
+        .args(["--target", &target, "-C", "opt-level=0", "-o"])
+        .arg(out_dir.join("link_probe"))
+        .arg(&source)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(linker) = env::var_os("RUSTC_LINKER") {
+        let mut arg = std::ffi::OsString::from("linker=");
+        arg.push(linker);
+        probe.arg("-C").arg(arg);
+    }
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    probe.args(flags.split('\u{1f}').filter(|f| !f.is_empty()));
+    for arg in link_args {
+        probe.arg("-C").arg(format!("link-arg={arg}"));
+    }
+    probe.status().is_ok_and(|s| s.success())
 }
