@@ -8,50 +8,54 @@
 //! death), and stdout is flushed at the end. A stack overflow still stops the process
 //! (the kernel's guard page); it is just not named on stderr.
 
-#![no_main]
+// Under `cargo test` the test harness brings its own `main`; there is nothing to test here.
+#![cfg_attr(not(test), no_main)]
 
-use std::ffi::{c_char, c_int};
-use std::io::Write;
-use std::process::ExitCode;
+#[cfg(not(test))]
+mod c_main {
+    use std::ffi::{c_char, c_int};
+    use std::io::Write;
+    use std::process::ExitCode;
 
-#[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-    standard_descriptors_open();
-    // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    // std reads the arguments from glibc's start-up, as for `fn main`.
-    let code = bedrock_hook::run(std::env::args_os().collect());
-    let _ = std::io::stdout().flush();
-    exit_status(code)
-}
-
-/// Reopen any of stdin, stdout and stderr that the parent left closed, as std does.
-fn standard_descriptors_open() {
-    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
-        fd,
-        events: 0,
-        revents: 0,
-    });
-    // SAFETY: `fds` is a valid array of three pollfd for the call's duration.
-    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
-    if polled < 0 {
-        return;
+    #[unsafe(no_mangle)]
+    extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+        standard_descriptors_open();
+        // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        // std reads the arguments from glibc's start-up, as for `fn main`.
+        let code = bedrock_hook::run(std::env::args_os().collect());
+        let _ = std::io::stdout().flush();
+        exit_status(code)
     }
-    for pollfd in fds {
-        if pollfd.revents & libc::POLLNVAL != 0 {
-            // SAFETY: a NUL-terminated path; the lowest free descriptor is the closed one.
-            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+
+    /// Reopen any of stdin, stdout and stderr that the parent left closed, as std does.
+    fn standard_descriptors_open() {
+        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        });
+        // SAFETY: `fds` is a valid array of three pollfd for the call's duration.
+        let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+        if polled < 0 {
+            return;
+        }
+        for pollfd in fds {
+            if pollfd.revents & libc::POLLNVAL != 0 {
+                // SAFETY: a NUL-terminated path; the lowest free descriptor is the closed one.
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            }
         }
     }
-}
 
-/// The status `fn main` would have exited with (an `ExitCode` shows its number only by
-/// comparison on stable Rust).
-fn exit_status(code: ExitCode) -> c_int {
-    if code == ExitCode::SUCCESS {
-        return 0;
+    /// The status `fn main` would have exited with (an `ExitCode` shows its number only by
+    /// comparison on stable Rust).
+    fn exit_status(code: ExitCode) -> c_int {
+        if code == ExitCode::SUCCESS {
+            return 0;
+        }
+        (1..=255u8)
+            .find(|&n| ExitCode::from(n) == code)
+            .map_or(1, c_int::from)
     }
-    (1..=255u8)
-        .find(|&n| ExitCode::from(n) == code)
-        .map_or(1, c_int::from)
 }
