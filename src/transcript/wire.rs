@@ -69,12 +69,27 @@ pub struct WireUsage {
 
 impl WireUsage {
     pub fn to_usage(&self) -> Usage {
-        Usage {
-            input: self.input_tokens.unwrap_or(0),
-            cache_write: self.cache_creation_input_tokens.unwrap_or(0),
-            cache_read: self.cache_read_input_tokens.unwrap_or(0),
-            output: self.output_tokens.unwrap_or(0),
-        }
+        usage_of(
+            self.input_tokens,
+            self.cache_creation_input_tokens,
+            self.cache_read_input_tokens,
+            self.output_tokens,
+        )
+    }
+}
+
+/// The four counts, spelled either way, as a `Usage`; a count not given is 0.
+fn usage_of(
+    input: Option<u64>,
+    cache_write: Option<u64>,
+    cache_read: Option<u64>,
+    output: Option<u64>,
+) -> Usage {
+    Usage {
+        input: input.unwrap_or(0),
+        cache_write: cache_write.unwrap_or(0),
+        cache_read: cache_read.unwrap_or(0),
+        output: output.unwrap_or(0),
     }
 }
 
@@ -100,12 +115,12 @@ pub struct ModelUsage {
 
 impl ModelUsage {
     pub fn to_usage(&self) -> Usage {
-        Usage {
-            input: self.input_tokens.unwrap_or(0),
-            cache_write: self.cache_creation_input_tokens.unwrap_or(0),
-            cache_read: self.cache_read_input_tokens.unwrap_or(0),
-            output: self.output_tokens.unwrap_or(0),
-        }
+        usage_of(
+            self.input_tokens,
+            self.cache_creation_input_tokens,
+            self.cache_read_input_tokens,
+            self.output_tokens,
+        )
     }
 }
 
