@@ -37,6 +37,29 @@ use clap::Parser;
 
 use context::Context;
 
+/// What of std's start-up a process entering through C's `main` keeps (`src/main.rs`, and
+/// the benchmarks' floor, which must start the same way): any of stdin, stdout and stderr
+/// the parent left closed is reopened on /dev/null, so that no file we open can become our
+/// stdout; SIGPIPE is ignored, so that a closed pipe is an error we handle, not a death.
+pub fn process_start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd for the call's duration.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0 {
+        for pollfd in fds {
+            if pollfd.revents & libc::POLLNVAL != 0 {
+                // SAFETY: a NUL-terminated path; the lowest free descriptor is the closed one.
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            }
+        }
+    }
+    // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Entry point shared by the binary, tests and benchmarks.
 pub fn run(args: Vec<OsString>) -> ExitCode {
     // Hot paths first: no argument parser, no config search.

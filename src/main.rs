@@ -2,10 +2,9 @@
 //! hook event and a status line run would pay on every spawn, installs a stack-overflow
 //! handler on an alternate signal stack and, to place it, has glibc parse
 //! `/proc/self/maps` (about 100,000 instructions and a dozen system calls, a third of what
-//! an empty Rust program executes). What of that start-up matters is done here: standard
-//! descriptors that were closed are reopened on /dev/null (so that no file we open can
-//! become our stdout), SIGPIPE is ignored (a closed pipe is an error we handle, not a
-//! death), and stdout is flushed at the end. A stack overflow still stops the process
+//! an empty Rust program executes). What of that start-up matters is kept
+//! (`bedrock_hook::process_start`: closed standard descriptors reopened, SIGPIPE ignored),
+//! and stdout is flushed at the end. A stack overflow still stops the process
 //! (the kernel's guard page); it is just not named on stderr.
 
 // Under `cargo test` the test harness brings its own `main`; there is nothing to test here.
@@ -19,33 +18,11 @@ mod c_main {
 
     #[unsafe(no_mangle)]
     extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
-        standard_descriptors_open();
-        // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        bedrock_hook::process_start();
         // std reads the arguments from glibc's start-up, as for `fn main`.
         let code = bedrock_hook::run(std::env::args_os().collect());
         let _ = std::io::stdout().flush();
         exit_status(code)
-    }
-
-    /// Reopen any of stdin, stdout and stderr that the parent left closed, as std does.
-    fn standard_descriptors_open() {
-        let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
-            fd,
-            events: 0,
-            revents: 0,
-        });
-        // SAFETY: `fds` is a valid array of three pollfd for the call's duration.
-        let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
-        if polled < 0 {
-            return;
-        }
-        for pollfd in fds {
-            if pollfd.revents & libc::POLLNVAL != 0 {
-                // SAFETY: a NUL-terminated path; the lowest free descriptor is the closed one.
-                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-            }
-        }
     }
 
     /// The status `fn main` would have exited with (an `ExitCode` shows its number only by
