@@ -11,8 +11,7 @@ pub const NOW_VAR: &str = "BEDROCK_HOOK_NOW";
 
 /// Now, or the instant `BEDROCK_HOOK_NOW` names (ignored when it does not parse).
 pub fn now() -> DateTime<Utc> {
-    std::env::var(NOW_VAR)
-        .ok()
+    crate::process_env::var(NOW_VAR)
         .and_then(|text| parse(&text))
         .unwrap_or_else(Utc::now)
 }

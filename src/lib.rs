@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod install;
 pub mod ledger;
 pub mod paths;
+pub mod process_env;
 pub mod quota;
 pub mod quota_setup;
 pub mod report;

@@ -48,7 +48,7 @@ pub struct ClientEnv {
 impl ClientEnv {
     /// The hook's own environment: Claude Code's, settings.json `env` applied.
     pub fn from_process() -> ClientEnv {
-        ClientEnv::from_lookup(|key| std::env::var(key).ok())
+        ClientEnv::from_lookup(crate::process_env::var)
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ClientEnv {

@@ -44,7 +44,7 @@ pub fn adopt(project: Option<&Path>) {
 pub fn var(name: &str) -> Option<String> {
     match ADOPTED.get().and_then(|a| a.get(name)) {
         Some((value, _)) => Some(value.clone()),
-        None => std::env::var(name).ok(),
+        None => crate::process_env::var(name),
     }
 }
 
@@ -52,7 +52,7 @@ pub fn var(name: &str) -> Option<String> {
 pub fn var_os(name: &str) -> Option<OsString> {
     match ADOPTED.get().and_then(|a| a.get(name)) {
         Some((value, _)) => Some(OsString::from(value)),
-        None => std::env::var_os(name),
+        None => crate::process_env::var_os(name).map(OsString::from),
     }
 }
 
