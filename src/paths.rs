@@ -16,12 +16,15 @@ impl Paths {
     /// Resolve from the environment (in a command run from a shell, with what Claude
     /// Code's settings files set in `env`: see `claude::settings_env`).
     pub fn from_env() -> Result<Paths> {
-        let dirs = directories::ProjectDirs::from("", "", "bedrock-hook");
+        // The XDG directories only when a variable does not name the place (working them
+        // out reads half a dozen more variables).
+        let dirs = std::cell::OnceCell::new();
+        let dirs = || dirs.get_or_init(|| directories::ProjectDirs::from("", "", "bedrock-hook"));
         let data_dir = match crate::claude::settings_env::var_os("BEDROCK_HOOK_DATA_DIR")
             .filter(|v| !v.is_empty())
         {
             Some(dir) => PathBuf::from(dir),
-            None => dirs
+            None => dirs()
                 .as_ref()
                 .map(|d| d.data_dir().to_path_buf())
                 .context("no home directory: set BEDROCK_HOOK_DATA_DIR")?,
@@ -30,7 +33,7 @@ impl Paths {
             .filter(|v| !v.is_empty())
         {
             Some(file) => Some(PathBuf::from(file)),
-            None => dirs.as_ref().map(|d| d.config_dir().join("config.toml")),
+            None => dirs().as_ref().map(|d| d.config_dir().join("config.toml")),
         };
         Ok(Paths {
             data_dir,
