@@ -2,7 +2,7 @@
 //! transcript's cursor after its records are on disk, and keeps the live state counted from
 //! the ledger.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,9 +29,9 @@ pub struct Writer<'a> {
     pub(super) lock: LedgerLock,
     /// Cursors read or written under this lock (nobody else writes them meanwhile):
     /// `import` looks at each subagent's cursor again when its session is recorded.
-    pub(super) cursors: HashMap<PathBuf, Cursor>,
+    pub(super) cursors: BTreeMap<PathBuf, Cursor>,
     /// `finished` transcripts read to their end under this lock: nothing more to read.
-    pub(super) read_to_end: HashSet<PathBuf>,
+    pub(super) read_to_end: BTreeSet<PathBuf>,
     /// Whether the live state changed and must be saved.
     pub(super) dirty: bool,
     pub(super) maker: RecordMaker<'a>,
@@ -58,8 +58,8 @@ impl<'a> Writer<'a> {
             state,
             ledger,
             lock,
-            cursors: HashMap::new(),
-            read_to_end: HashSet::new(),
+            cursors: BTreeMap::new(),
+            read_to_end: BTreeSet::new(),
             dirty,
             maker: RecordMaker::new(config, now),
         }))

@@ -12,7 +12,7 @@
 //! newline (readers skip the fragment as garbage) and indexes any whole lines the index
 //! missed. Existing lines are never rewritten.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::hash::BuildHasherDefault;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -47,7 +47,7 @@ pub struct Ledger {
     dir: PathBuf,
     /// Day files opened for appending by this holder of the lock, with their indexes
     /// (a hook appends several times per event, `import` thousands of times).
-    open_days: HashMap<NaiveDate, DayIndex>,
+    open_days: BTreeMap<NaiveDate, DayIndex>,
 }
 
 /// A record with its ledger line and dedupe hash, made before the lock is taken (by
@@ -103,7 +103,7 @@ impl Ledger {
     pub fn new(paths: &Paths) -> Ledger {
         Ledger {
             dir: paths.ledger_dir(),
-            open_days: HashMap::new(),
+            open_days: BTreeMap::new(),
         }
     }
 
