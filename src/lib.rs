@@ -261,6 +261,85 @@ mod tests {
             .find_map(|module| visit(module, uses, &mut Vec::new(), &mut done))
     }
 
+    /// Each module at any depth (`ledger::live`) -> the modules its code names as
+    /// `crate::...` or `super::...`, a module's own ancestors and descendants aside (a
+    /// folder's `mod.rs` declares and re-exports what its files use of it).
+    fn submodule_uses() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let name_of = |file: &Path| {
+            let relative = file.strip_prefix(&src).unwrap().with_extension("");
+            let mut parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            parts.join("::")
+        };
+        let modules: BTreeSet<String> = files.iter().map(|f| name_of(f)).collect();
+        let related = |a: &str, b: &str| {
+            a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"))
+        };
+        let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let module = name_of(file);
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let parent = module.rsplit_once("::").map_or("", |(p, _)| p).to_string();
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let named = uses.entry(module.clone()).or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (prefix, base) in [("crate::", String::new()), ("super::", parent.clone())] {
+                    for (at, _) in line.match_indices(prefix) {
+                        if prefix == "super::" && line[..at].ends_with("::") {
+                            continue; // `super::super::` and the like: not followed
+                        }
+                        let path: String = line[at + prefix.len()..]
+                            .chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_' || *c == ':')
+                            .collect();
+                        let mut target: Vec<&str> =
+                            base.split("::").filter(|p| !p.is_empty()).collect();
+                        target.extend(path.split("::").filter(|p| !p.is_empty()));
+                        let used = (1..=target.len())
+                            .rev()
+                            .map(|n| target[..n].join("::"))
+                            .find(|m| modules.contains(m));
+                        if let Some(used) = used.filter(|used| !related(used, &module)) {
+                            named.insert(used);
+                        }
+                    }
+                }
+            }
+        }
+        uses
+    }
+
+    #[test]
+    fn submodules_use_each_other_without_a_cycle() {
+        let uses = submodule_uses();
+        assert!(
+            uses["ledger::live"].contains("ledger::bounded") && uses["hook"].contains("ingest"),
+            "{uses:?}"
+        );
+        assert_eq!(find_cycle(&uses), None);
+    }
+
     #[test]
     fn modules_use_each_other_without_a_cycle() {
         let uses = module_uses();

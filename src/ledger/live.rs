@@ -142,20 +142,6 @@ pub struct LiveState {
     pub throttle_notes: super::notes::ThrottleNotes,
 }
 
-/// Bound `map` to its `max` most recent entries by `at`: the oldest give way.
-pub(super) fn keep_newest<V>(map: &mut BTreeMap<String, V>, max: usize, at: impl Fn(&V) -> i64) {
-    while map.len() > max {
-        let Some(oldest) = map
-            .iter()
-            .min_by_key(|(_, v)| at(v))
-            .map(|(k, _)| k.clone())
-        else {
-            break;
-        };
-        map.remove(&oldest);
-    }
-}
-
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
 /// 4: `recent` as flat triples per model (`recent_wire`).
 pub const STATE_VERSION: u32 = 4;
@@ -328,7 +314,7 @@ impl LiveState {
         self.inflight.retain(|_, f| f.since_ms > now_ms - stale_ms);
         self.streams
             .retain(|_, s| s.at_ms > now_ms - STREAM_KEEP_MS);
-        keep_newest(&mut self.streams, STREAMS_MAX, |s| s.at_ms);
+        super::bounded::keep_newest(&mut self.streams, STREAMS_MAX, |s| s.at_ms);
         self.warned.retain(|_, at| *at > now_ms - STREAM_KEEP_MS);
         self.session_models
             .retain(|_, (at, _)| *at > now_ms - STREAM_KEEP_MS);
@@ -355,7 +341,7 @@ impl LiveState {
         }
         self.session_models
             .insert(session.to_string(), (now_ms, model.to_string()));
-        keep_newest(&mut self.session_models, SESSION_MODELS_MAX, |(at, _)| *at);
+        super::bounded::keep_newest(&mut self.session_models, SESSION_MODELS_MAX, |(at, _)| *at);
         true
     }
 

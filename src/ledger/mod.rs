@@ -1,6 +1,7 @@
 //! Everything bedrock-hook remembers: the append-only ledger of requests, and the live
 //! state summarising "now" for the hot paths.
 
+mod bounded;
 pub mod converge;
 pub mod history;
 pub mod live;

@@ -51,7 +51,7 @@ impl ThrottleNotes {
         self.pending.insert(session.to_string(), (at_ms, text));
         self.pending
             .retain(|_, (at, _)| *at > at_ms - PENDING_KEEP_MS);
-        super::live::keep_newest(&mut self.pending, PENDING_MAX, |(at, _)| *at);
+        super::bounded::keep_newest(&mut self.pending, PENDING_MAX, |(at, _)| *at);
         self.last = Some(last);
     }
 
