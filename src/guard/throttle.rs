@@ -123,11 +123,43 @@ pub fn check(seen: &Seen<'_>) -> Option<(Record, Concern)> {
 /// fires it is the last entry but a `last-prompt` line or two.
 const ERROR_TAIL_BYTES: u64 = 64 * 1024;
 
+/// How long, and how often, the transcript is read again while its last entry is the
+/// refused request itself: the client writes its error entry as it runs the hook, and now
+/// and then the hook reads first. Named by the turn instead, this throttle's record would
+/// count a second time when the error entry is read. Only a throttled turn waits, at most
+/// this long (the turn is over).
+const ERROR_ENTRY_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
+const ERROR_ENTRY_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The `requestId` (Bedrock's `x-amzn-requestid`) of the `assistant` entry with
 /// `isApiErrorMessage` that the client writes when it gives up on a request, if that is
 /// the last response in the transcript's tail: a response, a request sent or a user turn
-/// after it means it is not this failure's.
+/// after it means it is not this failure's. A request sent and not yet answered may be
+/// the refused one whose error entry is on its way: waited for (`ERROR_ENTRY_WAIT`).
 fn request_id_in_transcript(path: &Path) -> Option<String> {
+    let deadline = std::time::Instant::now() + ERROR_ENTRY_WAIT;
+    loop {
+        match read_error_entry(path).unwrap_or(ErrorEntry::None) {
+            ErrorEntry::Unanswered if std::time::Instant::now() < deadline => {
+                std::thread::sleep(ERROR_ENTRY_POLL);
+            }
+            ErrorEntry::Found(id) => return id,
+            ErrorEntry::Unanswered | ErrorEntry::None => return None,
+        }
+    }
+}
+
+/// What the transcript's tail ends with, as far as the client's error entry goes.
+enum ErrorEntry {
+    /// The error entry, with its request id if it is shaped like one.
+    Found(Option<String>),
+    /// A request sent, and nothing after it yet.
+    Unanswered,
+    /// Anything else: no transcript, a response, a user turn.
+    None,
+}
+
+fn read_error_entry(path: &Path) -> Option<ErrorEntry> {
     let mut file = open_transcript(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
@@ -145,9 +177,14 @@ fn request_id_in_transcript(path: &Path) -> Option<String> {
     for line in whole.rsplit(|b| *b == b'\n') {
         match classify_line(line) {
             Entry::Assistant(a) if a.is_api_error_message == Some(true) => {
-                return crate::account::verdict::request_id(a.request_id.as_deref()?);
+                let id = a
+                    .request_id
+                    .as_deref()
+                    .and_then(crate::account::verdict::request_id);
+                return Some(ErrorEntry::Found(id));
             }
-            Entry::Assistant(_) | Entry::ApiRequest(_) | Entry::UserTurn => return None,
+            Entry::ApiRequest(_) => return Some(ErrorEntry::Unanswered),
+            Entry::Assistant(_) | Entry::UserTurn => return None,
             _ => {}
         }
     }
@@ -316,6 +353,37 @@ mod tests {
         assert_eq!(
             request_id_of(&failure_in(&main, Some("a1"), MESSAGE)).as_deref(),
             Some("2483d6ef-80e2-4f48-80bb-0000000000a1")
+        );
+    }
+
+    #[test]
+    fn an_error_entry_written_while_the_hook_reads_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("s.jsonl");
+        // The hook reads while the client has sent the refused request and not yet
+        // written the entry for giving up on it.
+        let (sent, gave_up) = GAVE_UP.split_at(GAVE_UP.find("{\"type\":\"assistant\"").unwrap());
+        std::fs::write(&main, sent).unwrap();
+        let writer = {
+            let main = main.clone();
+            let gave_up = gave_up.to_string();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let mut file = std::fs::OpenOptions::new().append(true).open(main).unwrap();
+                std::io::Write::write_all(&mut file, gave_up.as_bytes()).unwrap();
+            })
+        };
+        let id = request_id_of(&failure_in(&main, None, MESSAGE));
+        writer.join().unwrap();
+        assert_eq!(id.as_deref(), Some("2483d6ef-80e2-4f48-80bb-000000000002"));
+        // Nothing on its way: the wait ends.
+        std::fs::write(&main, sent).unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(request_id_of(&failure_in(&main, None, MESSAGE)), None);
+        assert!(
+            started.elapsed() < ERROR_ENTRY_WAIT * 3,
+            "{:?}",
+            started.elapsed()
         );
     }
 
