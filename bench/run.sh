@@ -265,7 +265,13 @@ if want hook-busy; then
   rm -rf "$WORK/hook-busy" "$WORK/hook-busy-data"
   BUSY_T="$("$GEN" transcripts --out "$WORK/hook-busy" --size 50M --sessions 1 --days 1 --end "$NOW" --seed 2)"
   "$GEN" input PostToolUse --transcript "$BUSY_T" >"$WORK/post-busy.json"
-  "$GEN" append --transcript "$BUSY_T" --requests 3000 --result-bytes 1K
+  # All 3,000 after today's (UTC) midnight, which is the ledger's day by default: spread
+  # over the hours since (they would take up to 17 hours at their natural pace), and just
+  # after midnight wait a little so that there is a span to spread them over.
+  since_midnight=$(( $(date -u +%s) % 86400 ))
+  if [ "$since_midnight" -lt 300 ]; then sleep $(( 300 - since_midnight )); since_midnight=300; fi
+  "$GEN" append --transcript "$BUSY_T" --requests 3000 --result-bytes 1K \
+    --within-secs $(( since_midnight - 60 ))
   for _ in 1 2 3 4 5 6 7 8; do
     BEDROCK_HOOK_DATA_DIR="$WORK/hook-busy-data" "$BIN" hook <"$WORK/post-busy.json" >/dev/null
   done

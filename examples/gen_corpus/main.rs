@@ -90,6 +90,10 @@ enum Command {
         /// Seed (default: from the clock, so every call writes new request ids).
         #[arg(long)]
         seed: Option<u64>,
+        /// Spread each burst over at most the last N seconds (default: up to 20 s a
+        /// request), e.g. to keep a busy day's requests all after midnight.
+        #[arg(long)]
+        within_secs: Option<u64>,
     },
     /// Print the JSON Claude Code sends a status line (`statusline`) or a hook (an event
     /// name such as `PostToolUse`) for a session transcript.
@@ -146,12 +150,17 @@ fn main() -> Result<()> {
             max_result,
             result_bytes,
             seed,
+            within_secs,
         } => {
             let sizes = match result_bytes {
                 Some(n) => ResultSizes::Exactly(n as usize),
                 None => ResultSizes::UpTo(max_result.unwrap_or(4 << 20) as usize),
             };
-            append(&transcript, requests, every_ms, for_secs, sizes, seed)
+            let burst = Burst {
+                requests,
+                within_secs,
+            };
+            append(&transcript, burst, every_ms, for_secs, sizes, seed)
         }
         Command::Input {
             kind,
@@ -243,9 +252,15 @@ enum ResultSizes {
     UpTo(usize),
 }
 
+/// How many requests one append writes, and over how long before now.
+struct Burst {
+    requests: u64,
+    within_secs: Option<u64>,
+}
+
 fn append(
     path: &Path,
-    requests: u64,
+    burst: Burst,
     every_ms: u64,
     for_secs: u64,
     sizes: ResultSizes,
@@ -265,6 +280,14 @@ fn append(
     let cap = match sizes {
         ResultSizes::Exactly(n) | ResultSizes::UpTo(n) => n,
     };
+    let Burst {
+        requests,
+        within_secs,
+    } = burst;
+    // Each request advances the clock up to 20 s; slower within a shorter span.
+    let natural_secs = 20 * requests + 1;
+    let span_secs = within_secs.map_or(natural_secs, |w| w.clamp(1, natural_secs));
+    let pace = span_secs as f64 / natural_secs as f64;
     let began = Instant::now();
     loop {
         let mut stream = Stream::open(
@@ -272,13 +295,14 @@ fn append(
             &session,
             None,
             "/home/dev/proj",
-            // Each request advances the clock up to 20 s: keep them in the past.
-            Utc::now() - Duration::seconds(20 * requests as i64 + 1),
+            // Keep them in the past.
+            Utc::now() - Duration::seconds(span_secs as i64),
             MODELS[0],
             &pool,
             &mut rng,
         )?;
         stream.result_cap = cap;
+        stream.pace = pace;
         for _ in 0..requests {
             let len = match sizes {
                 ResultSizes::Exactly(n) => n,

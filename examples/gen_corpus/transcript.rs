@@ -65,6 +65,9 @@ pub struct Stream<'a> {
     pool: &'a TextPool,
     /// Largest tool result this stream may write.
     pub result_cap: usize,
+    /// How fast the clock moves between entries (1: as a real session; less: a burst
+    /// squeezed into a shorter span).
+    pub pace: f64,
 }
 
 /// What a request added to the session's totals.
@@ -110,6 +113,7 @@ impl<'a> Stream<'a> {
             max_tokens: model.1,
             pool,
             result_cap: 4 << 20,
+            pace: 1.0,
         })
     }
 
@@ -134,7 +138,8 @@ impl<'a> Stream<'a> {
     }
 
     fn tick(&mut self, rng: &mut Rng, lo_ms: u64, hi_ms: u64) -> String {
-        self.clock += Duration::milliseconds(rng.range(lo_ms, hi_ms) as i64);
+        let step_ms = rng.range(lo_ms, hi_ms) as f64 * self.pace;
+        self.clock += Duration::milliseconds(step_ms as i64);
         ts(self.clock)
     }
 
