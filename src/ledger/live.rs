@@ -84,8 +84,10 @@ pub struct InFlight {
 }
 
 /// What the last request of one session or subagent looked like: the best guess for
-/// its next one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// its next one. Saved as an array in field order (most of a busy state is these, and
+/// every status line parses them: without the field names a day's 24 streams are a third
+/// shorter); read from an array or, as states before it were written, an object.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct StreamInfo {
     pub at_ms: i64,
     pub model: String,
@@ -98,6 +100,22 @@ pub struct StreamInfo {
     pub context: u64,
     /// Input + cache write of the last request.
     pub billed_input: u64,
+}
+
+impl Serialize for StreamInfo {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        (
+            self.at_ms,
+            &self.model,
+            &self.model_norm,
+            self.burndown,
+            self.max_tokens,
+            self.max_tokens_source,
+            self.context,
+            self.billed_input,
+        )
+            .serialize(out)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -143,7 +161,8 @@ pub struct LiveState {
 }
 
 /// 3: `counted` (a state without it cannot tell what it has counted: rebuilt).
-/// 4: `recent` as flat triples per model (`recent_wire`).
+/// 4: `recent` as flat triples per model (`recent_wire`). Streams have been written as
+/// arrays since (`StreamInfo`), which version 4 readers read as well: no new version.
 pub const STATE_VERSION: u32 = 4;
 
 impl LiveState {
@@ -509,6 +528,47 @@ mod tests {
         assert_eq!(back, recent);
         let torn = json.replace(",9,1]", ",9]");
         assert!(serde_json::from_str::<LiveState>(&torn).is_err());
+    }
+
+    #[test]
+    fn streams_are_saved_as_arrays_and_read_in_either_form() {
+        let stream = StreamInfo {
+            at_ms: 1_796_233_047_999,
+            model: "us.anthropic.claude-opus-5-5".into(),
+            model_norm: "claude-opus-5-5".into(),
+            burndown: 10.0,
+            max_tokens: 128_000,
+            max_tokens_source: MaxTokensSource::ApiRequest,
+            context: 183_023,
+            billed_input: 3_023,
+        };
+        let state = LiveState {
+            v: STATE_VERSION,
+            streams: [("s".to_string(), stream.clone())].into(),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(
+            json.contains(r#""streams":{"s":[1796233047999,"us.anthropic.claude-opus-5-5","claude-opus-5-5",10.0,128000,"api-request",183023,3023]}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<LiveState>(&json).unwrap(), state);
+        // As version 4 states were first written, and as a build before this one reads
+        // what this one writes.
+        let object = json.replace(
+            r#"[1796233047999,"us.anthropic.claude-opus-5-5","claude-opus-5-5",10.0,128000,"api-request",183023,3023]"#,
+            r#"{"at_ms":1796233047999,"model":"us.anthropic.claude-opus-5-5","model_norm":"claude-opus-5-5","burndown":5.0,"max_tokens":128000,"max_tokens_source":"api-request","context":183023,"billed_input":3023}"#,
+        );
+        let read = serde_json::from_str::<LiveState>(&object).unwrap();
+        assert_eq!(
+            read.streams["s"],
+            StreamInfo {
+                burndown: 5.0,
+                ..stream
+            }
+        );
+        let short = json.replace(",183023,3023]", ",183023]");
+        assert!(serde_json::from_str::<LiveState>(&short).is_err());
     }
 
     #[test]
