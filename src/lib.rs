@@ -190,43 +190,14 @@ mod tests {
     use std::path::Path;
 
     /// Each top-level module -> the top-level modules its code (comments and test modules
-    /// aside) names as `crate::<module>`.
+    /// aside) names: [`submodule_uses`] with every module folded into its top-level one.
     fn module_uses() -> BTreeMap<String, BTreeSet<String>> {
-        fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, files);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    files.push(path);
-                }
-            }
-        }
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        walk(&src, &mut files);
+        let top = |module: &str| module.split("::").next().unwrap_or_default().to_string();
         let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for file in files {
-            let relative = file.strip_prefix(&src).unwrap();
-            let first = relative.components().next().unwrap().as_os_str();
-            let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
-            if module == "lib" || module == "main" {
-                continue;
-            }
-            let text = std::fs::read_to_string(&file).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (module, used) in submodule_uses() {
+            let module = top(&module);
             let named = uses.entry(module.clone()).or_default();
-            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                for (at, _) in line.match_indices("crate::") {
-                    let used: String = line[at + "crate::".len()..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                        .collect();
-                    if !used.is_empty() && used != module {
-                        named.insert(used);
-                    }
-                }
-            }
+            named.extend(used.iter().map(|u| top(u)).filter(|u| *u != module));
         }
         uses
     }
