@@ -10,6 +10,12 @@
 // Under `cargo test` the test harness brings its own `main`; there is nothing to test here.
 #![cfg_attr(not(test), no_main)]
 
+mod start_arena;
+
+/// See `start_arena`: a hot-path run's few hundred small blocks without glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: start_arena::StartArena = start_arena::StartArena;
+
 #[cfg(not(test))]
 mod c_main {
     use std::ffi::{c_char, c_int};
