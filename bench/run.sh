@@ -88,9 +88,11 @@ echo "ccusage $CCUSAGE_VERSION: $CCUSAGE_KIND" >&2
 
 # ---------------------------------------------------------------- build
 step "build (release)"
-cargo build --release --quiet --bin bedrock-hook --example floor --example gen_corpus --example interleave
+cargo build --release --quiet --bin bedrock-hook --example floor --example file_floor \
+  --example gen_corpus --example interleave
 BIN="${BENCH_BIN:-$ROOT/target/release/bedrock-hook}"
 FLOOR="$ROOT/target/release/examples/floor"
+FILE_FLOOR="$ROOT/target/release/examples/file_floor"
 GEN="$ROOT/target/release/examples/gen_corpus"
 INTERLEAVE="$ROOT/target/release/examples/interleave"
 has_command() { "$BIN" "$1" --help >/dev/null 2>&1; }
@@ -250,10 +252,17 @@ if want hook; then
   after="$(cat "$WORK"/hook-data/ledger/*.jsonl | wc -l)"
   expected=$(( ROUNDS * 2 * (RUNS + WARMUP) ))
   # The same, interleaved: floor and hook in turn, each after its own new request, as
-  # Claude Code runs a hook between its own work rather than many times in a row.
+  # Claude Code runs a hook between its own work rather than many times in a row. Beside
+  # them, the event's file operations alone (`examples/file_floor.rs`: the same reads,
+  # appends and swaps on the same file system, nothing parsed), and with the cursor kept
+  # in the live state's file: the share of the hook's ratio its files take.
+  rm -rf "$WORK/file-floor" "$WORK/file-floor-one-swap"
   BEDROCK_HOOK_DATA_DIR="$WORK/hook-data" "$INTERLEAVE" --tsv hook-interleaved \
     --input "$WORK/post-hook.json" --prepare "$APPEND" --runs "$(( ROUNDS * RUNS ))" \
-    "$FLOOR" "$BIN hook" | tee -a "$RESULTS"
+    -n floor "$FLOOR" \
+    -n "file operations only" "$FILE_FLOOR $WORK/file-floor $HOOK_T" \
+    -n "file operations only, one swap" "$FILE_FLOOR --one-swap $WORK/file-floor-one-swap $HOOK_T" \
+    -n "bedrock-hook hook" "$BIN hook" | tee -a "$RESULTS"
   echo "hook runs recorded $((after - before)) new requests; $expected were appended" >&2
   echo "hook-check	$((after - before)) recorded of $expected appended" >>"$OUT/checks.tsv"
 fi

@@ -13,7 +13,8 @@
 //!     --runs 300 target/release/examples/floor "old/bedrock-hook hook" "new/bedrock-hook hook"
 //! ```
 //!
-//! Commands are split on spaces (no shell); `--prepare` goes through `sh -c`. With
+//! Commands are split on spaces (no shell); `--prepare` goes through `sh -c`. `-n NAME`
+//! before a command names it in the output (as hyperfine's `-n`). With
 //! `--tsv GROUP` it prints `bench/run.sh`'s result lines instead of a table (group,
 //! command, median ms, p99 ms, no CPU time, ratio, runs).
 
@@ -29,6 +30,8 @@ fn main() -> ExitCode {
     let mut runs = 300usize;
     let mut tsv_group = None;
     let mut commands: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut next_name = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -36,11 +39,17 @@ fn main() -> ExitCode {
             "--prepare" => prepare = args.next(),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).unwrap_or(runs),
             "--tsv" => tsv_group = args.next(),
-            _ => commands.push(arg),
+            "-n" => next_name = args.next(),
+            _ => {
+                names.push(next_name.take().unwrap_or_else(|| arg.clone()));
+                commands.push(arg);
+            }
         }
     }
     let Some(input) = input.filter(|_| !commands.is_empty() && runs > 0) else {
-        eprintln!("usage: interleave --input FILE [--prepare CMD] [--runs N] FLOOR CMD...");
+        eprintln!(
+            "usage: interleave --input FILE [--prepare CMD] [--runs N] [-n NAME] FLOOR [-n NAME] CMD..."
+        );
         return ExitCode::from(2);
     };
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); commands.len()];
@@ -87,7 +96,7 @@ fn main() -> ExitCode {
     }
     let floor = quantile(&times[0], 0.5);
     if let Some(group) = tsv_group {
-        for (command, times) in commands.iter().zip(&times) {
+        for (command, times) in names.iter().zip(&times) {
             let median = quantile(times, 0.5);
             println!(
                 "{group}\t{command}\t{:.3}\t{:.3}\t\t{:.2}\t{}",
@@ -101,7 +110,7 @@ fn main() -> ExitCode {
     }
     println!("| command | median us | p25 us | p75 us | ratio to the first |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for (command, times) in commands.iter().zip(&times) {
+    for (command, times) in names.iter().zip(&times) {
         let median = quantile(times, 0.5);
         println!(
             "| `{command}` | {median:.0} | {:.0} | {:.0} | {:.2}x |",
