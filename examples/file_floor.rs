@@ -23,7 +23,9 @@
 //! each run reads what was appended since the one before (`gen_corpus append` in the
 //! benchmark's `--prepare`), as the hook does. `BEDROCK_HOOK_CONFIG` names the config read.
 
-#![no_main]
+// Under `cargo test` the harness brings its own `main`: the event needs its arguments.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use std::ffi::{c_char, c_int};
 use std::fs::{File, OpenOptions};
@@ -40,6 +42,7 @@ const CURSOR_BYTES: usize = 700;
 const RECORD_BYTES: usize = 990;
 const INDEX_ENTRY_BYTES: usize = 32;
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     bedrock_hook::process_start();
