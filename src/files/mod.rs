@@ -23,10 +23,32 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 /// where our files go. The problem, with its fix, as one sentence; `None` if the dir is
 /// safe or does not exist yet (it is then created 0700).
 pub fn unsafe_dir(dir: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(dir).ok()?;
+    dir_problem(dir, &meta)
+}
+
+/// [`unsafe_dir`]'s check, then [`ensure_private_dir`], with one `stat` of `dir` for both
+/// (a writer does both on every hook event).
+pub fn ensure_safe_data_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) => {
+            if let Some(problem) = dir_problem(dir, &meta) {
+                return Err(io::Error::other(problem));
+            }
+            if meta.is_dir() {
+                return Ok(());
+            }
+            // Something else in its place: creating says what, as before.
+            DirBuilder::new().recursive(true).mode(0o700).create(dir)
+        }
+        Err(_) => ensure_private_dir(dir),
+    }
+}
+
+/// What is wrong with the data dir `dir` whose `stat` is `meta`, as [`unsafe_dir`] says it.
+fn dir_problem(dir: &Path, meta: &std::fs::Metadata) -> Option<String> {
     let mode = meta.mode() & 0o7777;
-    let me = unsafe { libc::geteuid() };
+    let me = euid();
     if meta.uid() != me {
         return Some(format!(
             "data dir {} belongs to uid {}, not to you (uid {me}): refusing to write there; use a dir of your own (BEDROCK_HOOK_DATA_DIR) with mode 700",
@@ -42,6 +64,14 @@ pub fn unsafe_dir(dir: &Path) -> Option<String> {
         ));
     }
     None
+}
+
+/// The process's effective user id, asked of the kernel once (a hook event compares
+/// three files' owners with it).
+fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Create a dir inside the data dir (`ledger/`, `cursors/`) with mode 0700 if missing; a
@@ -81,15 +111,16 @@ fn own_file() -> OpenOptions {
     options
 }
 
-fn regular(file: File, path: &Path) -> io::Result<File> {
-    regular_with_len(file, path).map(|(file, _)| file)
-}
-
 /// `file` if it is a regular file, with its length (one `fstat`).
 fn regular_with_len(file: File, path: &Path) -> io::Result<(File, u64)> {
+    regular_with_meta(file, path).map(|(file, meta)| (file, meta.len()))
+}
+
+/// `file` if it is a regular file, with its `fstat`.
+fn regular_with_meta(file: File, path: &Path) -> io::Result<(File, std::fs::Metadata)> {
     let meta = file.metadata()?;
     if meta.file_type().is_file() {
-        Ok((file, meta.len()))
+        Ok((file, meta))
     } else {
         Err(io::Error::other(format!(
             "{} is not a regular file",
@@ -136,8 +167,13 @@ pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// Open for appending, creating with mode 0600; never through a symlink, never anything
 /// but a regular file (a FIFO in its place fails instead of blocking).
 pub fn open_append(path: &Path) -> io::Result<File> {
+    open_append_with_meta(path).map(|(file, _)| file)
+}
+
+/// [`open_append`], with the file's `fstat` (its length, device and inode).
+pub fn open_append_with_meta(path: &Path) -> io::Result<(File, std::fs::Metadata)> {
     let file = own_file().append(true).create(true).open(path)?;
-    regular(file, path)
+    regular_with_meta(file, path)
 }
 
 /// Open for reading and writing, creating with mode 0600; as [`open_append`], never
@@ -245,7 +281,7 @@ const SWAP_PAD_MAX: u64 = 1024;
 fn open_swap(swap: &Path) -> io::Result<(File, u64)> {
     let file = own_file().write(true).open(swap)?;
     let meta = file.metadata()?;
-    let ours = meta.uid() == unsafe { libc::geteuid() };
+    let ours = meta.uid() == euid();
     if meta.file_type().is_file() && meta.nlink() == 1 && ours {
         Ok((file, meta.len()))
     } else {

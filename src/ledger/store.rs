@@ -35,10 +35,7 @@ impl LedgerLock {
     /// Take the ledger lock, waiting up to `wait`; `Ok(None)` if it stayed busy.
     /// A data dir that is not the user's own, or that others can write to, is refused.
     pub fn acquire(paths: &Paths, wait: Duration) -> io::Result<Option<LedgerLock>> {
-        if let Some(problem) = files::unsafe_dir(&paths.data_dir) {
-            return Err(io::Error::other(problem));
-        }
-        files::ensure_private_dir(&paths.data_dir)?;
+        files::ensure_safe_data_dir(&paths.data_dir)?;
         Ok(files::lock_exclusive(&paths.lock_file(), wait)?.map(|g| LedgerLock { _guard: g }))
     }
 }
@@ -342,7 +339,7 @@ struct DayIndex {
 
 impl DayIndex {
     fn open(data_path: &Path, index_path: &Path) -> io::Result<DayIndex> {
-        let data = files::open_append(data_path)?;
+        let (data, data_meta) = files::open_append_with_meta(data_path)?;
         let (index, len) = files::open_rw_with_len(index_path)?;
         let whole = len - len % INDEX_ENTRY as u64;
         if whole != len {
@@ -363,7 +360,6 @@ impl DayIndex {
             }
             indexed_len = end;
         }
-        let data_meta = data.metadata()?;
         let file_id = {
             use std::os::unix::fs::MetadataExt;
             (data_meta.dev(), data_meta.ino())
