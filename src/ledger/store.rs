@@ -350,16 +350,9 @@ impl DayIndex {
         let mut indexed = mapped::read(&index, 0, whole, Holds::LedgerIndex)?;
         indexed.truncate(indexed.len() - indexed.len() % INDEX_ENTRY);
         let mut seen = Seen::new(indexed);
-        let mut indexed_len = 0u64;
-        let mut intact = true;
-        for (hash, tagged) in entries(&seen.indexed) {
-            let end = tagged & END_MASK;
-            if tagged >> END_BITS != entry_check(hash, end) || end <= indexed_len {
-                intact = false;
-                break;
-            }
-            indexed_len = end;
-        }
+        let checked = checked_end(&seen.indexed);
+        let intact = checked.is_some();
+        let mut indexed_len = checked.unwrap_or(0);
         let file_id = {
             use std::os::unix::fs::MetadataExt;
             (data_meta.dev(), data_meta.ino())
@@ -442,6 +435,39 @@ fn entry_check(hash: u64, end: u64) -> u64 {
     ((hash ^ end.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> END_BITS) | 1
 }
 
+/// The end of the last line `bytes` (whole index entries) index, if every entry's check
+/// holds and the ends increase; `None` if any does not. Every entry is looked at on every
+/// open (a busy day's index holds thousands): without a branch per entry, the loop runs
+/// several entries per step.
+fn checked_end(bytes: &[u8]) -> Option<u64> {
+    let mut intact = true;
+    let mut last = 0u64;
+    for entry in bytes.chunks_exact(INDEX_ENTRY) {
+        let (hash, tagged) = entry_words(entry);
+        let end = tagged & END_MASK;
+        intact &= (tagged >> END_BITS == entry_check(hash, end)) & (end > last);
+        last = end;
+    }
+    intact.then_some(last)
+}
+
+/// Whether `hash` is among the index entries `bytes`: every entry compared, without a
+/// branch per entry (a hook asks once or twice per event of an index of thousands).
+fn indexes(bytes: &[u8], hash: u64) -> bool {
+    bytes
+        .chunks_exact(INDEX_ENTRY)
+        .fold(false, |found, entry| found | (entry_words(entry).0 == hash))
+}
+
+/// An index entry's hash and tagged end.
+fn entry_words(entry: &[u8]) -> (u64, u64) {
+    let (hash, tagged) = entry.split_at(8);
+    (
+        u64::from_le_bytes(hash.try_into().expect("8 bytes")),
+        u64::from_le_bytes(tagged[..8].try_into().expect("8 bytes")),
+    )
+}
+
 /// The (hash, tagged end) pairs of index bytes.
 fn entries(bytes: &[u8]) -> impl Iterator<Item = (u64, u64)> + '_ {
     bytes.chunks_exact(INDEX_ENTRY).map(|entry| {
@@ -491,7 +517,7 @@ impl Seen {
             None => {
                 self.scans += 1;
                 !(self.hashes.contains(&hash)
-                    || (hash != NO_RECORD && entries(&self.indexed).any(|(h, _)| h == hash)))
+                    || (hash != NO_RECORD && indexes(&self.indexed, hash)))
             }
         };
         if new {
