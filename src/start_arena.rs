@@ -4,9 +4,9 @@
 //! consolidating on free): more than most single steps of the hot path. So blocks come
 //! from a static arena first (zero pages the kernel maps only when touched):
 //!
-//! - a block of up to 4 KiB is rounded up to a power of two and, once freed, kept on a
-//!   list for the next block of its size, so that a run touches about as many pages as
-//!   with glibc (every page touched is a fault);
+//! - a block of up to 4 KiB is rounded up to a size class (every 16 bytes up to 256, then
+//!   powers of two) and, once freed, kept on a list for the next block of its class, so
+//!   that a run touches about as many pages as with glibc (every page touched is a fault);
 //! - a larger one is cut from the arena's end, which moves back when the newest block is
 //!   freed, and grows in place when the newest block is reallocated, as a growing `Vec`
 //!   or a buffer a file is read into does;
@@ -23,10 +23,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Every block starts at a multiple of this, and its size is rounded up to one.
 const MIN_ALIGN: usize = 16;
-/// Blocks up to this size are rounded up to a power of two and reused once freed.
+/// Blocks up to this size are rounded up to a class and reused once freed.
 const LARGEST_SMALL: usize = 4096;
-/// Size classes 16, 32, ..., 4096.
-const CLASSES: usize = (LARGEST_SMALL / MIN_ALIGN).trailing_zeros() as usize + 1;
+/// Up to this size, a class every 16 bytes (most blocks are strings and small maps, whose
+/// sizes are not powers of two); above it, a class per power of two.
+const LARGEST_FINE: usize = 256;
+/// Size classes 16, 32, ..., 256, then 512, 1024, 2048, 4096.
+const CLASSES: usize =
+    LARGEST_FINE / MIN_ALIGN + (LARGEST_SMALL / LARGEST_FINE).trailing_zeros() as usize;
 
 /// The global allocator: [`Arena`] first, then glibc's.
 pub struct StartArena;
@@ -49,12 +53,16 @@ struct Arena<const N: usize> {
 // reached only through the pointer to its block; `free` only with `free_lock` held.
 unsafe impl<const N: usize> Sync for Arena<N> {}
 
-/// The arena's size for a block of `size` bytes: its power-of-two class if small (and the
-/// class's index), else `size` rounded up to [`MIN_ALIGN`].
+/// The arena's size for a block of `size` bytes: its class's if small (and the class's
+/// index), else `size` rounded up to [`MIN_ALIGN`].
 fn extent(size: usize) -> (usize, Option<usize>) {
-    if size <= LARGEST_SMALL {
-        let rounded = size.max(MIN_ALIGN).next_power_of_two();
-        let class = (rounded / MIN_ALIGN).trailing_zeros() as usize;
+    if size <= LARGEST_FINE {
+        let rounded = size.max(1).next_multiple_of(MIN_ALIGN);
+        (rounded, Some(rounded / MIN_ALIGN - 1))
+    } else if size <= LARGEST_SMALL {
+        let rounded = size.next_power_of_two();
+        let class =
+            LARGEST_FINE / MIN_ALIGN - 1 + (rounded / LARGEST_FINE).trailing_zeros() as usize;
         (rounded, Some(class))
     } else {
         (size.next_multiple_of(MIN_ALIGN), None)
@@ -270,6 +278,21 @@ mod tests {
     fn overlap((p, a): (*mut u8, usize), (q, b): (*mut u8, usize)) -> bool {
         let (p, q) = (p as usize, q as usize);
         p < q + b && q < p + a
+    }
+
+    #[test]
+    fn each_small_size_has_one_class_that_holds_it() {
+        let mut extents = [0usize; CLASSES];
+        for size in 1..=LARGEST_SMALL {
+            let (extent, class) = extent(size);
+            let class = class.expect("a small size has a class");
+            assert!(extent >= size && extent % MIN_ALIGN == 0, "{size}");
+            // One extent per class: a kept block fits every size of its class.
+            assert!(extents[class] == 0 || extents[class] == extent, "{size}");
+            extents[class] = extent;
+        }
+        assert!(extents.iter().all(|&e| e > 0), "every class is used");
+        assert_eq!(extent(LARGEST_SMALL + 1), (LARGEST_SMALL + 16, None));
     }
 
     #[test]
