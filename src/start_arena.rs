@@ -37,16 +37,17 @@ pub struct StartArena;
 
 static ARENA: Arena<{ 1 << 20 }> = Arena::new();
 
-/// `N` bytes handed out as blocks, as the module says.
-#[repr(C, align(4096))]
+/// `N` bytes handed out as blocks, as the module says. The bookkeeping comes first, on the
+/// page of the first blocks (a page of its own would be one more fault per run).
+#[repr(C, align(16))]
 struct Arena<const N: usize> {
-    bytes: UnsafeCell<[u8; N]>,
     /// The first offset not yet cut off.
     next: AtomicUsize,
+    free_lock: AtomicBool,
     /// Freed small blocks by class: each list's head, and in each block the next one's
     /// address (0 ends a list). Read and written only while `free_lock` is held.
     free: UnsafeCell<[usize; CLASSES]>,
-    free_lock: AtomicBool,
+    bytes: UnsafeCell<[u8; N]>,
 }
 
 // SAFETY: every byte of `bytes` belongs to one block at a time (see `Arena::alloc`), and is
@@ -75,10 +76,10 @@ impl<const N: usize> Arena<N> {
 
     const fn new() -> Arena<N> {
         Arena {
-            bytes: UnsafeCell::new([0; N]),
             next: AtomicUsize::new(0),
-            free: UnsafeCell::new([0; CLASSES]),
             free_lock: AtomicBool::new(false),
+            free: UnsafeCell::new([0; CLASSES]),
+            bytes: UnsafeCell::new([0; N]),
         }
     }
 
