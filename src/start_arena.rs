@@ -186,9 +186,11 @@ impl<const N: usize> Arena<N> {
             if end > N {
                 return std::ptr::null_mut();
             }
+            // Acquire: what the owner of bytes given back (a `resize_newest`, with Release)
+            // wrote to them happened before they are handed out again.
             match self
                 .next
-                .compare_exchange_weak(next, end, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange_weak(next, end, Ordering::AcqRel, Ordering::Relaxed)
             {
                 Ok(_) => return (base + start) as *mut u8,
                 Err(now) => next = now,
@@ -206,7 +208,7 @@ impl<const N: usize> Arena<N> {
                 .compare_exchange(
                     start + old,
                     start + new,
-                    Ordering::Relaxed,
+                    Ordering::AcqRel,
                     Ordering::Relaxed,
                 )
                 .is_ok()
