@@ -139,6 +139,16 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         .ok_or_else(|| io::Error::other(format!("{} is larger than {max} bytes", path.display())))
 }
 
+/// One of our own small JSON files (the live state, a cursor), read as [`read_bounded`]
+/// reads and parsed; `None` if it cannot be read, is larger than `max` bytes or does not
+/// parse. Its bytes are checked as UTF-8 once, whole, and then parsed as text, so that
+/// serde_json does not check each string again (two hundred strings in a busy live state:
+/// a fifth of what parsing it cost).
+pub fn read_own_json<T: serde::de::DeserializeOwned>(path: &Path, max: u64) -> Option<T> {
+    let bytes = read_bounded(path, max).ok()?;
+    serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()
+}
+
 /// All of `file` (`len` bytes by its `fstat`) if it holds at most `max` bytes; `None` if
 /// more, whether it said so or grew while being read.
 fn read_at_most(file: File, len: u64, max: u64) -> io::Result<Option<Vec<u8>>> {

@@ -169,10 +169,7 @@ impl LiveState {
     /// Read without a lock. `None` if missing, unreadable, or not a regular file of a
     /// sane size (a FIFO or a link to a device in its place must not block or fill memory).
     pub fn read(path: &Path) -> Option<LiveState> {
-        let bytes = files::read_bounded(path, STATE_MAX_BYTES).ok()?;
-        serde_json::from_slice::<LiveState>(&bytes)
-            .ok()
-            .filter(|s| s.v == STATE_VERSION)
+        files::read_own_json::<LiveState>(path, STATE_MAX_BYTES).filter(|s| s.v == STATE_VERSION)
     }
 
     /// Load for updating (caller holds the ledger lock): rebuilt from the ledger when

@@ -59,9 +59,7 @@ pub fn cursor_path(paths: &Paths, transcript: &Path) -> PathBuf {
 impl Cursor {
     /// Load the cursor of `transcript`; a fresh one if missing or unreadable.
     pub fn load(paths: &Paths, transcript: &Path) -> Cursor {
-        files::read_bounded(&cursor_path(paths, transcript), CURSOR_MAX_BYTES)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+        files::read_own_json::<Cursor>(&cursor_path(paths, transcript), CURSOR_MAX_BYTES)
             .filter(|c| c.path == transcript.to_string_lossy())
             .unwrap_or_else(|| Cursor {
                 path: transcript.to_string_lossy().into_owned(),
