@@ -7,7 +7,8 @@
 //! and stdout is flushed at the end. A stack overflow still stops the process
 //! (the kernel's guard page); it is just not named on stderr.
 
-// Under `cargo test` the test harness brings its own `main`; there is nothing to test here.
+// Under `cargo test` the test harness brings its own `main` (and runs `start_arena`'s tests
+// on the arena it allocates from).
 #![cfg_attr(not(test), no_main)]
 
 mod start_arena;

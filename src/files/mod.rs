@@ -585,6 +585,24 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_creates_a_missing_data_dir_and_refuses_one_others_can_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a/data");
+        ensure_safe_data_dir(&data).unwrap();
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        ensure_safe_data_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = ensure_safe_data_dir(&data).unwrap_err().to_string();
+        assert!(refused.contains("chmod 700"), "{refused}");
+        // A file where the dir should be is refused too.
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(ensure_safe_data_dir(&file).is_err());
+    }
+
+    #[test]
     fn second_locker_waits_then_gives_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l");

@@ -470,11 +470,7 @@ fn entry_words(entry: &[u8]) -> (u64, u64) {
 
 /// The (hash, tagged end) pairs of index bytes.
 fn entries(bytes: &[u8]) -> impl Iterator<Item = (u64, u64)> + '_ {
-    bytes.chunks_exact(INDEX_ENTRY).map(|entry| {
-        let hash = u64::from_le_bytes(entry[..8].try_into().expect("8 bytes"));
-        let tagged = u64::from_le_bytes(entry[8..].try_into().expect("8 bytes"));
-        (hash, tagged)
-    })
+    bytes.chunks_exact(INDEX_ENTRY).map(entry_words)
 }
 
 /// The dedupe hashes of one day file: the index's entries as found when the day was
