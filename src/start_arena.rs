@@ -1,7 +1,9 @@
 //! The binary's allocator. A hook event or a status line allocates a few hundred small
 //! blocks (about 65 KB in all, half of it live at once) and exits, and glibc's malloc
-//! spends 55,000-65,000 instructions on them (its set-up on the first call, its bins,
-//! consolidating on free): more than most single steps of the hot path. So blocks come
+//! spent 77,000 of a PostToolUse's 700,000 instructions on them (its set-up on the first
+//! call, its bins, consolidating on free): more than most single steps of the hot path.
+//! With this arena the event executes 45,000-56,000 fewer, a status line 35,000-43,000
+//! fewer (callgrind; BENCHMARKS.md has the runs). So blocks come
 //! from a static arena first (zero pages the kernel maps only when touched):
 //!
 //! - a block of up to 4 KiB is rounded up to a size class (every 16 bytes up to 256, then
