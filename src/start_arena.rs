@@ -2,8 +2,8 @@
 //! blocks (about 65 KB in all, half of it live at once) and exits, and glibc's malloc
 //! spent 77,000 of a PostToolUse's 700,000 instructions on them (its set-up on the first
 //! call, its bins, consolidating on free): more than most single steps of the hot path.
-//! With this arena the event executes 45,000-56,000 fewer, a status line 35,000-43,000
-//! fewer (callgrind; BENCHMARKS.md has the runs). So blocks come
+//! With this arena the event executed 56,000 fewer, a status line 43,000 fewer (callgrind,
+//! when it came in; BENCHMARKS.md has the runs). So blocks come
 //! from a static arena first (zero pages the kernel maps only when touched):
 //!
 //! - a block of up to 4 KiB is rounded up to a size class (every 16 bytes up to 256, then
