@@ -35,6 +35,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+/// The binary's allocator, so that the floor starts as `bedrock-hook` does.
+#[global_allocator]
+static ALLOCATOR: bedrock_hook::start_arena::StartArena = bedrock_hook::start_arena::StartArena;
+
 /// The sizes of the bench's live state and cursor files, and of one record and its index
 /// entry.
 const STATE_BYTES: usize = 2048;

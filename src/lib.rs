@@ -27,6 +27,7 @@ pub mod process_env;
 pub mod quota;
 pub mod quota_setup;
 pub mod report;
+pub mod start_arena;
 pub mod status;
 pub mod terminal;
 pub mod transcript;

@@ -7,15 +7,13 @@
 //! and stdout is flushed at the end. A stack overflow still stops the process
 //! (the kernel's guard page); it is just not named on stderr.
 
-// Under `cargo test` the test harness brings its own `main` (and runs `start_arena`'s tests
-// on the arena it allocates from).
+// Under `cargo test` the test harness brings its own `main`; there is nothing to test here.
 #![cfg_attr(not(test), no_main)]
 
-mod start_arena;
-
-/// See `start_arena`: a hot-path run's few hundred small blocks without glibc's malloc.
+/// See `bedrock_hook::start_arena`: a hot-path run's few hundred small blocks without
+/// glibc's malloc.
 #[global_allocator]
-static ALLOCATOR: start_arena::StartArena = start_arena::StartArena;
+static ALLOCATOR: bedrock_hook::start_arena::StartArena = bedrock_hook::start_arena::StartArena;
 
 #[cfg(not(test))]
 mod c_main {

@@ -16,8 +16,8 @@
 //!   malloc takes over: a long command (`import`, `report`) runs on it as before, with at
 //!   most the arena's MiB set aside.
 //!
-//! It is the binary's alone (`src/main.rs`): the library, its tests and the benchmarks'
-//! `floor` keep the system allocator.
+//! The binary installs it (`src/main.rs`), and so do the benchmarks' floors, which start
+//! as the binary does; the library's own tests keep the system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::UnsafeCell;
