@@ -30,19 +30,16 @@ pub fn unsafe_dir(dir: &Path) -> Option<String> {
 /// [`unsafe_dir`]'s check, then [`ensure_private_dir`], with one `stat` of `dir` for both
 /// (a writer does both on every hook event).
 pub fn ensure_safe_data_dir(dir: &Path) -> io::Result<()> {
-    match std::fs::metadata(dir) {
-        Ok(meta) => {
-            if let Some(problem) = dir_problem(dir, &meta) {
-                return Err(io::Error::other(problem));
-            }
-            if meta.is_dir() {
-                return Ok(());
-            }
-            // Something else in its place: creating says what, as before.
-            DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    if let Ok(meta) = std::fs::metadata(dir) {
+        if let Some(problem) = dir_problem(dir, &meta) {
+            return Err(io::Error::other(problem));
         }
-        Err(_) => ensure_private_dir(dir),
+        if meta.is_dir() {
+            return Ok(());
+        }
     }
+    // Missing, or something else in its place (creating then says what).
+    ensure_private_dir(dir)
 }
 
 /// What is wrong with the data dir `dir` whose `stat` is `meta`, as [`unsafe_dir`] says it.
@@ -139,11 +136,11 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         .ok_or_else(|| io::Error::other(format!("{} is larger than {max} bytes", path.display())))
 }
 
-/// One of our own small JSON files (the live state, a cursor), read as [`read_bounded`]
-/// reads and parsed; `None` if it cannot be read, is larger than `max` bytes or does not
-/// parse. Its bytes are checked as UTF-8 once, whole, and then parsed as text, so that
-/// serde_json does not check each string again (two hundred strings in a busy live state:
-/// a fifth of what parsing it cost).
+/// One of our own small JSON files (the live state, a cursor, the account file), read as
+/// [`read_bounded`] reads and parsed; `None` if it cannot be read, is larger than `max`
+/// bytes or does not parse. Its bytes are checked as UTF-8 once, whole, and then parsed as
+/// text, so that serde_json does not check each string again (two hundred strings in a
+/// busy live state: a fifth of what parsing it cost).
 pub fn read_own_json<T: serde::de::DeserializeOwned>(path: &Path, max: u64) -> Option<T> {
     let bytes = read_bounded(path, max).ok()?;
     serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()
@@ -175,13 +172,9 @@ pub fn read_user_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 }
 
 /// Open for appending, creating with mode 0600; never through a symlink, never anything
-/// but a regular file (a FIFO in its place fails instead of blocking).
-pub fn open_append(path: &Path) -> io::Result<File> {
-    open_append_with_meta(path).map(|(file, _)| file)
-}
-
-/// [`open_append`], with the file's `fstat` (its length, device and inode).
-pub fn open_append_with_meta(path: &Path) -> io::Result<(File, std::fs::Metadata)> {
+/// but a regular file (a FIFO in its place fails instead of blocking). With the file's
+/// `fstat` (its length, device and inode).
+pub fn open_append(path: &Path) -> io::Result<(File, std::fs::Metadata)> {
     let file = own_file().append(true).create(true).open(path)?;
     regular_with_meta(file, path)
 }

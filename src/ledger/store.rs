@@ -339,7 +339,7 @@ struct DayIndex {
 
 impl DayIndex {
     fn open(data_path: &Path, index_path: &Path) -> io::Result<DayIndex> {
-        let (data, data_meta) = files::open_append_with_meta(data_path)?;
+        let (data, data_meta) = files::open_append(data_path)?;
         let (index, len) = files::open_rw_with_len(index_path)?;
         let whole = len - len % INDEX_ENTRY as u64;
         if whole != len {
@@ -696,7 +696,7 @@ mod tests {
         append_once(&paths, &lock, &[record("a", "2026-11-22T01:00:00Z")]);
         // Simulate a writer killed halfway through the line for "b".
         let line_b = record("b", "2026-11-22T01:00:01Z").to_line();
-        let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
+        let (mut f, _) = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
         f.write_all(&line_b.as_bytes()[..20]).unwrap();
         drop(f);
         let batch = [
@@ -721,7 +721,7 @@ mod tests {
             .unwrap()
             .unwrap();
         append_once(&paths, &lock, &[record("a", "2026-11-22T01:00:00Z")]);
-        let mut f = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
+        let (mut f, _) = files::open_append(&ledger.day_file(day("2026-11-22"))).unwrap();
         f.write_all(record("b", "2026-11-22T01:00:01Z").to_line().as_bytes())
             .unwrap();
         drop(f);
