@@ -105,9 +105,7 @@ impl AccountFile {
 
     /// Read without a lock; `None` when missing, unreadable or not ours.
     pub fn read(data_dir: &Path) -> Option<AccountFile> {
-        let bytes = files::read_bounded(&Self::path(data_dir), MAX_BYTES).ok()?;
-        serde_json::from_slice::<AccountFile>(&bytes)
-            .ok()
+        files::read_own_json::<AccountFile>(&Self::path(data_dir), MAX_BYTES)
             .filter(|f| f.v == VERSION)
     }
 
