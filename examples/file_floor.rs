@@ -39,8 +39,8 @@ use std::path::{Path, PathBuf};
 #[global_allocator]
 static ALLOCATOR: bedrock_hook::start_arena::StartArena = bedrock_hook::start_arena::StartArena;
 
-/// The sizes of the bench's live state and cursor files, and of one record and its index
-/// entry.
+/// The sizes of the bench's live state and cursor files, and of what one traced
+/// PostToolUse appended to the day file and to its index.
 const STATE_BYTES: usize = 2048;
 const CURSOR_BYTES: usize = 700;
 const RECORD_BYTES: usize = 990;
